@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared shell code for scripts/infra, scripts/test and scripts/run. Source it; do not run it.
 # Callers set PN_LOG_PREFIX (e.g. "infra") before using pn_say / pn_die.
 
