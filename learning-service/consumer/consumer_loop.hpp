@@ -1,0 +1,91 @@
+#pragma once
+/// The consumer loop: takes deliveries from a DeliverySource, asks the EnrollmentHandler what
+/// to do, and settles each one. Core code: ports only, no rabbitmq-c.
+///
+/// At-least-once contract: a delivery is acked only after (a) it was applied, found a
+/// duplicate or ignored, or (b) its retry / dead-letter copy was CONFIRMED by the broker.
+/// If a copy is not confirmed (nacked, returned, unknown) the original is requeued; if the
+/// process dies anywhere, the broker redelivers the unacked original. The dedup key
+/// absorbs every resulting duplicate apply. Nothing is ever dropped.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+
+#include "common/runtime/backoff.hpp"
+#include "common/runtime/clock.hpp"
+#include "learning-service/consumer/consumer_metrics.hpp"
+#include "learning-service/consumer/delivery.hpp"
+#include "learning-service/consumer/topology_plan.hpp"
+#include "learning-service/enrollment/enrollment_handler.hpp"
+
+namespace paynotify::learning {
+
+/// Port: where deliveries come from and are settled. Used from one thread only.
+class DeliverySource {
+ public:
+  virtual ~DeliverySource() = default;
+  /// Next delivery, or nullopt after `timeout` without one. Connects if not connected.
+  /// Throws (any std::exception) when the connection is lost or cannot be opened; the next
+  /// call reconnects. Unacked deliveries of a lost connection are redelivered by the broker.
+  virtual std::optional<Delivery> Next(std::chrono::milliseconds timeout) = 0;
+  /// Positive ack. Throws on a lost connection (the broker then redelivers).
+  virtual void Ack(uint64_t delivery_tag) = 0;
+  /// Negative ack with requeue=true: the broker delivers it again. Throws on a lost connection.
+  virtual void Requeue(uint64_t delivery_tag) = 0;
+};
+
+/// Port: publishes a copy through the default exchange and waits for the broker's confirm.
+class CopyPublisher {
+ public:
+  virtual ~CopyPublisher() = default;
+  /// True only if the broker confirmed the (persistent, mandatory) copy; false if it was
+  /// nacked, returned or the outcome is unknown. May throw if no connection can be opened;
+  /// the loop treats that like false.
+  virtual bool PublishConfirmed(const OutgoingCopy& copy) = 0;
+};
+
+struct ConsumerLoopSettings {
+  std::chrono::milliseconds poll{500};  ///< Next() timeout: how quickly a stop is noticed
+  runtime::BackoffPolicy reconnect;     ///< after a lost broker connection / unconfirmed copy
+};
+
+class ConsumerLoop {
+ public:
+  ConsumerLoop(DeliverySource& source, CopyPublisher& publisher, EnrollmentHandler& handler,
+               ConsumerTopology topology, ConsumerMetrics& metrics, const runtime::Clock& clock,
+               ConsumerLoopSettings settings);
+
+  /// Consumes until `stop` is requested. A stop lets the in-flight delivery finish and be
+  /// settled (a delivery held because the database is down is requeued instead). Never
+  /// throws: broker failures are logged once, backed off and reconnected.
+  void Run(std::stop_token stop);
+
+  /// Handles and settles one delivery (exposed for tests). Throws what the source throws.
+  void Process(const Delivery& delivery, std::stop_token stop);
+
+  /// True while the broker connection works and the database is not known to be down.
+  /// Thread-safe (for /readyz).
+  bool Ready() const { return connected_.load() && !paused_.load(); }
+  bool BrokerConnected() const { return connected_.load(); }
+  bool DatabasePaused() const { return paused_.load(); }
+
+ private:
+  /// Publishes `copy`; acks on confirm, requeues otherwise. Returns true if acked.
+  bool PublishThenAck(const Delivery& delivery, const OutgoingCopy& copy, std::string_view action,
+                      std::stop_token stop);
+
+  DeliverySource& source_;
+  CopyPublisher& publisher_;
+  EnrollmentHandler& handler_;
+  ConsumerTopology topology_;
+  ConsumerMetrics& metrics_;
+  const runtime::Clock& clock_;
+  ConsumerLoopSettings settings_;
+  runtime::Backoff settle_backoff_;
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> paused_{false};
+};
+
+}  // namespace paynotify::learning

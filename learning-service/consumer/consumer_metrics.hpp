@@ -1,0 +1,38 @@
+#pragma once
+/// The learning consumer's Prometheus metrics (issue 4 section 5), registered once.
+#include <string>
+
+#include "common/metrics/registry.hpp"
+#include "learning-service/enrollment/enrollment_handler.hpp"
+
+namespace paynotify::learning {
+
+/// Thread-safe (the registry's instruments are). Names:
+///   paynotify_learning_consumed_total, _applied_total, _duplicates_total, _ignored_total,
+///   _retried_total{attempt}, _dead_lettered_total{reason}, _paused_total,
+///   _settle_failures_total{action} (copy not confirmed -> original requeued),
+///   _apply_seconds (histogram), _publish_to_apply_seconds (histogram: message timestamp -> applied).
+class ConsumerMetrics {
+ public:
+  explicit ConsumerMetrics(metrics::Registry& registry);
+
+  void Consumed();
+  /// Counts the handler's result (once per Handle call).
+  void Record(const HandleResult& result);
+  /// A retry / dead-letter copy was confirmed and the original acked.
+  void Retried(int next_attempt);
+  void DeadLettered(const std::string& reason);
+  void SettleFailed(std::string_view action);
+
+ private:
+  metrics::Registry& registry_;
+  metrics::Counter& consumed_;
+  metrics::Counter& applied_;
+  metrics::Counter& duplicates_;
+  metrics::Counter& ignored_;
+  metrics::Counter& paused_;
+  metrics::Histogram& apply_seconds_;
+  metrics::Histogram& publish_to_apply_seconds_;
+};
+
+}  // namespace paynotify::learning

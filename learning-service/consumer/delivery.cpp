@@ -1,0 +1,43 @@
+#include "learning-service/consumer/delivery.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace paynotify::learning {
+
+int AttemptOf(const Delivery& delivery) {
+  auto it = delivery.headers.find(kAttemptHeader);
+  if (it == delivery.headers.end()) return 1;
+  int64_t value = 1;
+  if (const auto* i = std::get_if<int64_t>(&it->second)) {
+    value = *i;
+  } else if (const auto* s = std::get_if<std::string>(&it->second)) {
+    auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), value);
+    if (ec != std::errc{} || ptr != s->data() + s->size()) value = 1;
+  } else if (const auto* d = std::get_if<double>(&it->second)) {
+    value = static_cast<int64_t>(*d);
+  }
+  if (value < 1) return 1;
+  if (value > 1'000'000) return 1'000'000;
+  return static_cast<int>(value);
+}
+
+std::string HeaderText(const Headers& headers, const std::string& name) {
+  auto it = headers.find(name);
+  if (it == headers.end()) return {};
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return v;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else {
+          return fmt::format("{}", v);
+        }
+      },
+      it->second);
+}
+
+}  // namespace paynotify::learning

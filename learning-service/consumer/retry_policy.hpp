@@ -1,0 +1,22 @@
+#pragma once
+/// Retry policy of the learning consumer (Spring's listener.retry.*): how long a failed
+/// message waits before its next attempt and when it is given up on.
+#include <optional>
+#include <string>
+
+#include "common/runtime/backoff.hpp"
+#include "learning-service/consumer/disposition.hpp"
+
+namespace paynotify::learning {
+
+struct RetryPolicy {
+  runtime::BackoffPolicy backoff;  ///< initial-interval, multiplier, max-interval
+  int max_attempts = 5;            ///< total attempts including the first delivery (>= 1)
+};
+
+/// After attempt `failed_attempt` (1-based) failed with `error`: a kRetry disposition
+/// (delay = DelayForAttempt(failed_attempt), attempt = failed_attempt + 1) while attempts
+/// remain, nullopt when `failed_attempt >= max_attempts` (the caller dead-letters). Pure.
+std::optional<Disposition> NextRetry(const RetryPolicy& policy, int failed_attempt, std::string error);
+
+}  // namespace paynotify::learning

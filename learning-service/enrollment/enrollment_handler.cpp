@@ -1,0 +1,159 @@
+#include "learning-service/enrollment/enrollment_handler.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "common/messages/mq_message.hpp"
+
+namespace paynotify::learning {
+namespace {
+
+std::string JoinErrors(const std::vector<std::string>& errors) {
+  std::string text;
+  for (const auto& e : errors) {
+    if (!text.empty()) text += "; ";
+    text += e;
+  }
+  return text;
+}
+
+bool IsDocumentError(const std::vector<std::string>& errors) {
+  for (const auto& e : errors) {
+    if (e.rfind("body:", 0) == 0) return true;
+  }
+  return false;
+}
+
+std::optional<int64_t> ParsePositiveId(const std::string& text) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || value <= 0) return std::nullopt;
+  return value;
+}
+
+HandleResult DeadLetter(std::string reason, std::string text, int attempts, std::string key = {}) {
+  HandleResult r;
+  r.disposition = Disposition::DeadLetter(std::move(reason), std::move(text), attempts);
+  r.outcome = Outcome::kDeadLetter;
+  r.dedup_key = std::move(key);
+  return r;
+}
+
+}  // namespace
+
+std::string_view OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kApplied: return "applied";
+    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kIgnored: return "ignored";
+    case Outcome::kRetry: return "retry";
+    case Outcome::kDeadLetter: return "dead-letter";
+    case Outcome::kPaused: return "paused";
+  }
+  return "unknown";
+}
+
+std::string_view KindName(Disposition::Kind kind) {
+  switch (kind) {
+    case Disposition::Kind::kAck: return "ack";
+    case Disposition::Kind::kRetry: return "retry";
+    case Disposition::Kind::kDeadLetter: return "dead-letter";
+    case Disposition::Kind::kPause: return "pause";
+  }
+  return "unknown";
+}
+
+EnrollmentHandler::EnrollmentHandler(EnrollmentRepository& repository, RetryPolicy retry,
+                                     runtime::BackoffPolicy pause, const runtime::Clock& clock)
+    : repository_(repository), retry_(retry), pause_(pause), clock_(clock) {}
+
+HandleResult EnrollmentHandler::RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error) {
+  HandleResult r;
+  if (auto retry = NextRetry(retry_, attempt, error)) {
+    r.disposition = std::move(*retry);
+    r.outcome = Outcome::kRetry;
+  } else {
+    r.disposition = Disposition::DeadLetter(std::move(exhausted_reason), std::move(error), attempt);
+    r.outcome = Outcome::kDeadLetter;
+  }
+  return r;
+}
+
+HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
+  const int attempt = AttemptOf(delivery);
+  const messages::DecodeResult decoded = messages::DecodeMqMessage(delivery.body);
+  if (!decoded.message) {
+    return DeadLetter(IsDocumentError(decoded.errors) ? "malformed-json" : "invalid-message",
+                      JoinErrors(decoded.errors), attempt);
+  }
+  const messages::MqMessage& message = *decoded.message;
+  const std::string key = messages::DedupKey(delivery.message_id, message);
+
+  if (message.message_type != messages::kPaymentResultType ||
+      message.business_key2.value_or("") != kCourseOrderType) {
+    pause_.Reset();
+    HandleResult r;
+    r.outcome = Outcome::kIgnored;
+    r.dedup_key = key;
+    return r;
+  }
+  if (!message.business_key1 || message.business_key1->empty()) {
+    return DeadLetter("missing-business-key1", "businessKey1: missing (the course-selection id)", attempt, key);
+  }
+  const auto selection_id = ParsePositiveId(*message.business_key1);
+  if (!selection_id) {
+    return DeadLetter("non-numeric-business-key1",
+                      fmt::format("businessKey1: '{}' is not a positive integer (the course-selection id)",
+                                  *message.business_key1),
+                      attempt, key);
+  }
+
+  const auto started = clock_.Now();
+  HandleResult r;
+  try {
+    const ApplyResult applied = repository_.Apply(PaymentApplication{key, *selection_id});
+    pause_.Reset();
+    switch (applied) {
+      case ApplyResult::kApplied:
+        r.outcome = Outcome::kApplied;
+        if (delivery.timestamp_s) {
+          r.since_published = clock_.WallNow() - std::chrono::system_clock::time_point{
+                                                     std::chrono::seconds{*delivery.timestamp_s}};
+        }
+        break;
+      case ApplyResult::kDuplicate:
+        r.outcome = Outcome::kDuplicate;
+        break;
+      case ApplyResult::kSelectionMissing:
+        r = RetryOrDeadLetter(attempt, "selection-missing",
+                              fmt::format("course selection {} not found", *selection_id));
+        break;
+    }
+  } catch (const RepositoryError& e) {
+    switch (e.kind()) {
+      case FailureKind::kUnavailable:
+        r.disposition = Disposition::Pause(pause_.Next(), e.what());
+        r.outcome = Outcome::kPaused;
+        break;
+      case FailureKind::kTransient:
+        pause_.Reset();
+        r = RetryOrDeadLetter(attempt, "retries-exhausted", e.what());
+        break;
+      case FailureKind::kPermanent:
+        pause_.Reset();
+        r = DeadLetter("apply-failed", e.what(), attempt);
+        break;
+    }
+  } catch (const std::exception& e) {
+    // Not classified by the adapter: we cannot tell whether retrying helps, so retry within
+    // the budget and park it after that, rather than drop it or loop forever.
+    pause_.Reset();
+    r = RetryOrDeadLetter(attempt, "retries-exhausted", e.what());
+  }
+  r.apply_duration = clock_.Now() - started;
+  r.dedup_key = key;
+  return r;
+}
+
+}  // namespace paynotify::learning

@@ -1,0 +1,67 @@
+#pragma once
+/// The decision core of learning-service: one delivery in, one Disposition out.
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/runtime/backoff.hpp"
+#include "common/runtime/clock.hpp"
+#include "learning-service/consumer/delivery.hpp"
+#include "learning-service/consumer/disposition.hpp"
+#include "learning-service/consumer/retry_policy.hpp"
+#include "learning-service/enrollment/enrollment_repository.hpp"
+
+namespace paynotify::learning {
+
+/// Order type of a course purchase (xc_orders.order_type); 60202 (materials) is ignored.
+inline constexpr std::string_view kCourseOrderType = "60201";
+
+enum class Outcome { kApplied, kDuplicate, kIgnored, kRetry, kDeadLetter, kPaused };
+std::string_view OutcomeName(Outcome outcome);
+
+struct HandleResult {
+  Disposition disposition;
+  Outcome outcome = Outcome::kIgnored;
+  std::string dedup_key;                            ///< empty when the body could not be parsed
+  std::optional<std::chrono::duration<double>> apply_duration;  ///< time spent in Apply (when called)
+  std::optional<std::chrono::duration<double>> since_published;  ///< message timestamp -> applied (kApplied with a timestamp)
+};
+
+/// Decides what happens to one delivery:
+///  - malformed body -> dead-letter "malformed-json" (not JSON / not an object) or
+///    "invalid-message" (a field missing or of the wrong type), text = every error found;
+///  - messageType != payresult_notify, or businessKey2 != 60201 -> ack, ignored;
+///  - businessKey1 missing -> dead-letter "missing-business-key1"; not a positive integer ->
+///    "non-numeric-business-key1";
+///  - otherwise Apply: kApplied/kDuplicate -> ack; kSelectionMissing -> retry while attempts
+///    remain, then dead-letter "selection-missing";
+///  - RepositoryError kTransient (and any unexpected exception) -> retry while attempts
+///    remain, then dead-letter "retries-exhausted"; kPermanent -> dead-letter "apply-failed";
+///  - RepositoryError kUnavailable -> kPause with a capped back-off delay.
+///
+/// Why pause instead of using up attempts when the database is down: an outage is not a
+/// property of the message. Burning the retry budget (1+2+4+8 s by default) would park every
+/// message that arrives during any outage longer than that, and parked messages need an
+/// operator to replay them. Holding the one in-flight delivery unacked keeps everything in
+/// the broker (prefetch bounds what is held), a crash simply redelivers it, and consumption
+/// resumes by itself when the database is back. Per-message transient failures (deadlock,
+/// serialization) still go through the retry queues so one message never blocks the others.
+///
+/// Not thread-safe (one per consumer thread): it keeps the pause back-off state.
+class EnrollmentHandler {
+ public:
+  EnrollmentHandler(EnrollmentRepository& repository, RetryPolicy retry, runtime::BackoffPolicy pause,
+                    const runtime::Clock& clock);
+
+  HandleResult Handle(const Delivery& delivery);
+
+ private:
+  HandleResult RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error);
+
+  EnrollmentRepository& repository_;
+  RetryPolicy retry_;
+  runtime::Backoff pause_;
+  const runtime::Clock& clock_;
+};
+
+}  // namespace paynotify::learning

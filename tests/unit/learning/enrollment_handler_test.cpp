@@ -1,0 +1,206 @@
+#include "learning-service/enrollment/enrollment_handler.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/learning/fakes.hpp"
+
+namespace paynotify::learning {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeEnrollmentRepository;
+using testing::MakeDelivery;
+using testing::PaymentBody;
+
+class EnrollmentHandlerTest : public ::testing::Test {
+ protected:
+  RetryPolicy Policy() {
+    RetryPolicy p;
+    p.backoff = {.initial = 1000ms, .multiplier = 2.0, .max = 5000ms};
+    p.max_attempts = 5;
+    return p;
+  }
+  FakeEnrollmentRepository repo_;
+  runtime::ManualClock clock_;
+  EnrollmentHandler handler_{repo_, Policy(), runtime::BackoffPolicy{500ms, 2.0, 3000ms}, clock_};
+};
+
+TEST_F(EnrollmentHandlerTest, CoursePaymentIsAppliedAndAcked) {
+  clock_.Advance(3s);  // 3 s after the message's timestamp
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody()));
+  EXPECT_EQ(r.disposition.kind, Disposition::Kind::kAck);
+  EXPECT_EQ(r.outcome, Outcome::kApplied);
+  ASSERT_EQ(repo_.calls.size(), 1u);
+  EXPECT_EQ(repo_.calls[0].message_key, "11111111-2222-3333-4444-555555555555");
+  EXPECT_EQ(repo_.calls[0].choose_course_id, 42);
+  ASSERT_TRUE(r.since_published.has_value());
+  EXPECT_DOUBLE_EQ(r.since_published->count(), 3.0);
+  EXPECT_TRUE(r.apply_duration.has_value());
+}
+
+TEST_F(EnrollmentHandlerTest, JavaFormWithoutMessageIdUsesTypeAndIdAsKey) {
+  // The Java platform omits nulls, may write numbers as keys and sends no message_id.
+  Delivery d = MakeDelivery(R"({"id":77,"messageType":"payresult_notify","businessKey1":42,"businessKey2":"60201"})",
+                            std::nullopt);
+  d.content_type = "application/octet-stream";
+  HandleResult r = handler_.Handle(d);
+  EXPECT_EQ(r.outcome, Outcome::kApplied);
+  ASSERT_EQ(repo_.calls.size(), 1u);
+  EXPECT_EQ(repo_.calls[0].message_key, "payresult_notify:77");
+}
+
+TEST_F(EnrollmentHandlerTest, SameMessageTwiceIsADuplicateTheSecondTime) {
+  EXPECT_EQ(handler_.Handle(MakeDelivery(PaymentBody())).outcome, Outcome::kApplied);
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody()));
+  EXPECT_EQ(r.outcome, Outcome::kDuplicate);
+  EXPECT_EQ(r.disposition.kind, Disposition::Kind::kAck);
+  EXPECT_EQ(repo_.applied_keys.size(), 1u);
+}
+
+TEST_F(EnrollmentHandlerTest, MaterialOrderIsIgnoredAndAcked) {
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody("\"42\"", "\"60202\"")));
+  EXPECT_EQ(r.outcome, Outcome::kIgnored);
+  EXPECT_EQ(r.disposition.kind, Disposition::Kind::kAck);
+  EXPECT_TRUE(repo_.calls.empty());
+}
+
+TEST_F(EnrollmentHandlerTest, OtherMessageTypeIsIgnoredAndAcked) {
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody("\"42\"", "\"60201\"", "course_publish")));
+  EXPECT_EQ(r.outcome, Outcome::kIgnored);
+  EXPECT_EQ(r.disposition.kind, Disposition::Kind::kAck);
+  EXPECT_TRUE(repo_.calls.empty());
+}
+
+TEST_F(EnrollmentHandlerTest, MissingOrderTypeIsIgnored) {
+  HandleResult r = handler_.Handle(MakeDelivery(R"({"id":1,"messageType":"payresult_notify","businessKey1":"42"})"));
+  EXPECT_EQ(r.outcome, Outcome::kIgnored);
+}
+
+TEST_F(EnrollmentHandlerTest, TransientFailureRetriesWithFirstDelayAndNextAttempt) {
+  repo_.ThenThrow(FailureKind::kTransient, "could not serialize access");
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody()));
+  EXPECT_EQ(r.outcome, Outcome::kRetry);
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kRetry);
+  EXPECT_EQ(r.disposition.delay, 1000ms);
+  EXPECT_EQ(r.disposition.attempt, 2);
+  EXPECT_EQ(r.disposition.text, "could not serialize access");
+}
+
+TEST_F(EnrollmentHandlerTest, TransientFailureDelayGrowsAndIsCapped) {
+  repo_.ThenThrow(FailureKind::kTransient, "deadlock");
+  HandleResult r3 = handler_.Handle(MakeDelivery(PaymentBody(), "m", 3));
+  EXPECT_EQ(r3.disposition.delay, 4000ms);  // 1 s * 2^(3-1)
+  EXPECT_EQ(r3.disposition.attempt, 4);
+  repo_.ThenThrow(FailureKind::kTransient, "deadlock");
+  HandleResult r4 = handler_.Handle(MakeDelivery(PaymentBody(), "m", 4));
+  EXPECT_EQ(r4.disposition.delay, 5000ms);  // 8 s capped at max-interval
+  EXPECT_EQ(r4.disposition.attempt, 5);
+}
+
+TEST_F(EnrollmentHandlerTest, AttemptHeaderAsDigitStringIsUnderstood) {
+  repo_.ThenThrow(FailureKind::kTransient, "timeout");
+  Delivery d = MakeDelivery(PaymentBody());
+  d.headers[kAttemptHeader] = std::string("2");
+  HandleResult r = handler_.Handle(d);
+  EXPECT_EQ(r.disposition.attempt, 3);
+  EXPECT_EQ(r.disposition.delay, 2000ms);
+}
+
+TEST_F(EnrollmentHandlerTest, TransientFailureOnLastAttemptIsDeadLettered) {
+  repo_.ThenThrow(FailureKind::kTransient, "deadlock detected");
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody(), "m", 5));
+  EXPECT_EQ(r.outcome, Outcome::kDeadLetter);
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(r.disposition.reason, "retries-exhausted");
+  EXPECT_EQ(r.disposition.text, "deadlock detected");
+  EXPECT_EQ(r.disposition.attempt, 5);
+}
+
+TEST_F(EnrollmentHandlerTest, UnclassifiedExceptionIsRetriedLikeTransient) {
+  repo_.script.push_back([](const PaymentApplication&) -> ApplyResult { throw std::runtime_error("odd"); });
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody()));
+  EXPECT_EQ(r.disposition.kind, Disposition::Kind::kRetry);
+}
+
+TEST_F(EnrollmentHandlerTest, PermanentFailureIsDeadLetteredAtOnce) {
+  repo_.ThenThrow(FailureKind::kPermanent, "value too long for type character varying(32)");
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody()));
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(r.disposition.reason, "apply-failed");
+  EXPECT_EQ(r.disposition.attempt, 1);
+}
+
+TEST_F(EnrollmentHandlerTest, NotJsonIsDeadLetteredAsMalformedJson) {
+  HandleResult r = handler_.Handle(MakeDelivery("{not json"));
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(r.disposition.reason, "malformed-json");
+  EXPECT_FALSE(r.disposition.text.empty());
+  EXPECT_TRUE(repo_.calls.empty());
+}
+
+TEST_F(EnrollmentHandlerTest, WrongFieldTypesAreDeadLetteredAsInvalidMessage) {
+  HandleResult r = handler_.Handle(MakeDelivery(R"({"id":"x","businessKey1":"42"})"));
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(r.disposition.reason, "invalid-message");
+  EXPECT_NE(r.disposition.text.find("messageType"), std::string::npos) << r.disposition.text;
+}
+
+TEST_F(EnrollmentHandlerTest, MissingBusinessKey1IsDeadLettered) {
+  HandleResult r = handler_.Handle(MakeDelivery(R"({"id":3,"messageType":"payresult_notify","businessKey2":"60201"})"));
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(r.disposition.reason, "missing-business-key1");
+  EXPECT_TRUE(repo_.calls.empty());
+}
+
+TEST_F(EnrollmentHandlerTest, NonNumericBusinessKey1IsDeadLettered) {
+  for (const char* key1 : {"\"abc\"", "\"12x\"", "\"-4\"", "\"0\"", "\"99999999999999999999\""}) {
+    HandleResult r = handler_.Handle(MakeDelivery(PaymentBody(key1)));
+    ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter) << key1;
+    EXPECT_EQ(r.disposition.reason, "non-numeric-business-key1") << key1;
+  }
+  EXPECT_TRUE(repo_.calls.empty());
+}
+
+TEST_F(EnrollmentHandlerTest, MissingSelectionIsRetriedThenDeadLettered) {
+  repo_.Then(ApplyResult::kSelectionMissing);
+  HandleResult first = handler_.Handle(MakeDelivery(PaymentBody()));
+  ASSERT_EQ(first.disposition.kind, Disposition::Kind::kRetry);
+  EXPECT_EQ(first.disposition.attempt, 2);
+  EXPECT_EQ(first.disposition.delay, 1000ms);
+  EXPECT_NE(first.disposition.text.find("42"), std::string::npos);
+
+  repo_.Then(ApplyResult::kSelectionMissing);
+  HandleResult last = handler_.Handle(MakeDelivery(PaymentBody(), "m", 5));
+  ASSERT_EQ(last.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(last.disposition.reason, "selection-missing");
+  EXPECT_EQ(last.disposition.attempt, 5);
+}
+
+TEST_F(EnrollmentHandlerTest, DatabaseUnavailablePausesWithGrowingDelayWithoutUsingAnAttempt) {
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
+  const Delivery d = MakeDelivery(PaymentBody());
+  HandleResult a = handler_.Handle(d);
+  HandleResult b = handler_.Handle(d);
+  HandleResult c = handler_.Handle(d);
+  EXPECT_EQ(a.disposition.kind, Disposition::Kind::kPause);
+  EXPECT_EQ(a.outcome, Outcome::kPaused);
+  EXPECT_EQ(a.disposition.delay, 500ms);
+  EXPECT_EQ(b.disposition.delay, 1000ms);
+  EXPECT_EQ(c.disposition.delay, 2000ms);
+  HandleResult ok = handler_.Handle(d);
+  EXPECT_EQ(ok.outcome, Outcome::kApplied);
+  // The pause back-off starts over after the database came back.
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
+  EXPECT_EQ(handler_.Handle(MakeDelivery(PaymentBody(), "other")).disposition.delay, 500ms);
+}
+
+TEST(RetryPolicyTest, MaxAttemptsOneNeverRetries) {
+  RetryPolicy p;
+  p.max_attempts = 1;
+  EXPECT_FALSE(NextRetry(p, 1, "x").has_value());
+}
+
+}  // namespace
+}  // namespace paynotify::learning
