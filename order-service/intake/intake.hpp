@@ -1,0 +1,71 @@
+#pragma once
+/// The HTTP-independent intake logic of order-service: POST /orders, POST /orders/paynotify
+/// and GET /orders/payresult as functions from request text to a reply. The HTTP adapter
+/// (http_routes) only moves bytes; every decision, status code and reason is made here.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/metrics/registry.hpp"
+#include "order-service/intake/order_store.hpp"
+#include "order-service/intake/signature.hpp"
+
+namespace paynotify::order {
+
+/// What to answer.
+struct Reply {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+struct IntakeSettings {
+  /// Our application id at the payment platform; a notification for another app is rejected.
+  std::string app_id;
+  /// xc_pay_record.out_pay_channel for payments confirmed through this intake.
+  std::string pay_channel = "Alipay";
+};
+
+/// Thread-safe if the store is (every call is independent).
+class OrderIntake {
+ public:
+  /// `verifier` null means signature checking is OFF (local demos only; main warns).
+  /// `store` and `registry` must outlive the intake.
+  OrderIntake(IntakeSettings settings, OrderStore& store,
+              std::optional<SignatureVerifier> verifier, metrics::Registry& registry);
+
+  /// POST /orders/paynotify. Answers "success" (200) only after the state change (or the
+  /// decision that none is needed) has committed. Otherwise "failure" followed by a line
+  /// with the reason: 4xx for bad input (malformed form, bad signature, app_id or amount
+  /// mismatch, unknown payNo), 503 when the database is unavailable, so the platform retries.
+  /// Idempotent: a repeated notification for a paid record writes and publishes nothing.
+  Reply HandleNotify(std::string_view content_type, std::string_view body);
+
+  /// POST /orders: JSON in, {"orderId","payNo","status"} out (201 created, 200 existing);
+  /// 400 with {"errors":[...]} for a bad body, 409 when an order for the same
+  /// outBusinessId exists with another user or amount, or is no longer unpaid.
+  Reply HandleCreateOrder(std::string_view content_type, std::string_view body);
+
+  /// GET /orders/payresult?payNo=N: the payment's current state as JSON; 400 / 404.
+  Reply HandlePayResult(std::optional<std::string> pay_no);
+
+ private:
+  Reply Reject(int status, std::string_view metric_reason, const std::string& reason);
+  Reply StoreFailure(const StoreError& error, std::string_view what);
+
+  IntakeSettings settings_;
+  OrderStore& store_;
+  std::optional<SignatureVerifier> verifier_;
+  metrics::Registry& registry_;
+  metrics::Counter& received_;
+  metrics::Counter& applied_;
+  metrics::Counter& duplicates_;
+  metrics::Counter& ignored_;
+};
+
+/// {"errors":[...]} / {"error": "..."} helpers shared with the HTTP adapter.
+std::string ErrorsJson(const std::vector<std::string>& errors);
+
+}  // namespace paynotify::order

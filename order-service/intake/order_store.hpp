@@ -1,0 +1,106 @@
+#pragma once
+/// Port: where orders, pay records and the outbox live (PgOrderStore in production,
+/// FakeOrderStore in unit tests). The intake handler makes every decision; the store only
+/// reads and writes, inside transactions it scopes.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "order-service/intake/new_order.hpp"
+
+namespace paynotify::order {
+
+/// xc_orders.status / xc_pay_record.status codes of the Java platform.
+inline constexpr std::string_view kOrderUnpaid = "600001";
+inline constexpr std::string_view kOrderPaid = "600002";
+inline constexpr std::string_view kPayUnpaid = "601001";
+inline constexpr std::string_view kPayPaid = "601002";
+inline constexpr std::string_view kPayRefunded = "601003";
+
+/// Infrastructure failure of a store call, classified for the HTTP answer.
+class StoreError : public std::runtime_error {
+ public:
+  enum class Kind {
+    kUnavailable,  ///< database unreachable / transient / outcome in doubt: answer 503, caller retries
+    kConflict,     ///< a uniqueness rule would be broken (e.g. trade_no already used): answer 409
+    kInternal,     ///< anything else (a bug or a schema mismatch): answer 500
+  };
+  StoreError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+/// A pay record joined with its order, as locked or read.
+struct PaymentRow {
+  int64_t pay_no = 0;
+  int64_t order_id = 0;
+  std::string status;          ///< xc_pay_record.status
+  std::string order_status;    ///< xc_orders.status
+  int64_t total_cents = 0;     ///< xc_pay_record.total_price
+  std::string user_id;
+  std::string out_business_id; ///< xc_orders.out_business_id (course-selection id)
+  std::string order_type;      ///< xc_orders.order_type
+  std::optional<std::string> out_pay_no;        ///< trade_no, once paid
+  std::optional<std::string> pay_success_time;  ///< ISO-8601 text, once paid
+};
+
+/// What MarkPaid writes.
+struct PaidUpdate {
+  int64_t pay_no = 0;
+  int64_t order_id = 0;
+  std::string trade_no;     ///< -> xc_pay_record.out_pay_no
+  std::string pay_channel;  ///< -> xc_pay_record.out_pay_channel
+};
+
+/// The outbox row to insert with the state change (the relay publishes it later).
+struct OutboxInsert {
+  std::string message_type;
+  std::optional<std::string> business_key1, business_key2, business_key3;
+};
+
+/// The inserted outbox row.
+struct OutboxRowRef {
+  int64_t id = 0;
+  std::string message_id;  ///< uuid text
+};
+
+/// One database transaction for one payment notification. Destroying it without Commit()
+/// rolls everything back (that is how "commit nothing" is expressed). Single-threaded.
+/// Every method throws StoreError on infrastructure failure; the transaction is then dead.
+class PaymentTransaction {
+ public:
+  virtual ~PaymentTransaction() = default;
+  /// SELECT ... FOR UPDATE of the pay record (and its order); nullopt if no such pay_no.
+  virtual std::optional<PaymentRow> LockPayment(int64_t pay_no) = 0;
+  /// Pay record -> 601002 (out_pay_no, out_pay_channel, pay_success_time = now()),
+  /// order -> 600002, inserts the outbox row and NOTIFYs the relay's channel.
+  virtual OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) = 0;
+  /// Commits. Throws StoreError (kUnavailable also when the commit's outcome is in doubt).
+  virtual void Commit() = 0;
+};
+
+/// Result of CreateOrGetOrder.
+struct OrderRef {
+  bool created = false;  ///< false: an order for out_business_id already existed
+  PaymentRow payment;    ///< the order with its (latest) pay record
+};
+
+/// Thread-safe: each call or transaction uses its own connection.
+class OrderStore {
+ public:
+  virtual ~OrderStore() = default;
+  /// Starts a payment transaction. Throws StoreError.
+  virtual std::unique_ptr<PaymentTransaction> BeginPayment() = 0;
+  /// In one transaction: inserts the order unless one exists for out_business_id (ON
+  /// CONFLICT DO NOTHING) and, when inserted, its pay record with a fresh pay_no; then reads
+  /// the order with its latest pay record back. Never modifies an existing order. Throws StoreError.
+  virtual OrderRef CreateOrGetOrder(const NewOrder& order) = 0;
+  /// The pay record with its order, or nullopt. Throws StoreError.
+  virtual std::optional<PaymentRow> FindPayment(int64_t pay_no) = 0;
+};
+
+}  // namespace paynotify::order

@@ -1,0 +1,243 @@
+#include "order-service/relay/relay.hpp"
+
+#include <chrono>
+#include <exception>
+
+#include "common/log/log.hpp"
+#include "common/messages/mq_message.hpp"
+#include "common/runtime/stop.hpp"
+
+namespace paynotify::order {
+
+namespace {
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+std::string FormatDelay(milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
+}
+}  // namespace
+
+std::string RetryReason(const PublishResult& result) {
+  switch (result.outcome) {
+    case PublishOutcome::kNacked:
+      return "nacked";
+    case PublishOutcome::kReturned:
+      return "returned";
+    case PublishOutcome::kUnknown:
+      return "unknown: " + (result.detail.empty() ? std::string("no confirm") : result.detail);
+    case PublishOutcome::kConfirmed:
+      break;
+  }
+  return "confirmed";
+}
+
+Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
+             const runtime::Clock& clock, metrics::Registry& registry)
+    : settings_(std::move(settings)),
+      store_(store),
+      publisher_(publisher),
+      wake_(wake),
+      clock_(clock),
+      published_(registry.GetCounter("paynotify_relay_published_total", "Outbox messages published")),
+      confirmed_(registry.GetCounter("paynotify_relay_confirmed_total",
+                                     "Published messages the broker confirmed (rows deleted)")),
+      nacked_(registry.GetCounter("paynotify_relay_nacked_total", "Published messages the broker nacked")),
+      returned_(registry.GetCounter("paynotify_relay_returned_total",
+                                    "Published messages returned unroutable (no queue bound)")),
+      unknown_(registry.GetCounter("paynotify_relay_unknown_total",
+                                   "Published messages without a confirm (connection lost or timeout)")),
+      wake_notify_(registry.GetCounter("paynotify_relay_wakeups_total", "Relay wake-ups by cause",
+                                       {{"cause", "notify"}})),
+      wake_poll_(registry.GetCounter("paynotify_relay_wakeups_total", "Relay wake-ups by cause",
+                                     {{"cause", "poll"}})),
+      broker_errors_(registry.GetCounter("paynotify_relay_errors_total",
+                                         "Relay batches that failed, by what failed", {{"kind", "broker"}})),
+      database_errors_(registry.GetCounter("paynotify_relay_errors_total",
+                                           "Relay batches that failed, by what failed", {{"kind", "database"}})),
+      confirm_latency_(registry.GetHistogram(
+          "paynotify_relay_confirm_latency_seconds",
+          "Time from publishing a batch to its last confirm (or timeout)",
+          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
+      batch_size_(registry.GetHistogram("paynotify_relay_batch_size", "Rows claimed per relay batch",
+                                        {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})),
+      pending_(registry.GetGauge("paynotify_outbox_pending", "Rows waiting in the outbox (mq_message)")),
+      oldest_age_(registry.GetGauge("paynotify_outbox_oldest_age_seconds",
+                                    "Age of the oldest row in the outbox; 0 when empty")) {}
+
+OutgoingMessage Relay::ToMessage(const OutboxRecord& record) const {
+  OutgoingMessage m;
+  m.exchange = settings_.exchange;
+  m.routing_key = settings_.routing_key;
+  m.body = messages::EncodeMqMessage(messages::MqMessage{record.id, record.message_type,
+                                                         record.business_key1, record.business_key2,
+                                                         record.business_key3});
+  m.message_id = record.message_id;
+  m.content_type = std::string(messages::kContentType);
+  m.type = record.message_type;
+  m.app_id = settings_.app_id;
+  m.timestamp_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
+  m.persistent = true;
+  m.mandatory = true;
+  return m;
+}
+
+BatchResult Relay::RunOnce() {
+  auto logger = log::Get("relay");
+  std::unique_ptr<ClaimedBatch> batch;
+  try {
+    batch = store_.Claim(settings_.batch_size);
+  } catch (...) {
+    database_up_ = false;
+    throw;
+  }
+  database_up_ = true;
+  const std::vector<OutboxRecord>& records = batch->Records();
+  BatchResult result;
+  result.claimed = records.size();
+  if (records.empty()) return result;
+  batch_size_.Observe(static_cast<double>(records.size()));
+
+  std::vector<int64_t> confirmed;
+  std::vector<OutboxRetry> retries;
+  std::vector<OutgoingMessage> messages;
+  std::vector<const OutboxRecord*> sent;  // records[i] for messages[i]
+  messages.reserve(records.size());
+  sent.reserve(records.size());
+  for (const auto& record : records) {
+    try {
+      messages.push_back(ToMessage(record));
+      sent.push_back(&record);
+    } catch (const std::exception& e) {
+      // A row we cannot encode (e.g. invalid UTF-8 in a business key) must not block the
+      // rows behind it: it waits with the longest back-off for someone to fix it.
+      OutboxRetry retry{record.id, std::string("unencodable: ") + e.what(), settings_.retry.max};
+      logger->error("cannot encode outbox_id={} message_id={}: {}; will retry in {}", record.id,
+                    record.message_id, e.what(), FormatDelay(retry.delay));
+      retries.push_back(std::move(retry));
+    }
+  }
+
+  std::vector<PublishResult> outcomes;
+  if (!messages.empty()) {
+    const auto started = clock_.Now();
+    try {
+      outcomes = publisher_.PublishBatch(messages, settings_.confirm_timeout);
+    } catch (...) {
+      // Nothing reached the broker: `batch` rolls back on the way out and the rows keep
+      // their state (no attempt is counted against them; the relay as a whole backs off).
+      broker_up_ = false;
+      throw;
+    }
+    confirm_latency_.Observe(std::chrono::duration<double>(clock_.Now() - started).count());
+    published_.Inc(static_cast<double>(messages.size()));
+  }
+  // Defensive: a short answer means the rest were never confirmed.
+  outcomes.resize(messages.size(), PublishResult{PublishOutcome::kUnknown, "no outcome reported"});
+
+  bool lost_connection = false;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const OutboxRecord& record = *sent[i];
+    const PublishResult& outcome = outcomes[i];
+    switch (outcome.outcome) {
+      case PublishOutcome::kConfirmed:
+        confirmed.push_back(record.id);
+        confirmed_.Inc();
+        continue;
+      case PublishOutcome::kNacked:
+        nacked_.Inc();
+        break;
+      case PublishOutcome::kReturned:
+        returned_.Inc();
+        break;
+      case PublishOutcome::kUnknown:
+        unknown_.Inc();
+        lost_connection = true;
+        break;
+    }
+    const milliseconds delay = runtime::DelayForAttempt(settings_.retry, record.execute_num + 1);
+    OutboxRetry retry{record.id, RetryReason(outcome), delay};
+    logger->warn("publish {} outbox_id={} message_id={}; will retry in {}", retry.reason, record.id,
+                 record.message_id, FormatDelay(delay));
+    retries.push_back(std::move(retry));
+  }
+  broker_up_ = !lost_connection;
+  try {
+    batch->Complete(confirmed, retries);
+  } catch (...) {
+    database_up_ = false;
+    throw;
+  }
+  result.confirmed = confirmed.size();
+  result.retried = retries.size();
+  logger->debug("batch done claimed={} confirmed={} retried={}", result.claimed, result.confirmed,
+                result.retried);
+  return result;
+}
+
+void Relay::RefreshStats() {
+  const OutboxStats stats = store_.Stats();
+  pending_.Set(static_cast<double>(stats.pending));
+  oldest_age_.Set(std::chrono::duration<double>(stats.oldest_age).count());
+}
+
+void Relay::Run(std::stop_token stop) {
+  auto logger = log::Get("relay");
+  runtime::Backoff backoff(settings_.reconnect);
+  auto next_stats = clock_.Now();
+  bool connected_once = false;
+  logger->info("started exchange={} batch_size={} poll_interval={}ms", settings_.exchange,
+               settings_.batch_size, settings_.poll_interval.count());
+  while (!stop.stop_requested()) {
+    bool batch_full = false;
+    try {
+      if (!connected_once) {
+        // Connect and declare the topology up front, so readiness is true before the first
+        // message, and a broker that is down at start shows up at once.
+        publisher_.EnsureConnected();
+        broker_up_ = true;
+        connected_once = true;
+      }
+      const BatchResult result = RunOnce();
+      batch_full = result.claimed >= settings_.batch_size;
+      if (backoff.Attempts() > 0) logger->info("recovered; publishing again");
+      backoff.Reset();
+      if (clock_.Now() >= next_stats) {
+        next_stats = clock_.Now() + settings_.stats_interval;
+        RefreshStats();
+        // An idle relay learns of a broker that went away only here.
+        if (!broker_up_) {
+          publisher_.EnsureConnected();
+          broker_up_ = true;
+        }
+      }
+    } catch (const PublisherUnavailable& e) {
+      broker_up_ = false;
+      broker_errors_.Inc();
+      const milliseconds delay = backoff.Next();
+      logger->warn("broker unavailable: {}; rows stay in the outbox; will retry in {}", e.what(),
+                   FormatDelay(delay));
+      runtime::SleepFor(stop, delay);
+      continue;
+    } catch (const std::exception& e) {
+      database_errors_.Inc();
+      database_up_ = false;
+      const milliseconds delay = backoff.Next();
+      logger->warn("batch failed: {}; unconfirmed rows stay in the outbox; will retry in {}",
+                   e.what(), FormatDelay(delay));
+      runtime::SleepFor(stop, delay);
+      continue;
+    }
+    if (batch_full || stop.stop_requested()) continue;
+    if (wake_.Wait(settings_.poll_interval)) {
+      wake_notify_.Inc();
+    } else {
+      wake_poll_.Inc();
+    }
+  }
+  logger->info("stopped");
+}
+
+}  // namespace paynotify::order

@@ -1,0 +1,345 @@
+// The relay core against FakePublisher + InMemoryOutboxStore + ManualClock.
+#include "order-service/relay/relay.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/messages/mq_message.hpp"
+
+namespace paynotify::order {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+/// mq_message in memory: due times follow the injected clock; a claimed row is invisible
+/// to other claims until its batch completes or is dropped (FOR UPDATE SKIP LOCKED).
+class InMemoryOutboxStore : public OutboxStore {
+ public:
+  struct Row {
+    OutboxRecord record;
+    std::chrono::system_clock::time_point next_attempt_at;
+    std::optional<std::string> failure;
+    bool locked = false;
+  };
+
+  explicit InMemoryOutboxStore(const runtime::Clock& clock) : clock_(clock) {}
+
+  int64_t Add(std::string key1 = "cs-1") {
+    std::lock_guard lock(mutex_);
+    const int64_t id = next_id_++;
+    rows_[id] = Row{OutboxRecord{id, "00000000-0000-4000-8000-" + std::to_string(100000000000 + id),
+                                 "payresult_notify", key1, "60201", std::nullopt, 0},
+                    clock_.WallNow(), std::nullopt, false};
+    return id;
+  }
+  std::optional<Row> Get(int64_t id) {
+    std::lock_guard lock(mutex_);
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return std::nullopt;
+    return it->second;
+  }
+  size_t Size() {
+    std::lock_guard lock(mutex_);
+    return rows_.size();
+  }
+  bool fail_complete = false;
+  int deletes = 0;  // rows removed by Complete
+
+  class Batch : public ClaimedBatch {
+   public:
+    Batch(InMemoryOutboxStore& store, std::vector<OutboxRecord> records)
+        : store_(store), records_(std::move(records)) {}
+    ~Batch() override {
+      std::lock_guard lock(store_.mutex_);
+      for (const auto& r : records_) {
+        auto it = store_.rows_.find(r.id);
+        if (it != store_.rows_.end()) it->second.locked = false;
+      }
+    }
+    const std::vector<OutboxRecord>& Records() const override { return records_; }
+    void Complete(const std::vector<int64_t>& confirmed,
+                  const std::vector<OutboxRetry>& retries) override {
+      std::lock_guard lock(store_.mutex_);
+      if (store_.fail_complete) throw std::runtime_error("connection to database lost");
+      for (int64_t id : confirmed) store_.deletes += static_cast<int>(store_.rows_.erase(id));
+      for (const auto& retry : retries) {
+        Row& row = store_.rows_.at(retry.id);
+        row.record.execute_num += 1;
+        row.failure = retry.reason;
+        row.next_attempt_at = store_.clock_.WallNow() + retry.delay;
+      }
+    }
+
+   private:
+    InMemoryOutboxStore& store_;
+    std::vector<OutboxRecord> records_;
+  };
+
+  std::unique_ptr<ClaimedBatch> Claim(size_t limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<OutboxRecord> records;
+    for (auto& [id, row] : rows_) {  // std::map: id order
+      if (records.size() >= limit) break;
+      if (row.locked || row.next_attempt_at > clock_.WallNow()) continue;
+      row.locked = true;
+      records.push_back(row.record);
+    }
+    return std::make_unique<Batch>(*this, std::move(records));
+  }
+  OutboxStats Stats() override {
+    std::lock_guard lock(mutex_);
+    return OutboxStats{static_cast<int64_t>(rows_.size()), 0ms};
+  }
+
+ private:
+  const runtime::Clock& clock_;
+  std::mutex mutex_;
+  std::map<int64_t, Row> rows_;
+  int64_t next_id_ = 1;
+};
+
+/// Answers each batch with `behavior` (default: confirm everything) and records what it got.
+class FakePublisher : public Publisher {
+ public:
+  using Behavior = std::function<std::vector<PublishResult>(std::span<const OutgoingMessage>)>;
+  std::vector<OutgoingMessage> published;
+  Behavior behavior;
+  bool unavailable = false;
+  int connects = 0;
+
+  std::vector<PublishResult> PublishBatch(std::span<const OutgoingMessage> messages,
+                                          milliseconds) override {
+    std::lock_guard lock(mutex_);
+    if (unavailable) throw PublisherUnavailable("connection refused");
+    published.insert(published.end(), messages.begin(), messages.end());
+    if (behavior) return behavior(messages);
+    return std::vector<PublishResult>(messages.size(), PublishResult{PublishOutcome::kConfirmed, {}});
+  }
+  void EnsureConnected() override {
+    std::lock_guard lock(mutex_);
+    if (unavailable) throw PublisherUnavailable("connection refused");
+    ++connects;
+  }
+  void Close() noexcept override {}
+  size_t PublishedCount() {
+    std::lock_guard lock(mutex_);
+    return published.size();
+  }
+
+ private:
+  std::mutex mutex_;
+};
+
+class NeverWakes : public WakeSource {
+ public:
+  bool Wait(milliseconds timeout) override {
+    std::this_thread::sleep_for(std::min(timeout, milliseconds(5)));
+    return false;
+  }
+};
+
+PublishResult Outcome(PublishOutcome o, std::string detail = {}) { return PublishResult{o, std::move(detail)}; }
+
+class RelayTest : public ::testing::Test {
+ protected:
+  RelayTest() : store_(clock_), relay_(Settings(), store_, publisher_, wake_, clock_, registry_) {}
+
+  static RelaySettings Settings() {
+    RelaySettings s;
+    s.exchange = "test_exchange";
+    s.batch_size = 10;
+    s.retry = runtime::BackoffPolicy{1000ms, 2.0, 60000ms};
+    return s;
+  }
+  double Counter(const std::string& name, metrics::Labels labels = {}) {
+    return registry_.GetCounter(name, "", std::move(labels)).Value();
+  }
+
+  runtime::ManualClock clock_;
+  metrics::Registry registry_;
+  InMemoryOutboxStore store_;
+  FakePublisher publisher_;
+  NeverWakes wake_;
+  Relay relay_;
+};
+
+TEST_F(RelayTest, ConfirmedRowsAreDeletedAndPublishedPerContract) {
+  const int64_t a = store_.Add("cs-1");
+  store_.Add("cs-2");
+  const BatchResult result = relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 2u);
+  EXPECT_EQ(result.confirmed, 2u);
+  EXPECT_EQ(store_.Size(), 0u);
+  ASSERT_EQ(publisher_.published.size(), 2u);
+  const OutgoingMessage& m = publisher_.published[0];
+  EXPECT_EQ(m.exchange, "test_exchange");
+  EXPECT_EQ(m.routing_key, "");
+  EXPECT_EQ(m.message_id, "00000000-0000-4000-8000-" + std::to_string(100000000000 + a));
+  EXPECT_EQ(m.type, "payresult_notify");
+  EXPECT_EQ(m.app_id, "order-service");
+  EXPECT_EQ(m.content_type, "application/json");
+  EXPECT_TRUE(m.persistent);
+  EXPECT_TRUE(m.mandatory);
+  EXPECT_EQ(m.timestamp_s, 1704067200);
+  EXPECT_EQ(m.body, messages::EncodeMqMessage({a, "payresult_notify", "cs-1", "60201", std::nullopt}));
+  EXPECT_EQ(m.body, R"({"id":1,"messageType":"payresult_notify","businessKey1":"cs-1","businessKey2":"60201","businessKey3":null})");
+  EXPECT_EQ(Counter("paynotify_relay_confirmed_total"), 2);
+  EXPECT_TRUE(relay_.BrokerUp());
+}
+
+TEST_F(RelayTest, NackedRowIsKeptWithBackoff) {
+  const int64_t id = store_.Add();
+  publisher_.behavior = [](auto msgs) {
+    return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kNacked));
+  };
+  EXPECT_EQ(relay_.RunOnce().retried, 1u);
+  auto row = store_.Get(id);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->record.execute_num, 1);
+  EXPECT_EQ(row->failure, "nacked");
+  EXPECT_EQ(row->next_attempt_at, clock_.WallNow() + 1s);
+  EXPECT_EQ(relay_.RunOnce().claimed, 0u);  // not due yet
+  clock_.Advance(1s);
+  publisher_.behavior = nullptr;
+  EXPECT_EQ(relay_.RunOnce().confirmed, 1u);
+  EXPECT_FALSE(store_.Get(id));
+  EXPECT_EQ(Counter("paynotify_relay_nacked_total"), 1);
+}
+
+TEST_F(RelayTest, ReturnThenAckIsKeptAsReturned) {
+  const int64_t id = store_.Add();
+  publisher_.behavior = [](auto msgs) {
+    return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kReturned));
+  };
+  relay_.RunOnce();
+  auto row = store_.Get(id);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->failure, "returned");
+  EXPECT_EQ(row->record.execute_num, 1);
+  EXPECT_EQ(Counter("paynotify_relay_returned_total"), 1);
+  EXPECT_EQ(Counter("paynotify_relay_confirmed_total"), 0);
+}
+
+TEST_F(RelayTest, ConnectionLostMidBatchKeepsUnknownDeletesConfirmed) {
+  const int64_t a = store_.Add();
+  const int64_t b = store_.Add();
+  const int64_t c = store_.Add();
+  const int64_t d = store_.Add();
+  publisher_.behavior = [](auto) {
+    return std::vector<PublishResult>{
+        Outcome(PublishOutcome::kConfirmed), Outcome(PublishOutcome::kConfirmed),
+        Outcome(PublishOutcome::kUnknown, "connection closed by broker"),
+        Outcome(PublishOutcome::kUnknown, "connection closed by broker")};
+  };
+  const BatchResult result = relay_.RunOnce();
+  EXPECT_EQ(result.confirmed, 2u);
+  EXPECT_EQ(result.retried, 2u);
+  EXPECT_FALSE(store_.Get(a));
+  EXPECT_FALSE(store_.Get(b));
+  ASSERT_TRUE(store_.Get(c));
+  EXPECT_EQ(store_.Get(c)->failure, "unknown: connection closed by broker");
+  EXPECT_EQ(store_.Get(d)->record.execute_num, 1);
+  EXPECT_FALSE(relay_.BrokerUp());
+  EXPECT_EQ(Counter("paynotify_relay_unknown_total"), 2);
+}
+
+TEST_F(RelayTest, BackoffScheduleIsCappedExponential) {
+  const int64_t id = store_.Add();
+  publisher_.behavior = [](auto msgs) {
+    return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kNacked));
+  };
+  const std::vector<int> expected_s{1, 2, 4, 8, 16, 32, 60, 60, 60};
+  for (size_t attempt = 0; attempt < expected_s.size(); ++attempt) {
+    ASSERT_EQ(relay_.RunOnce().claimed, 1u) << "attempt " << attempt;
+    const auto delay = std::chrono::seconds(expected_s[attempt]);
+    EXPECT_EQ(store_.Get(id)->next_attempt_at, clock_.WallNow() + delay) << "attempt " << attempt;
+    clock_.Advance(delay - 1ms);
+    EXPECT_EQ(relay_.RunOnce().claimed, 0u) << "due too early after attempt " << attempt;
+    clock_.Advance(1ms);
+  }
+  EXPECT_EQ(store_.Get(id)->record.execute_num, static_cast<int>(expected_s.size()));
+}
+
+TEST_F(RelayTest, BrokerDownLeavesRowsUntouched) {
+  const int64_t id = store_.Add();
+  publisher_.unavailable = true;
+  EXPECT_THROW(relay_.RunOnce(), PublisherUnavailable);
+  auto row = store_.Get(id);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->record.execute_num, 0);
+  EXPECT_FALSE(row->locked);
+  EXPECT_FALSE(row->failure);
+  EXPECT_FALSE(relay_.BrokerUp());
+  publisher_.unavailable = false;
+  EXPECT_EQ(relay_.RunOnce().confirmed, 1u);
+}
+
+TEST_F(RelayTest, FailedCompletionRepublishesTheBatch) {
+  const int64_t id = store_.Add();
+  store_.fail_complete = true;
+  EXPECT_THROW(relay_.RunOnce(), std::runtime_error);
+  EXPECT_TRUE(store_.Get(id));
+  EXPECT_FALSE(relay_.DatabaseUp());
+  store_.fail_complete = false;
+  EXPECT_EQ(relay_.RunOnce().confirmed, 1u);
+  // at-least-once: the same message_id went out twice
+  ASSERT_EQ(publisher_.published.size(), 2u);
+  EXPECT_EQ(publisher_.published[0].message_id, publisher_.published[1].message_id);
+}
+
+TEST_F(RelayTest, ClaimsAtMostTheBatchSizeInIdOrder) {
+  for (int i = 0; i < 25; ++i) store_.Add();
+  EXPECT_EQ(relay_.RunOnce().claimed, 10u);
+  EXPECT_EQ(publisher_.published.front().body.find(R"({"id":1,)"), 0u);
+  EXPECT_EQ(relay_.RunOnce().claimed, 10u);
+  EXPECT_EQ(relay_.RunOnce().claimed, 5u);
+  EXPECT_EQ(store_.Size(), 0u);
+}
+
+TEST_F(RelayTest, ShortPublisherAnswerCountsAsUnknown) {
+  store_.Add();
+  const int64_t b = store_.Add();
+  publisher_.behavior = [](auto) { return std::vector<PublishResult>{Outcome(PublishOutcome::kConfirmed)}; };
+  relay_.RunOnce();
+  ASSERT_TRUE(store_.Get(b));
+  EXPECT_EQ(store_.Get(b)->failure, "unknown: no outcome reported");
+}
+
+TEST_F(RelayTest, RunLoopPublishesUntilStopped) {
+  for (int i = 0; i < 35; ++i) store_.Add();
+  {
+    std::jthread worker([this](std::stop_token stop) { relay_.Run(stop); });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (store_.Size() != 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+  }  // jthread requests stop and joins
+  EXPECT_EQ(store_.Size(), 0u);
+  EXPECT_EQ(publisher_.PublishedCount(), 35u);
+  EXPECT_EQ(publisher_.connects, 1);
+  EXPECT_EQ(registry_.GetGauge("paynotify_outbox_pending", "").Value(), 25);  // refreshed after the first batch
+}
+
+TEST_F(RelayTest, RunLoopBacksOffWhileBrokerIsDownAndStopsPromptly) {
+  store_.Add();
+  publisher_.unavailable = true;
+  const auto started = std::chrono::steady_clock::now();
+  {
+    std::jthread worker([this](std::stop_token stop) { relay_.Run(stop); });
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (Counter("paynotify_relay_errors_total", {{"kind", "broker"}}) == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);  // the back-off sleep woke on stop
+  EXPECT_EQ(store_.Size(), 1u);
+  EXPECT_FALSE(relay_.BrokerUp());
+}
+
+}  // namespace
+}  // namespace paynotify::order
