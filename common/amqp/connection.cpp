@@ -1,0 +1,206 @@
+#include "common/amqp/connection.hpp"
+
+#include <unistd.h>
+
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+
+#include <fmt/format.h>
+
+#include "common/amqp/errors.hpp"
+#include "common/amqp/table.hpp"
+#include "common/log/log.hpp"
+#include "common/runtime/backoff.hpp"
+#include "common/runtime/stop.hpp"
+
+namespace paynotify::amqp {
+namespace {
+
+constexpr int kFrameMax = 131072;
+
+std::string DefaultName() { return fmt::format("paynotify-{}", ::getpid()); }
+
+}  // namespace
+
+struct timeval ToTimeval(std::chrono::milliseconds duration) {
+  if (duration < std::chrono::milliseconds::zero()) duration = std::chrono::milliseconds::zero();
+  struct timeval tv {};
+  tv.tv_sec = static_cast<decltype(tv.tv_sec)>(duration.count() / 1000);
+  tv.tv_usec = static_cast<decltype(tv.tv_usec)>((duration.count() % 1000) * 1000);
+  return tv;
+}
+
+Connection::Connection(amqp_connection_state_t state, BrokerAddress address, std::string name,
+                       std::chrono::milliseconds rpc_timeout)
+    : state_(state), open_(true), address_(std::move(address)), name_(std::move(name)),
+      rpc_timeout_(rpc_timeout) {}
+
+Connection::~Connection() { Close(); }
+
+std::unique_ptr<Connection> Connection::OpenOne(const BrokerSettings& settings,
+                                                const BrokerAddress& address,
+                                                const std::string& name) {
+  const std::string where = fmt::format("{}:{}", address.host, address.port);
+  amqp_connection_state_t state = amqp_new_connection();
+  if (state == nullptr) {
+    throw LibraryError("amqp: connect to " + where + ": out of memory", false,
+                       AMQP_STATUS_NO_MEMORY);
+  }
+  // From here the Connection owns the state, so every throw below frees it.
+  std::unique_ptr<Connection> connection(
+      new Connection(state, address, name, settings.rpc_timeout));
+  connection->open_ = false;  // not usable until login and channel.open succeed
+
+  amqp_socket_t* socket = amqp_tcp_socket_new(state);
+  if (socket == nullptr) {
+    throw LibraryError("amqp: connect to " + where + ": cannot create socket", true,
+                       AMQP_STATUS_TCP_ERROR);
+  }
+  struct timeval connect_timeout = ToTimeval(settings.connect_timeout);
+  amqp::CheckStatus(amqp_socket_open_noblock(socket, address.host.c_str(), address.port,
+                                       &connect_timeout),
+              "connect to " + where);
+  amqp::CheckStatus(amqp_set_handshake_timeout(state, &connect_timeout), "set handshake timeout");
+  struct timeval rpc_timeout = ToTimeval(settings.rpc_timeout);
+  amqp::CheckStatus(amqp_set_rpc_timeout(state, &rpc_timeout), "set rpc timeout");
+
+  const Headers properties{{"connection_name", name}, {"product", std::string("paynotify")}};
+  const FieldTable properties_table(properties);
+  const amqp_table_t client_properties = properties_table.Get();
+  const amqp_rpc_reply_t login = amqp_login_with_properties(
+      state, settings.virtual_host.c_str(), 0, kFrameMax, settings.heartbeat_s,
+      &client_properties, AMQP_SASL_METHOD_PLAIN, settings.username.c_str(),
+      settings.password.c_str());
+  connection->open_ = true;  // so Check() answers a connection.close with close-ok
+  connection->Check(login, fmt::format("login to {} vhost '{}' as '{}'", where,
+                                       settings.virtual_host, settings.username));
+  amqp_channel_open(state, kChannel);
+  connection->CheckLastRpc("channel.open");
+  connection->channel_open_ = true;
+  return connection;
+}
+
+std::unique_ptr<Connection> Connection::Open(const BrokerSettings& settings) {
+  if (settings.addresses.empty()) {
+    throw AmqpError("amqp: no broker address configured", false);
+  }
+  const std::string name = settings.connection_name.empty() ? DefaultName()
+                                                            : settings.connection_name;
+  auto logger = log::Get("amqp");
+  std::string errors;
+  bool any_retryable = false;
+  for (size_t i = 0; i < settings.addresses.size(); ++i) {
+    const BrokerAddress& address = settings.addresses[i];
+    try {
+      auto connection = OpenOne(settings, address, name);
+      logger->info("connected to {}:{} vhost={} name={} heartbeat={}s", address.host,
+                   address.port, settings.virtual_host, name, connection->HeartbeatSeconds());
+      return connection;
+    } catch (const AmqpError& error) {
+      if (settings.addresses.size() == 1) throw;
+      logger->debug("connect to {}:{} failed: {}", address.host, address.port, error.what());
+      any_retryable = any_retryable || error.retryable;
+      if (!errors.empty()) errors += "; ";
+      errors += error.what();
+    }
+  }
+  throw AmqpError("amqp: no broker address accepted the connection: " + errors, any_retryable);
+}
+
+void Connection::Close() noexcept {
+  if (state_ == nullptr) return;
+  if (open_) {
+    // Bounded by the rpc timeout set at open; the result does not matter any more.
+    (void)amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
+  }
+  open_ = false;
+  channel_open_ = false;
+  amqp_destroy_connection(state_);
+  state_ = nullptr;
+}
+
+int Connection::HeartbeatSeconds() const {
+  return state_ != nullptr ? amqp_get_heartbeat(state_) : 0;
+}
+
+std::chrono::milliseconds Connection::WaitSlice() const {
+  const int heartbeat = HeartbeatSeconds();
+  if (heartbeat <= 0) return std::chrono::milliseconds(1000);
+  return std::chrono::milliseconds(heartbeat * 1000 / 2);
+}
+
+amqp_channel_t Connection::Channel() {
+  if (!IsOpen()) {
+    throw AmqpError("amqp: connection " + name_ + " is closed", true);
+  }
+  if (!channel_open_) {
+    amqp_channel_open(state_, kChannel);
+    CheckLastRpc("channel.open (after the broker closed the channel)");
+    channel_open_ = true;
+  }
+  return kChannel;
+}
+
+void Connection::Check(const amqp_rpc_reply_t& reply, std::string_view context) {
+  if (reply.reply_type == AMQP_RESPONSE_NORMAL) return;
+  if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
+    OnServerClose(reply.reply, context);
+  }
+  // Library exceptions (socket, timeout, bad data) leave the connection state undefined.
+  MarkBroken();
+  CheckReply(reply, context);
+}
+
+void Connection::CheckLastRpc(std::string_view context) {
+  Check(amqp_get_rpc_reply(state_), context);
+}
+
+void Connection::CheckStatus(int status, std::string_view context) {
+  if (status >= 0) return;
+  MarkBroken();
+  amqp::CheckStatus(status, context);
+}
+
+void Connection::OnServerClose(const amqp_method_t& method, std::string_view context) {
+  if (state_ != nullptr && open_) {
+    if (method.id == AMQP_CHANNEL_CLOSE_METHOD) {
+      amqp_channel_close_ok_t close_ok{};
+      if (amqp_send_method(state_, kChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok) < 0) {
+        open_ = false;
+      }
+      channel_open_ = false;
+    } else if (method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+      amqp_connection_close_ok_t close_ok{};
+      (void)amqp_send_method(state_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &close_ok);
+      open_ = false;
+      channel_open_ = false;
+    } else {
+      open_ = false;
+    }
+  }
+  ThrowServerClose(method, context);
+}
+
+std::unique_ptr<Connection> OpenWithRetry(const BrokerSettings& settings,
+                                          std::stop_token stop) {
+  auto logger = log::Get("amqp");
+  runtime::Backoff backoff(settings.reconnect);
+  while (!stop.stop_requested()) {
+    try {
+      return Connection::Open(settings);
+    } catch (const AmqpError& error) {
+      const auto delay = backoff.Next();
+      if (error.retryable) {
+        logger->warn("connect failed: {}; will retry in {}ms", error.what(), delay.count());
+      } else {
+        logger->error("connect failed (check credentials/vhost/permissions): {}; will retry "
+                      "in {}ms",
+                      error.what(), delay.count());
+      }
+      if (!runtime::SleepFor(stop, delay)) break;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace paynotify::amqp

@@ -1,0 +1,155 @@
+#include "common/amqp/table.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "common/log/log.hpp"
+
+namespace paynotify::amqp {
+namespace {
+
+constexpr int kMaxDepth = 32;
+
+amqp_bytes_t View(const std::string& text) {
+  amqp_bytes_t bytes;
+  bytes.len = text.size();
+  // rabbitmq-c only reads through this pointer when encoding.
+  bytes.bytes = const_cast<char*>(text.data());
+  return bytes;
+}
+
+std::string ToString(const amqp_bytes_t& bytes) {
+  if (bytes.bytes == nullptr || bytes.len == 0) return {};
+  return std::string(static_cast<const char*>(bytes.bytes), bytes.len);
+}
+
+double DecimalToDouble(const amqp_decimal_t& decimal) {
+  return static_cast<double>(static_cast<int32_t>(decimal.value)) /
+         std::pow(10.0, static_cast<double>(decimal.decimals));
+}
+
+std::string DoubleToJson(double value) {
+  if (!std::isfinite(value)) return "null";
+  return fmt::format("{}", value);
+}
+
+std::string TableToJson(const amqp_table_t& table, int depth) {
+  if (depth >= kMaxDepth) return "\"...\"";
+  std::string out = "{";
+  for (int i = 0; i < table.num_entries; ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    out += log::JsonEscape(ToString(table.entries[i].key));
+    out += "\":";
+    out += FieldToJson(table.entries[i].value, depth + 1);
+  }
+  out += '}';
+  return out;
+}
+
+std::string ArrayToJson(const amqp_array_t& array, int depth) {
+  if (depth >= kMaxDepth) return "\"...\"";
+  std::string out = "[";
+  for (int i = 0; i < array.num_entries; ++i) {
+    if (i > 0) out += ',';
+    out += FieldToJson(array.entries[i], depth + 1);
+  }
+  out += ']';
+  return out;
+}
+
+}  // namespace
+
+FieldTable::FieldTable(const Headers& headers) {
+  entries_.reserve(headers.size());
+  for (const auto& [key, value] : headers) {
+    amqp_table_entry_t entry{};
+    entry.key = View(key);
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      entry.value.kind = AMQP_FIELD_KIND_UTF8;
+      entry.value.value.bytes = View(*text);
+    } else if (const auto* number = std::get_if<int64_t>(&value)) {
+      entry.value.kind = AMQP_FIELD_KIND_I64;
+      entry.value.value.i64 = *number;
+    } else if (const auto* flag = std::get_if<bool>(&value)) {
+      entry.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+      entry.value.value.boolean = *flag ? 1 : 0;
+    } else {
+      entry.value.kind = AMQP_FIELD_KIND_F64;
+      entry.value.value.f64 = std::get<double>(value);
+    }
+    entries_.push_back(entry);
+  }
+}
+
+amqp_table_t FieldTable::Get() const {
+  amqp_table_t table;
+  table.num_entries = static_cast<int>(entries_.size());
+  table.entries = entries_.empty() ? nullptr : const_cast<amqp_table_entry_t*>(entries_.data());
+  return table;
+}
+
+std::string FieldToJson(const amqp_field_value_t& value, int depth) {
+  switch (value.kind) {
+    case AMQP_FIELD_KIND_BOOLEAN: return value.value.boolean ? "true" : "false";
+    case AMQP_FIELD_KIND_I8: return std::to_string(value.value.i8);
+    case AMQP_FIELD_KIND_U8: return std::to_string(value.value.u8);
+    case AMQP_FIELD_KIND_I16: return std::to_string(value.value.i16);
+    case AMQP_FIELD_KIND_U16: return std::to_string(value.value.u16);
+    case AMQP_FIELD_KIND_I32: return std::to_string(value.value.i32);
+    case AMQP_FIELD_KIND_U32: return std::to_string(value.value.u32);
+    case AMQP_FIELD_KIND_I64: return std::to_string(value.value.i64);
+    case AMQP_FIELD_KIND_U64:
+    case AMQP_FIELD_KIND_TIMESTAMP: return std::to_string(value.value.u64);
+    case AMQP_FIELD_KIND_F32: return DoubleToJson(value.value.f32);
+    case AMQP_FIELD_KIND_F64: return DoubleToJson(value.value.f64);
+    case AMQP_FIELD_KIND_DECIMAL: return DoubleToJson(DecimalToDouble(value.value.decimal));
+    case AMQP_FIELD_KIND_UTF8:
+    case AMQP_FIELD_KIND_BYTES:
+      return "\"" + log::JsonEscape(ToString(value.value.bytes)) + "\"";
+    case AMQP_FIELD_KIND_ARRAY: return ArrayToJson(value.value.array, depth);
+    case AMQP_FIELD_KIND_TABLE: return TableToJson(value.value.table, depth);
+    case AMQP_FIELD_KIND_VOID: return "null";
+    default: return fmt::format("\"<unsupported field kind {:#04x}>\"", value.kind);
+  }
+}
+
+Headers FromTable(const amqp_table_t& table) {
+  Headers headers;
+  if (table.entries == nullptr) return headers;
+  for (int i = 0; i < table.num_entries; ++i) {
+    const amqp_table_entry_t& entry = table.entries[i];
+    std::string key = ToString(entry.key);
+    const amqp_field_value_t& value = entry.value;
+    switch (value.kind) {
+      case AMQP_FIELD_KIND_BOOLEAN: headers[key] = value.value.boolean != 0; break;
+      case AMQP_FIELD_KIND_I8: headers[key] = int64_t{value.value.i8}; break;
+      case AMQP_FIELD_KIND_U8: headers[key] = int64_t{value.value.u8}; break;
+      case AMQP_FIELD_KIND_I16: headers[key] = int64_t{value.value.i16}; break;
+      case AMQP_FIELD_KIND_U16: headers[key] = int64_t{value.value.u16}; break;
+      case AMQP_FIELD_KIND_I32: headers[key] = int64_t{value.value.i32}; break;
+      case AMQP_FIELD_KIND_U32: headers[key] = int64_t{value.value.u32}; break;
+      case AMQP_FIELD_KIND_I64: headers[key] = value.value.i64; break;
+      case AMQP_FIELD_KIND_U64:
+      case AMQP_FIELD_KIND_TIMESTAMP:
+        if (value.value.u64 <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          headers[key] = static_cast<int64_t>(value.value.u64);
+        } else {
+          headers[key] = std::to_string(value.value.u64);
+        }
+        break;
+      case AMQP_FIELD_KIND_F32: headers[key] = static_cast<double>(value.value.f32); break;
+      case AMQP_FIELD_KIND_F64: headers[key] = value.value.f64; break;
+      case AMQP_FIELD_KIND_DECIMAL: headers[key] = DecimalToDouble(value.value.decimal); break;
+      case AMQP_FIELD_KIND_UTF8:
+      case AMQP_FIELD_KIND_BYTES: headers[key] = ToString(value.value.bytes); break;
+      case AMQP_FIELD_KIND_VOID: break;  // a null header: same as absent
+      default: headers[key] = FieldToJson(value, 0); break;  // tables, arrays, unknown kinds
+    }
+  }
+  return headers;
+}
+
+}  // namespace paynotify::amqp
