@@ -33,6 +33,7 @@ void ConsumerLoop::Run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     try {
       std::optional<Delivery> delivery = source_.Next(settings_.poll);
+      publisher_.Maintain();
       if (!connected_.exchange(true) && reconnect.Attempts() > 0) {
         log->info("broker connection re-established queue={}", topology_.queue);
       }

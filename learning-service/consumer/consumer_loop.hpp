@@ -44,6 +44,9 @@ class CopyPublisher {
   /// nacked, returned or the outcome is unknown. May throw if no connection can be opened;
   /// the loop treats that like false.
   virtual bool PublishConfirmed(const OutgoingCopy& copy) = 0;
+  /// Called by the loop between deliveries (at least every poll interval): keep an idle
+  /// connection alive (heartbeats). Never throws.
+  virtual void Maintain() {}
 };
 
 struct ConsumerLoopSettings {
