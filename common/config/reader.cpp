@@ -332,8 +332,11 @@ std::optional<Reader::Located> Reader::Find(std::string_view key_path) const {
 }
 
 std::optional<Reader::RawValue> Reader::Scalar(std::string_view key_path,
-                                               std::string_view expected) {
-  if (!read_.contains(std::string(key_path))) MarkRead(key_path, "", "default");
+                                               std::string_view expected,
+                                               std::string fallback_text) {
+  if (!read_.contains(std::string(key_path))) {
+    MarkRead(key_path, std::move(fallback_text), "default");
+  }
   if (auto env = EnvValue(key_path)) {
     return RawValue{Trim(*env), EnvName(key_path), 0, 0};
   }
@@ -401,14 +404,14 @@ std::string Source(const std::optional<std::string>& env_var) {
 }  // namespace
 
 std::string Reader::String(std::string_view key_path, std::string fallback) {
-  const auto raw = Scalar(key_path, "a string");
+  const auto raw = Scalar(key_path, "a string", fallback);
   if (!raw) return fallback;
   MarkRead(key_path, raw->text, Source(raw->env_var));
   return raw->text;
 }
 
 int64_t Reader::Int(std::string_view key_path, int64_t fallback, int64_t min, int64_t max) {
-  const auto raw = Scalar(key_path, IntRange(min, max));
+  const auto raw = Scalar(key_path, IntRange(min, max), std::to_string(fallback));
   if (!raw) return fallback;
   const auto value = ParseInt(raw->text);
   if (!value || *value < min || *value > max) {
@@ -421,7 +424,7 @@ int64_t Reader::Int(std::string_view key_path, int64_t fallback, int64_t min, in
 }
 
 double Reader::Double(std::string_view key_path, double fallback, double min, double max) {
-  const auto raw = Scalar(key_path, DoubleRange(min, max));
+  const auto raw = Scalar(key_path, DoubleRange(min, max), fmt::format("{}", fallback));
   if (!raw) return fallback;
   const auto value = ParseDouble(raw->text);
   if (!value || *value < min || *value > max) {
@@ -434,7 +437,7 @@ double Reader::Double(std::string_view key_path, double fallback, double min, do
 }
 
 bool Reader::Bool(std::string_view key_path, bool fallback) {
-  const auto raw = Scalar(key_path, "true or false");
+  const auto raw = Scalar(key_path, "true or false", fallback ? "true" : "false");
   if (!raw) return fallback;
   const auto value = ParseBool(raw->text);
   if (!value) {
@@ -447,7 +450,7 @@ bool Reader::Bool(std::string_view key_path, bool fallback) {
 
 std::chrono::milliseconds Reader::Duration(std::string_view key_path,
                                            std::chrono::milliseconds fallback) {
-  const auto raw = Scalar(key_path, "a duration");
+  const auto raw = Scalar(key_path, "a duration", fmt::format("{}ms", fallback.count()));
   if (!raw) return fallback;
   const auto value = ParseDuration(raw->text);
   if (!value) {
@@ -462,7 +465,7 @@ std::vector<std::string> Reader::StringList(std::string_view key_path,
                                             std::vector<std::string> fallback) {
   if (!read_.contains(std::string(key_path))) MarkRead(key_path, RenderList(fallback), "default");
   if (EnvValue(key_path)) {
-    const auto raw = Scalar(key_path, "a list of strings");
+    const auto raw = Scalar(key_path, "a list of strings", RenderList(fallback));
     auto items = SplitList(raw->text);
     MarkRead(key_path, RenderList(items), Source(raw->env_var));
     return items;
@@ -488,7 +491,7 @@ std::vector<std::string> Reader::StringList(std::string_view key_path,
     return items;
   }
   // A scalar (comma-separated) or absent; Scalar() also reports a map here.
-  const auto raw = Scalar(key_path, "a list of strings");
+  const auto raw = Scalar(key_path, "a list of strings", RenderList(fallback));
   if (!raw) return fallback;
   auto items = SplitList(raw->text);
   MarkRead(key_path, RenderList(items), Source(raw->env_var));
@@ -498,7 +501,7 @@ std::vector<std::string> Reader::StringList(std::string_view key_path,
 std::string Reader::Secret(std::string_view key_path) {
   const std::string file_key = std::string(key_path) + "-file";
   MarkRead(key_path, "", "default", true);
-  const auto file_raw = Scalar(file_key, "a file path");
+  const auto file_raw = Scalar(file_key, "a file path", "");
   if (file_raw) MarkRead(file_key, file_raw->text, Source(file_raw->env_var));
   if (auto env = EnvValue(key_path)) {
     MarkRead(key_path, "set", "env " + EnvName(key_path), true);
@@ -569,7 +572,7 @@ std::string Reader::OneOf(std::string_view key_path, std::string fallback,
   std::vector<std::string> quoted;
   for (const auto& a : allowed) quoted.push_back(Quote(a));
   const std::string expected = fmt::format("one of {}", fmt::join(quoted, ", "));
-  const auto raw = Scalar(key_path, expected);
+  const auto raw = Scalar(key_path, expected, fallback);
   if (!raw) return fallback;
   if (std::find(allowed.begin(), allowed.end(), raw->text) != allowed.end()) {
     MarkRead(key_path, raw->text, Source(raw->env_var));
@@ -683,6 +686,7 @@ std::string Reader::Redacted() const {
     if (entry.secret || LooksSecret(key)) {
       value = entry.source == "default" ? "(not set)" : "***";
     }
+    if (value.empty()) value = "\"\"";
     out += fmt::format("{}: {}", key, value);
     if (!entry.source.empty()) out += fmt::format(" ({})", entry.source);
     out += '\n';

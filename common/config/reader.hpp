@@ -158,7 +158,9 @@ class Reader {
   std::optional<std::string> EnvValue(std::string_view key_path) const;
   // Marks the key read and returns its scalar text (env override first). Records an error
   // and returns nullopt when the file holds a map or a list there.
-  std::optional<RawValue> Scalar(std::string_view key_path, std::string_view expected);
+  // `fallback_text` is what Redacted() shows when the key is absent.
+  std::optional<RawValue> Scalar(std::string_view key_path, std::string_view expected,
+                                 std::string fallback_text);
   void MarkRead(std::string_view key_path, std::string value, std::string source,
                 bool secret = false);
   void AddValueError(std::string_view key_path, const RawValue& raw, std::string message);
