@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "common/amqp/errors.hpp"
-#include "common/amqp/table.hpp"
 #include "common/log/log.hpp"
 #include "common/runtime/backoff.hpp"
 #include "common/runtime/stop.hpp"
@@ -64,9 +63,30 @@ std::unique_ptr<Connection> Connection::OpenOne(const BrokerSettings& settings,
   struct timeval rpc_timeout = ToTimeval(settings.rpc_timeout);
   amqp::CheckStatus(amqp_set_rpc_timeout(state, &rpc_timeout), "set rpc timeout");
 
-  const Headers properties{{"connection_name", name}, {"product", std::string("paynotify")}};
-  const FieldTable properties_table(properties);
-  const amqp_table_t client_properties = properties_table.Get();
+  // rabbitmq-c merges these into its defaults. consumer_cancel_notify makes the broker
+  // tell a consumer whose queue was deleted (basic.cancel) instead of going silent;
+  // connection.blocked announces resource alarms.
+  amqp_table_entry_t capabilities[2];
+  capabilities[0].key = amqp_cstring_bytes("consumer_cancel_notify");
+  capabilities[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capabilities[0].value.value.boolean = 1;
+  capabilities[1].key = amqp_cstring_bytes("connection.blocked");
+  capabilities[1].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capabilities[1].value.value.boolean = 1;
+  amqp_table_entry_t entries[3];
+  entries[0].key = amqp_cstring_bytes("connection_name");
+  entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
+  entries[0].value.value.bytes = amqp_cstring_bytes(name.c_str());
+  entries[1].key = amqp_cstring_bytes("product");
+  entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  entries[1].value.value.bytes = amqp_cstring_bytes("paynotify");
+  entries[2].key = amqp_cstring_bytes("capabilities");
+  entries[2].value.kind = AMQP_FIELD_KIND_TABLE;
+  entries[2].value.value.table.num_entries = 2;
+  entries[2].value.value.table.entries = capabilities;
+  amqp_table_t client_properties;
+  client_properties.num_entries = 3;
+  client_properties.entries = entries;
   const amqp_rpc_reply_t login = amqp_login_with_properties(
       state, settings.virtual_host.c_str(), 0, kFrameMax, settings.heartbeat_s,
       &client_properties, AMQP_SASL_METHOD_PLAIN, settings.username.c_str(),

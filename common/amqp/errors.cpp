@@ -70,30 +70,31 @@ void CheckStatus(int status, std::string_view context) {
 }
 
 void ThrowServerClose(const amqp_method_t& method, std::string_view context) {
+  // (Each message is formatted before the text is moved into the exception: argument
+  // evaluation order is unspecified.)
   if (method.id == AMQP_CHANNEL_CLOSE_METHOD && method.decoded != nullptr) {
     const auto* close = static_cast<const amqp_channel_close_t*>(method.decoded);
+    const uint16_t code = close->reply_code;
     std::string text = BytesToString(close->reply_text);
-    if (close->reply_code == 406) {
+    if (code == 406) {
       if (std::string argument = InequivalentArgument(text); !argument.empty()) {
-        throw TopologyMismatch(
-            fmt::format("amqp: {}: existing entity differs in '{}': broker closed the "
-                        "channel: {} {}",
-                        context, argument, close->reply_code, text),
-            close->reply_code, std::move(text), std::move(argument));
+        const std::string what = fmt::format(
+            "amqp: {}: existing entity differs in '{}': broker closed the channel: {} {}",
+            context, argument, code, text);
+        throw TopologyMismatch(what, code, std::move(text), std::move(argument));
       }
     }
-    throw ChannelClosed(fmt::format("amqp: {}: broker closed the channel: {} {}", context,
-                                    close->reply_code, text),
-                        IsRetryableCode(close->reply_code), close->reply_code,
-                        std::move(text));
+    const std::string what =
+        fmt::format("amqp: {}: broker closed the channel: {} {}", context, code, text);
+    throw ChannelClosed(what, IsRetryableCode(code), code, std::move(text));
   }
   if (method.id == AMQP_CONNECTION_CLOSE_METHOD && method.decoded != nullptr) {
     const auto* close = static_cast<const amqp_connection_close_t*>(method.decoded);
+    const uint16_t code = close->reply_code;
     std::string text = BytesToString(close->reply_text);
-    throw ConnectionClosed(fmt::format("amqp: {}: broker closed the connection: {} {}",
-                                       context, close->reply_code, text),
-                           IsRetryableCode(close->reply_code), close->reply_code,
-                           std::move(text));
+    const std::string what =
+        fmt::format("amqp: {}: broker closed the connection: {} {}", context, code, text);
+    throw ConnectionClosed(what, IsRetryableCode(code), code, std::move(text));
   }
   throw AmqpError(fmt::format("amqp: {}: unexpected method {:#010x} from the broker", context,
                               method.id),

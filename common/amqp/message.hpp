@@ -20,17 +20,17 @@ using Headers = std::map<std::string, HeaderValue>;
 /// (outcome kReturned); `persistent` sets delivery_mode 2. Empty strings and nullopt leave
 /// the property out.
 struct OutgoingMessage {
-  std::string exchange;
-  std::string routing_key;
-  std::string body;
-  std::string message_id;
+  std::string exchange{};
+  std::string routing_key{};
+  std::string body{};
+  std::string message_id{};
   std::string content_type = "application/json";
-  std::string type;
-  std::string app_id;
-  std::optional<int64_t> timestamp_s;
+  std::string type{};
+  std::string app_id{};
+  std::optional<int64_t> timestamp_s{};
   bool persistent = true;
   bool mandatory = true;
-  Headers headers;
+  Headers headers{};
 };
 
 /// The result of publishing one message with confirms.
@@ -59,16 +59,16 @@ constexpr const char* ToString(PublishOutcome outcome) {
 struct Delivery {
   uint64_t delivery_tag = 0;
   bool redelivered = false;
-  std::string exchange;
-  std::string routing_key;
-  std::string body;
-  std::optional<std::string> message_id;
-  std::optional<std::string> content_type;
-  std::optional<std::string> type;
-  std::optional<std::string> app_id;
-  std::optional<int64_t> timestamp_s;
+  std::string exchange{};
+  std::string routing_key{};
+  std::string body{};
+  std::optional<std::string> message_id{};
+  std::optional<std::string> content_type{};
+  std::optional<std::string> type{};
+  std::optional<std::string> app_id{};
+  std::optional<int64_t> timestamp_s{};
   std::optional<uint8_t> delivery_mode;  // 2 = persistent (added beyond CONTRACTS.md)
-  Headers headers;
+  Headers headers{};
 };
 
 }  // namespace paynotify::amqp

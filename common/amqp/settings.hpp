@@ -14,16 +14,16 @@ namespace paynotify::amqp {
 
 /// One broker node to try.
 struct BrokerAddress {
-  std::string host;
+  std::string host{};
   int port = 5672;
 };
 
 /// How to reach the broker. A value type; copy freely.
 struct BrokerSettings {
   /// Tried in order on every (re)connect until one accepts the login.
-  std::vector<BrokerAddress> addresses;
-  std::string username;
-  std::string password;  // never logged
+  std::vector<BrokerAddress> addresses{};
+  std::string username{};
+  std::string password{};  // never logged
   std::string virtual_host = "/";
   /// Requested heartbeat in seconds (0 disables). rabbitmq-c services heartbeats only inside
   /// its calls, so every waiting call in this library wakes at least every heartbeat/2.
@@ -35,9 +35,9 @@ struct BrokerSettings {
   std::chrono::milliseconds rpc_timeout{10000};
   /// Sent as the client property "connection_name" (shown by the management UI and
   /// `rabbitmqctl list_connections client_properties`); empty -> "paynotify-<pid>".
-  std::string connection_name;
+  std::string connection_name{};
   /// Delay between reconnect attempts of the caller's worker loop (see OpenWithRetry).
-  runtime::BackoffPolicy reconnect;
+  runtime::BackoffPolicy reconnect{};
 };
 
 /// Reads the broker settings, using Spring Boot's spring.rabbitmq names under "rabbitmq":

@@ -13,7 +13,7 @@
 namespace paynotify::amqp {
 
 struct ExchangeSpec {
-  std::string name;
+  std::string name{};
   std::string type = "fanout";
   bool durable = true;
   bool auto_delete = false;
@@ -22,14 +22,14 @@ struct ExchangeSpec {
 /// A queue and its x-arguments. Unset optionals are not sent. `queue_type` ("classic" or
 /// "quorum") is always sent as x-queue-type; an empty string leaves it out.
 struct QueueSpec {
-  std::string name;
+  std::string name{};
   bool durable = true;
   std::string queue_type = "classic";
-  std::optional<std::string> dead_letter_exchange;     // x-dead-letter-exchange
-  std::optional<std::string> dead_letter_routing_key;  // x-dead-letter-routing-key
-  std::optional<int64_t> message_ttl_ms;               // x-message-ttl
-  std::optional<int64_t> max_length;                   // x-max-length
-  std::optional<std::string> overflow;  // x-overflow: drop-head | reject-publish | reject-publish-dlx
+  std::optional<std::string> dead_letter_exchange{};     // x-dead-letter-exchange
+  std::optional<std::string> dead_letter_routing_key{};  // x-dead-letter-routing-key
+  std::optional<int64_t> message_ttl_ms{};               // x-message-ttl
+  std::optional<int64_t> max_length{};                   // x-max-length
+  std::optional<std::string> overflow{};  // x-overflow: drop-head | reject-publish | reject-publish-dlx
 };
 
 /// exchange.declare. Throws TopologyMismatch (e.g. argument "type" or "durable"),
