@@ -1,0 +1,53 @@
+#include "learning-service/app/learning_service.hpp"
+
+#include "common/log/log.hpp"
+
+namespace paynotify::learning {
+
+LearningService::LearningService(LearningSettings settings, metrics::Registry& registry,
+                                 const runtime::Clock& clock)
+    : settings_(std::move(settings)),
+      metrics_(registry),
+      repository_(settings_.database),
+      reader_([&] {
+        pg::PgSettings s = settings_.database;
+        s.application_name += "-api";
+        return s;
+      }()),
+      source_(settings_.broker, settings_.topology.queue, settings_.prefetch),
+      publisher_(settings_.broker, settings_.confirm_timeout),
+      // Pausing for a database outage uses the database reconnect back-off.
+      handler_(repository_, settings_.topology.retry, settings_.database.reconnect, clock),
+      loop_(source_, publisher_, handler_, settings_.topology, metrics_, clock,
+            ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect}) {}
+
+LearningService::~LearningService() { Stop(); }
+
+void LearningService::DeclareTopology() { DeclareConsumerTopology(settings_.broker, settings_.topology); }
+
+void LearningService::ConnectDatabase() { repository_.Connect(); }
+
+void LearningService::Start() {
+  worker_ = std::jthread([this](std::stop_token stop) { loop_.Run(stop); });
+}
+
+void LearningService::Stop() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  try {
+    if (worker_.joinable()) {
+      worker_.request_stop();
+      worker_.join();  // the in-flight delivery is finished and settled first
+    }
+    // The worker is gone: its single-thread AMQP objects may be closed from here.
+    source_.Close();
+    publisher_.Close();
+    repository_.Close();
+    reader_.Close();
+    log::Get("learning")->info("consumer stopped; AMQP and database connections closed");
+  } catch (const std::exception& e) {
+    log::Get("learning")->error("error while stopping: {}", e.what());
+  }
+}
+
+}  // namespace paynotify::learning

@@ -1,0 +1,51 @@
+#include "learning-service/app/settings.hpp"
+
+#include "common/messages/mq_message.hpp"
+
+namespace paynotify::learning {
+
+using namespace std::chrono_literals;
+
+LearningSettings ReadLearningSettings(config::Reader& reader) {
+  LearningSettings s;
+  s.server.host = reader.String("server.host", "127.0.0.1");
+  s.server.port = static_cast<int>(reader.Int("server.port", 8082, 0, 65535));
+
+  s.database = pg::ReadPgSettings(reader, "database", "learning-service");
+  s.broker = amqp::ReadBrokerSettings(reader);
+  if (s.broker.connection_name.empty()) s.broker.connection_name = "learning-service";
+
+  s.prefetch = static_cast<uint16_t>(reader.Int("rabbitmq.listener.prefetch", 50, 1, 65535));
+  RetryPolicy& retry = s.topology.retry;
+  retry.backoff.initial = reader.Duration("rabbitmq.listener.retry.initial-interval", 1000ms);
+  retry.backoff.multiplier = reader.Double("rabbitmq.listener.retry.multiplier", 2.0, 1.0, 100.0);
+  retry.backoff.max = reader.Duration("rabbitmq.listener.retry.max-interval", 30000ms);
+  retry.max_attempts = static_cast<int>(reader.Int("rabbitmq.listener.retry.max-attempts", 5, 1, 100));
+  if (retry.backoff.initial <= 0ms) {
+    reader.AddError("rabbitmq.listener.retry.initial-interval", "must be greater than 0");
+  }
+  if (retry.backoff.max < retry.backoff.initial) {
+    reader.AddError("rabbitmq.listener.retry.max-interval",
+                    "must be at least rabbitmq.listener.retry.initial-interval");
+  }
+
+  s.topology.exchange = reader.String("consumer.exchange", std::string(messages::kExchange));
+  s.topology.queue = reader.String("consumer.queue", "learning.paynotify");
+  s.topology.queue_type = reader.OneOf("consumer.queue-type", "classic", {"classic", "quorum"});
+  s.topology.dead_letter_queue = reader.String("consumer.dead-letter-queue", s.topology.queue + ".dlq");
+  if (s.topology.exchange.empty()) reader.AddError("consumer.exchange", "must not be empty");
+  if (s.topology.queue.empty()) reader.AddError("consumer.queue", "must not be empty");
+  if (s.topology.dead_letter_queue.empty() || s.topology.dead_letter_queue == s.topology.queue) {
+    reader.AddError("consumer.dead-letter-queue", "must be a queue name other than consumer.queue");
+  }
+  s.confirm_timeout = reader.Duration("consumer.confirm-timeout", 5000ms);
+  s.poll_interval = reader.Duration("consumer.poll-interval", 500ms);
+  if (s.confirm_timeout <= 0ms) reader.AddError("consumer.confirm-timeout", "must be greater than 0");
+  if (s.poll_interval <= 0ms) reader.AddError("consumer.poll-interval", "must be greater than 0");
+
+  s.log.level = reader.OneOf("log.level", "info", {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  s.log.json = reader.Bool("log.json", false);
+  return s;
+}
+
+}  // namespace paynotify::learning

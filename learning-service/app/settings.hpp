@@ -1,0 +1,39 @@
+#pragma once
+/// learning-service configuration: every key the daemon reads (the config schema).
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/amqp/settings.hpp"
+#include "common/config/reader.hpp"
+#include "common/log/log.hpp"
+#include "common/pg/settings.hpp"
+#include "learning-service/consumer/topology_plan.hpp"
+
+namespace paynotify::learning {
+
+struct HttpSettings {
+  std::string host = "127.0.0.1";
+  int port = 8082;
+};
+
+struct LearningSettings {
+  HttpSettings server;
+  pg::PgSettings database;
+  amqp::BrokerSettings broker;
+  ConsumerTopology topology;
+  uint16_t prefetch = 50;
+  std::chrono::milliseconds confirm_timeout{5000};
+  std::chrono::milliseconds poll_interval{500};
+  log::LogSettings log;
+};
+
+/// Reads every key (see config/learning-service.yaml for the documented list):
+///   server.host, server.port; database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
+///   amqp::ReadBrokerSettings) plus rabbitmq.listener.prefetch and
+///   rabbitmq.listener.retry.{initial-interval,multiplier,max-interval,max-attempts};
+///   consumer.{exchange,queue,queue-type,dead-letter-queue,confirm-timeout,poll-interval}; log.{level,json}.
+/// Errors are recorded on the reader; the caller calls reader.Finish().
+LearningSettings ReadLearningSettings(config::Reader& reader);
+
+}  // namespace paynotify::learning
