@@ -1,8 +1,26 @@
 #include "learning-service/app/learning_service.hpp"
 
+#include <algorithm>
+
 #include "common/log/log.hpp"
 
 namespace paynotify::learning {
+namespace {
+
+// Pausing for a database outage uses the database reconnect back-off, capped at half the
+// AMQP heartbeat: while paused the consumer thread makes no AMQP calls, and rabbitmq-c only
+// answers heartbeats inside calls, so a longer sleep would let the broker drop us (harmless -
+// the held message is redelivered and deduplicated - but noisy).
+runtime::BackoffPolicy PausePolicy(const LearningSettings& s) {
+  runtime::BackoffPolicy p = s.database.reconnect;
+  if (s.broker.heartbeat_s > 0) {
+    p.max = std::min(p.max, std::chrono::milliseconds(s.broker.heartbeat_s * 1000 / 2));
+    p.initial = std::min(p.initial, p.max);
+  }
+  return p;
+}
+
+}  // namespace
 
 LearningService::LearningService(LearningSettings settings, metrics::Registry& registry,
                                  const runtime::Clock& clock)
@@ -16,8 +34,7 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry& r
       }()),
       source_(settings_.broker, settings_.topology.queue, settings_.prefetch),
       publisher_(settings_.broker, settings_.confirm_timeout),
-      // Pausing for a database outage uses the database reconnect back-off.
-      handler_(repository_, settings_.topology.retry, settings_.database.reconnect, clock),
+      handler_(repository_, settings_.topology.retry, PausePolicy(settings_), clock),
       loop_(source_, publisher_, handler_, settings_.topology, metrics_, clock,
             ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect}) {}
 

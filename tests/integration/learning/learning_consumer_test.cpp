@@ -207,3 +207,23 @@ TEST_F(LearningIntegrationTest, BinaryExitsNonZeroNamingTheArgumentOnTopologyMis
 
 }  // namespace
 }  // namespace paynotify::learning::testing
+
+namespace paynotify::learning::testing {
+namespace {
+
+TEST_F(LearningIntegrationTest, QuorumQueuesApplyAndRetryToo) {
+  settings_.topology.queue_type = "quorum";
+  const int64_t selection = InsertSelection();
+  StartService();
+  Publish(PaymentMessage(selection));
+  const int64_t missing = 9'100'000'000'000'000'000 + static_cast<int64_t>(std::random_device{}() % 1000000);
+  Publish(PaymentMessage(missing));
+  ASSERT_TRUE(WaitFor([&] { return Counter("paynotify_learning_applied_total") == 1; }, 10s));
+  // The missing one goes round the (quorum, TTL) retry queues and ends up parked.
+  ASSERT_TRUE(WaitFor([&] { return Ready(settings_.topology.dead_letter_queue) == 1; }, 20s));
+  EXPECT_EQ(Counter("paynotify_learning_retried_total", {{"attempt", "3"}}), 1);
+  EXPECT_EQ(CourseTableRows(selection), 1);
+}
+
+}  // namespace
+}  // namespace paynotify::learning::testing
