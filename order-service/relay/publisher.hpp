@@ -56,6 +56,10 @@ class Publisher {
                                                   std::chrono::milliseconds confirm_timeout) = 0;
   /// Connects and declares the topology if not connected. Throws PublisherUnavailable.
   virtual void EnsureConnected() = 0;
+  /// Called between batches (at least every poll interval): services heartbeats and
+  /// notices a broker that closed the connection. Returns whether a connection is open.
+  /// Never throws.
+  virtual bool Maintain() noexcept = 0;
   /// Closes the connection (idempotent, noexcept best-effort).
   virtual void Close() noexcept = 0;
 };

@@ -187,18 +187,17 @@ void Relay::Run(std::stop_token stop) {
   auto logger = log::Get("relay");
   runtime::Backoff backoff(settings_.reconnect);
   auto next_stats = clock_.Now();
-  bool connected_once = false;
   logger->info("started exchange={} batch_size={} poll_interval={}ms", settings_.exchange,
                settings_.batch_size, settings_.poll_interval.count());
   while (!stop.stop_requested()) {
     bool batch_full = false;
     try {
-      if (!connected_once) {
-        // Connect and declare the topology up front, so readiness is true before the first
-        // message, and a broker that is down at start shows up at once.
+      if (!publisher_.Maintain()) {
+        // Connect (and declare the topology) before claiming: readiness is true before the
+        // first message, a broker that went away shows up at once even while idle, and
+        // rows are not claimed just to be rolled back.
         publisher_.EnsureConnected();
         broker_up_ = true;
-        connected_once = true;
       }
       const BatchResult result = RunOnce();
       batch_full = result.claimed >= settings_.batch_size;
@@ -207,11 +206,6 @@ void Relay::Run(std::stop_token stop) {
       if (clock_.Now() >= next_stats) {
         next_stats = clock_.Now() + settings_.stats_interval;
         RefreshStats();
-        // An idle relay learns of a broker that went away only here.
-        if (!broker_up_) {
-          publisher_.EnsureConnected();
-          broker_up_ = true;
-        }
       }
     } catch (const PublisherUnavailable& e) {
       broker_up_ = false;

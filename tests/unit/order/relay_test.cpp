@@ -124,7 +124,13 @@ class FakePublisher : public Publisher {
     std::lock_guard lock(mutex_);
     if (unavailable) throw PublisherUnavailable("connection refused");
     ++connects;
+    connected = true;
   }
+  bool Maintain() noexcept override {
+    std::lock_guard lock(mutex_);
+    return connected;
+  }
+  bool connected = false;
   void Close() noexcept override {}
   size_t PublishedCount() {
     std::lock_guard lock(mutex_);

@@ -1,0 +1,81 @@
+#include "order-service/app/order_config.hpp"
+
+#include "common/messages/mq_message.hpp"
+
+namespace paynotify::order {
+
+using std::chrono::milliseconds;
+
+OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
+  OrderServiceConfig c;
+
+  c.server.host = reader.String("server.host", "127.0.0.1");
+  c.server.port = static_cast<int>(reader.Int("server.port", 8081, 0, 65535));
+  c.server.max_body_bytes =
+      static_cast<size_t>(reader.Int("server.max-body-bytes", 65536, 1024, 16 * 1024 * 1024));
+
+  c.database = pg::ReadPgSettings(reader, "database", "order-service");
+  c.database_pool_size = static_cast<int>(reader.Int("database.pool-size", 8, 1, 256));
+
+  c.rabbitmq = amqp::ReadBrokerSettings(reader);
+  if (c.rabbitmq.connection_name.empty()) c.rabbitmq.connection_name = "order-service relay";
+
+  RelaySettings& relay = c.relay.core;
+  relay.exchange = std::string(messages::kExchange);
+  relay.app_id = std::string(messages::kAppIdOrderService);
+  c.relay.notify_channel = reader.String("relay.notify-channel", "paynotify_outbox");
+  if (c.relay.notify_channel.empty()) reader.AddError("relay.notify-channel", "must not be empty");
+  relay.poll_interval = reader.Duration("relay.poll-interval", milliseconds(250));
+  relay.batch_size = static_cast<size_t>(reader.Int("relay.batch-size", 500, 1, 10000));
+  c.relay.confirm_window = static_cast<size_t>(reader.Int("relay.confirm-window", 1000, 1, 100000));
+  relay.confirm_timeout = reader.Duration("relay.confirm-timeout", milliseconds(10000));
+  c.relay.keep_history = reader.Bool("relay.keep-history", false);
+  relay.retry.initial = reader.Duration("relay.retry.initial-interval", milliseconds(1000));
+  relay.retry.multiplier = reader.Double("relay.retry.multiplier", 2.0, 1.0, 100.0);
+  relay.retry.max = reader.Duration("relay.retry.max-interval", milliseconds(60000));
+  relay.stats_interval = reader.Duration("relay.stats-interval", milliseconds(5000));
+  relay.reconnect = c.rabbitmq.reconnect;
+  if (relay.poll_interval < milliseconds(10)) reader.AddError("relay.poll-interval", "must be at least 10ms");
+  if (relay.confirm_timeout < milliseconds(100)) {
+    reader.AddError("relay.confirm-timeout", "must be at least 100ms");
+  }
+  if (relay.retry.initial <= milliseconds(0)) {
+    reader.AddError("relay.retry.initial-interval", "must be greater than 0");
+  }
+  if (relay.retry.max < relay.retry.initial) {
+    reader.AddError("relay.retry.max-interval", "must not be less than relay.retry.initial-interval");
+  }
+
+  c.alipay.app_id = reader.String("alipay.app-id", "");
+  if (c.alipay.app_id.empty()) {
+    reader.AddError("alipay.app-id", "required: our application id at the payment platform");
+  }
+  c.alipay.verify_signature = reader.Bool("alipay.verify-signature", true);
+  c.alipay.public_key_file = reader.String("alipay.public-key-file", "");
+  if (c.alipay.verify_signature) {
+    if (c.alipay.public_key_file.empty()) {
+      reader.AddError("alipay.public-key-file",
+                      "required while alipay.verify-signature is true (the platform's RSA public key, PEM)");
+    } else {
+      try {
+        c.alipay.verifier = SignatureVerifier::FromPublicKeyFile(c.alipay.public_key_file);
+      } catch (const std::invalid_argument& e) {
+        reader.AddError("alipay.public-key-file", e.what());
+      }
+    }
+  }
+
+  c.log.level = reader.OneOf("log.level", "info", {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.log.json = reader.Bool("log.json", false);
+
+  reader.Finish();
+  c.redacted = reader.Redacted();
+  return c;
+}
+
+OrderServiceConfig LoadOrderConfig(const std::string& path) {
+  config::Reader reader(path);
+  return ReadOrderConfig(reader);
+}
+
+}  // namespace paynotify::order

@@ -1,0 +1,50 @@
+#pragma once
+/// order-service's configuration (config/order-service.yaml): every key, its default and
+/// its validation. The keys read here ARE the schema: unknown keys are errors.
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/amqp/settings.hpp"
+#include "common/config/reader.hpp"
+#include "common/http/server.hpp"
+#include "common/log/log.hpp"
+#include "common/pg/settings.hpp"
+#include "order-service/intake/signature.hpp"
+#include "order-service/relay/relay.hpp"
+
+namespace paynotify::order {
+
+struct AlipayConfig {
+  std::string app_id;               ///< alipay.app-id: notifications for other apps are rejected
+  std::string public_key_file;      ///< alipay.public-key-file: the platform's RSA public key (PEM)
+  bool verify_signature = true;     ///< alipay.verify-signature: false only for local demos
+  std::optional<SignatureVerifier> verifier;  ///< loaded from public_key_file when verifying
+};
+
+struct RelayConfig {
+  RelaySettings core;                 ///< batch size, intervals, retry back-off
+  std::string notify_channel = "paynotify_outbox";  ///< relay.notify-channel (LISTEN/NOTIFY)
+  size_t confirm_window = 1000;       ///< relay.confirm-window: outstanding confirms
+  bool keep_history = false;          ///< relay.keep-history: move confirmed rows to mq_message_history
+};
+
+struct OrderServiceConfig {
+  http::ServerSettings server;
+  pg::PgSettings database;
+  int database_pool_size = 8;         ///< database.pool-size: connections for HTTP requests
+  amqp::BrokerSettings rabbitmq;
+  RelayConfig relay;
+  AlipayConfig alipay;
+  log::LogSettings log;
+  std::string redacted;               ///< the effective config with secrets as ***, for one log line
+};
+
+/// Reads every key from `reader` and calls reader.Finish(): throws config::ConfigErrors
+/// listing every problem (including an unreadable public key file).
+OrderServiceConfig ReadOrderConfig(config::Reader& reader);
+
+/// ReadOrderConfig over the YAML file at `path` (environment overrides PAYNOTIFY_*).
+OrderServiceConfig LoadOrderConfig(const std::string& path);
+
+}  // namespace paynotify::order

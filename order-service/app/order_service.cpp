@@ -1,0 +1,75 @@
+#include "order-service/app/order_service.hpp"
+
+#include "common/log/log.hpp"
+#include "order-service/intake/http_routes.hpp"
+
+namespace paynotify::order {
+
+OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions options,
+                           const runtime::Clock& clock)
+    : config_(std::move(config)), options_(options), clock_(clock) {
+  if (options_.run_http) {
+    order_store_ = std::make_unique<PgOrderStore>(config_.database,
+                                                  static_cast<size_t>(config_.database_pool_size),
+                                                  config_.relay.notify_channel);
+    intake_ = std::make_unique<OrderIntake>(IntakeSettings{config_.alipay.app_id}, *order_store_,
+                                            config_.alipay.verify_signature ? config_.alipay.verifier
+                                                                            : std::nullopt,
+                                            registry_);
+    http_ = std::make_unique<http::Server>(config_.server, registry_);
+    RegisterOrderRoutes(http_->Routes(), *intake_);
+  }
+  if (options_.run_relay) {
+    pg::PgSettings relay_db = config_.database;
+    relay_db.application_name = config_.database.application_name + "-relay";
+    outbox_store_ = std::make_unique<PgOutboxStore>(relay_db, config_.relay.keep_history);
+    publisher_ = std::make_unique<AmqpPublisher>(config_.rabbitmq, config_.relay.confirm_window,
+                                                 config_.relay.core.exchange);
+    wake_ = std::make_unique<PgWakeSource>(relay_db, config_.relay.notify_channel);
+    relay_ = std::make_unique<Relay>(config_.relay.core, *outbox_store_, *publisher_, *wake_, clock_,
+                                     registry_);
+  }
+  if (http_) {
+    Relay* relay = relay_.get();
+    PgOutboxStore* outbox = outbox_store_.get();
+    // Cheap, non-blocking: flags the relay thread keeps current every poll interval.
+    http_->AddReadinessCheck("database", [relay, outbox] {
+      return relay == nullptr || (relay->DatabaseUp() && outbox->IsConnected());
+    });
+    http_->AddReadinessCheck("broker", [relay] { return relay == nullptr || relay->BrokerUp(); });
+  }
+}
+
+OrderService::~OrderService() { Stop(); }
+
+void OrderService::Start() {
+  if (relay_) {
+    relay_thread_ = std::jthread([relay = relay_.get()](std::stop_token stop) { relay->Run(stop); });
+  }
+  if (http_) {
+    http_->Start();
+    log::Get("order-service")->info("listening on {}:{}", config_.server.host, http_->Port());
+  }
+}
+
+void OrderService::Stop() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  auto logger = log::Get("order-service");
+  if (http_) {
+    http_->BeginDrain();
+    http_->Stop();  // in-flight notifications finish (their transactions commit or roll back)
+  }
+  if (relay_thread_.joinable()) {
+    relay_thread_.request_stop();
+    relay_thread_.join();  // the batch in flight completes, bounded by relay.confirm-timeout
+  }
+  if (publisher_) publisher_->Close();
+  wake_.reset();
+  outbox_store_.reset();
+  intake_.reset();
+  order_store_.reset();
+  logger->info("stopped");
+}
+
+}  // namespace paynotify::order

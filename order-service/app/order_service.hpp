@@ -1,0 +1,65 @@
+#pragma once
+/// Assembles order-service from its config: intake (HTTP + PgOrderStore) and the outbox
+/// relay (its own thread, PG connections and AMQP connection). Shared by main.cpp and the
+/// integration tests, so both run exactly the same wiring.
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/http/server.hpp"
+#include "common/metrics/registry.hpp"
+#include "common/runtime/clock.hpp"
+#include "order-service/app/order_config.hpp"
+#include "order-service/intake/intake.hpp"
+#include "order-service/intake/pg_order_store.hpp"
+#include "order-service/outbox/pg_outbox_store.hpp"
+#include "order-service/relay/amqp_publisher.hpp"
+#include "order-service/relay/pg_wake_source.hpp"
+#include "order-service/relay/relay.hpp"
+
+namespace paynotify::order {
+
+struct OrderServiceOptions {
+  bool run_http = true;   ///< integration tests may run a relay alone
+  bool run_relay = true;  ///< ... or the intake alone
+};
+
+/// Lifecycle: construct (no network I/O except the LISTEN connection's first attempt) ->
+/// Start() -> Stop(). Not copyable; Start/Stop from one thread (main).
+class OrderService {
+ public:
+  OrderService(OrderServiceConfig config, OrderServiceOptions options = {},
+               const runtime::Clock& clock = runtime::SystemClock::Instance());
+  ~OrderService();  // Stop()
+
+  /// Starts the relay thread, then HTTP last (throws if the address cannot be bound).
+  void Start();
+  /// Graceful stop, in order: readiness false + new requests 503 -> HTTP stops (in-flight
+  /// requests finish) -> the relay finishes its batch (bounded by relay.confirm-timeout) ->
+  /// AMQP closed -> PostgreSQL connections closed. Idempotent, never throws.
+  void Stop() noexcept;
+
+  int Port() const { return http_ ? http_->Port() : 0; }
+  metrics::Registry& Metrics() { return registry_; }
+  Relay* relay() { return relay_.get(); }
+
+ private:
+  OrderServiceConfig config_;
+  OrderServiceOptions options_;
+  const runtime::Clock& clock_;
+  metrics::Registry registry_;
+  // Intake side (HTTP worker threads).
+  std::unique_ptr<PgOrderStore> order_store_;
+  std::unique_ptr<OrderIntake> intake_;
+  std::unique_ptr<http::Server> http_;
+  // Relay side (used only on the relay thread once started).
+  std::unique_ptr<PgOutboxStore> outbox_store_;
+  std::unique_ptr<AmqpPublisher> publisher_;
+  std::unique_ptr<PgWakeSource> wake_;
+  std::unique_ptr<Relay> relay_;
+  std::jthread relay_thread_;
+  bool stopped_ = false;
+};
+
+}  // namespace paynotify::order

@@ -1,0 +1,259 @@
+#include "order-service/intake/pg_order_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include <fmt/format.h>
+
+#include "common/pg/errors.hpp"
+#include "order-service/intake/amount.hpp"
+
+namespace paynotify::order {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Pay record with its order, as the handlers see them. numeric::text is exact ("12.30").
+constexpr std::string_view kPaymentColumns = R"(
+  p.pay_no, p.order_id, p.status, o.status, p.total_price::text, p.user_id,
+  o.out_business_id, o.order_type, p.out_pay_no,
+  to_char(p.pay_success_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))";
+
+// Locks both rows the notification changes; concurrent notifications for one payment queue
+// here, and the later ones see status 601002 and commit nothing.
+constexpr std::string_view kLockPayment = R"(
+  SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
+  WHERE p.pay_no = $1 FOR UPDATE)";
+constexpr std::string_view kFindPayment = R"(
+  SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
+  WHERE p.pay_no = $1)";
+constexpr std::string_view kMarkPayRecordPaid = R"(
+  UPDATE xc_pay_record SET status = '601002', out_pay_no = $2, out_pay_channel = $3,
+         pay_success_time = now()
+  WHERE pay_no = $1)";
+constexpr std::string_view kMarkOrderPaid = R"(
+  UPDATE xc_orders SET status = '600002' WHERE id = $1)";
+constexpr std::string_view kInsertOutbox = R"(
+  INSERT INTO mq_message (message_type, business_key1, business_key2, business_key3)
+  VALUES ($1, $2, $3, $4) RETURNING id, message_id::text)";
+constexpr std::string_view kNotifyRelay = "SELECT pg_notify($1, '')";
+// Idempotent per out_business_id: a concurrent second insert waits for the first to commit,
+// then does nothing; the read below sees the committed order either way.
+constexpr std::string_view kInsertOrder = R"(
+  INSERT INTO xc_orders (total_price, user_id, order_type, order_name, order_descrip,
+                         order_detail, out_business_id)
+  VALUES ($1::numeric, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (out_business_id) DO NOTHING
+  RETURNING id)";
+constexpr std::string_view kInsertPayRecord = R"(
+  INSERT INTO xc_pay_record (pay_no, order_id, order_name, total_price, user_id)
+  VALUES (nextval('xc_pay_no_seq'), $1, $2, $3::numeric, $4))";
+constexpr std::string_view kOrderWithLatestPayment = R"(
+  SELECT {} FROM xc_orders o JOIN xc_pay_record p ON p.order_id = o.id
+  WHERE o.out_business_id = $1 ORDER BY p.id DESC LIMIT 1)";
+
+void Prepare(pqxx::connection& conn) {
+  conn.prepare("order_lock_payment", fmt::format(fmt::runtime(kLockPayment), kPaymentColumns));
+  conn.prepare("order_find_payment", fmt::format(fmt::runtime(kFindPayment), kPaymentColumns));
+  conn.prepare("order_mark_pay_record_paid", std::string(kMarkPayRecordPaid));
+  conn.prepare("order_mark_order_paid", std::string(kMarkOrderPaid));
+  conn.prepare("order_insert_outbox", std::string(kInsertOutbox));
+  conn.prepare("order_notify_relay", std::string(kNotifyRelay));
+  conn.prepare("order_insert_order", std::string(kInsertOrder));
+  conn.prepare("order_insert_pay_record", std::string(kInsertPayRecord));
+  conn.prepare("order_with_latest_payment",
+               fmt::format(fmt::runtime(kOrderWithLatestPayment), kPaymentColumns));
+}
+
+const char* NullableText(const std::optional<std::string>& value) {
+  return value ? value->c_str() : nullptr;
+}
+
+std::optional<std::string> OptionalText(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.as<std::string>();
+}
+
+PaymentRow ToPaymentRow(const pqxx::row& row) {
+  PaymentRow p;
+  p.pay_no = row[0].as<int64_t>();
+  p.order_id = row[1].as<int64_t>();
+  p.status = row[2].as<std::string>();
+  p.order_status = row[3].as<std::string>();
+  const std::string price = row[4].as<std::string>();
+  const AmountParse amount = ParseAmount(price);
+  if (!amount.cents) {
+    throw StoreError(StoreError::Kind::kInternal,
+                     fmt::format("pay record {} has an unexpected total_price '{}'", p.pay_no, price));
+  }
+  p.total_cents = *amount.cents;
+  p.user_id = row[5].as<std::string>();
+  p.out_business_id = row[6].as<std::string>();
+  p.order_type = row[7].as<std::string>();
+  p.out_pay_no = OptionalText(row[8]);
+  p.pay_success_time = OptionalText(row[9]);
+  return p;
+}
+
+/// One payment transaction: a lease on a connection plus a pqxx::work on it.
+class PgPaymentTransaction final : public PaymentTransaction {
+ public:
+  PgPaymentTransaction(PgConnectionPool::Lease lease, std::string notify_channel)
+      : lease_(std::move(lease)), notify_channel_(std::move(notify_channel)) {
+    Guard([&] { work_ = std::make_unique<pqxx::work>(lease_->Get(), "paynotify"); });
+  }
+  ~PgPaymentTransaction() override {
+    work_.reset();  // uncommitted: rolled back by pqxx (best effort, noexcept)
+    if (broken_) lease_->Invalidate();
+  }
+
+  std::optional<PaymentRow> LockPayment(int64_t pay_no) override {
+    std::optional<PaymentRow> row;
+    Guard([&] {
+      const pqxx::result r = work_->exec_prepared("order_lock_payment", pay_no);
+      if (!r.empty()) row = ToPaymentRow(r[0]);
+    });
+    return row;
+  }
+
+  OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) override {
+    OutboxRowRef ref;
+    Guard([&] {
+      work_->exec_prepared0("order_mark_pay_record_paid", update.pay_no, update.trade_no,
+                            update.pay_channel);
+      work_->exec_prepared0("order_mark_order_paid", update.order_id);
+      const pqxx::row row = work_->exec_prepared1(
+          "order_insert_outbox", message.message_type, NullableText(message.business_key1),
+          NullableText(message.business_key2), NullableText(message.business_key3));
+      ref.id = row[0].as<int64_t>();
+      ref.message_id = row[1].as<std::string>();
+      // Delivered to listeners only when (and if) this transaction commits.
+      work_->exec_prepared("order_notify_relay", notify_channel_);
+    });
+    return ref;
+  }
+
+  void Commit() override {
+    Guard([&] { work_->commit(); });
+  }
+
+ private:
+  template <class F>
+  void Guard(F&& f) {
+    try {
+      f();
+    } catch (const StoreError&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (pg::IsConnectionLoss(e)) broken_ = true;
+      throw TranslatePgError(e, nullptr);
+    }
+  }
+
+  PgConnectionPool::Lease lease_;
+  std::string notify_channel_;
+  std::unique_ptr<pqxx::work> work_;
+  bool broken_ = false;
+};
+
+}  // namespace
+
+StoreError TranslatePgError(const std::exception& error, pg::ConnectionHolder* holder) {
+  if (holder != nullptr && pg::IsConnectionLoss(error)) holder->Invalidate();
+  const std::string what = pg::Describe(error);
+  switch (pg::Classify(error)) {
+    case pg::ErrorKind::kTransient:
+      return StoreError(StoreError::Kind::kUnavailable, what);
+    case pg::ErrorKind::kInDoubt:
+      // The commit may or may not have happened: answer 503 so the platform retries; the
+      // retry sees either the paid record (success, no effect) or an unpaid one (applies it).
+      return StoreError(StoreError::Kind::kUnavailable, "commit outcome unknown: " + what);
+    case pg::ErrorKind::kDuplicate:
+      return StoreError(StoreError::Kind::kConflict, what);
+    case pg::ErrorKind::kPermanent:
+      break;
+  }
+  // A connection that died between statements surfaces as a plain pqxx::failure sometimes.
+  if (pg::IsConnectionLoss(error)) return StoreError(StoreError::Kind::kUnavailable, what);
+  return StoreError(StoreError::Kind::kInternal, what);
+}
+
+PgConnectionPool::PgConnectionPool(pg::PgSettings settings, size_t size,
+                                   pg::ConnectionHolder::OnConnect on_connect)
+    : settings_(std::move(settings)), size_(std::max<size_t>(1, size)), on_connect_(std::move(on_connect)) {}
+
+PgConnectionPool::Lease::~Lease() {
+  if (pool_ == nullptr || !holder_) return;
+  {
+    std::lock_guard lock(pool_->mutex_);
+    pool_->idle_.push_back(std::move(holder_));
+  }
+  pool_->available_.notify_one();
+}
+
+PgConnectionPool::Lease PgConnectionPool::Acquire(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  if (!available_.wait_for(lock, timeout, [&] { return !idle_.empty() || created_ < size_; })) {
+    throw StoreError(StoreError::Kind::kUnavailable,
+                     fmt::format("no database connection free within {}ms (pool size {})",
+                                 timeout.count(), size_));
+  }
+  if (!idle_.empty()) {
+    auto holder = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(*this, std::move(holder));
+  }
+  ++created_;
+  return Lease(*this, std::make_unique<pg::ConnectionHolder>(settings_, on_connect_));
+}
+
+PgOrderStore::PgOrderStore(pg::PgSettings settings, size_t pool_size, std::string notify_channel)
+    : pool_(std::move(settings), pool_size, Prepare), notify_channel_(std::move(notify_channel)) {}
+
+std::unique_ptr<PaymentTransaction> PgOrderStore::BeginPayment() {
+  return std::make_unique<PgPaymentTransaction>(pool_.Acquire(5s), notify_channel_);
+}
+
+OrderRef PgOrderStore::CreateOrGetOrder(const NewOrder& order) {
+  auto lease = pool_.Acquire(5s);
+  try {
+    pqxx::work work(lease->Get(), "paynotify_create_order");
+    const std::string amount = FormatAmount(order.total_cents);
+    const pqxx::result inserted = work.exec_prepared(
+        "order_insert_order", amount, order.user_id, order.order_type, order.order_name,
+        NullableText(order.order_descrip), order.order_detail, order.out_business_id);
+    const bool created = !inserted.empty();
+    if (created) {
+      work.exec_prepared0("order_insert_pay_record", inserted[0][0].as<int64_t>(), order.order_name,
+                          amount, order.user_id);
+    }
+    const pqxx::result row = work.exec_prepared("order_with_latest_payment", order.out_business_id);
+    if (row.empty()) {
+      throw StoreError(StoreError::Kind::kInternal,
+                       fmt::format("order for out_business_id {} has no pay record", order.out_business_id));
+    }
+    OrderRef ref{created, ToPaymentRow(row[0])};
+    work.commit();
+    return ref;
+  } catch (const StoreError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw TranslatePgError(e, &*lease);
+  }
+}
+
+std::optional<PaymentRow> PgOrderStore::FindPayment(int64_t pay_no) {
+  auto lease = pool_.Acquire(5s);
+  try {
+    pqxx::read_transaction tx(lease->Get(), "paynotify_find_payment");
+    const pqxx::result r = tx.exec_prepared("order_find_payment", pay_no);
+    if (r.empty()) return std::nullopt;
+    return ToPaymentRow(r[0]);
+  } catch (const StoreError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw TranslatePgError(e, &*lease);
+  }
+}
+
+}  // namespace paynotify::order

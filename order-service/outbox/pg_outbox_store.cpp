@@ -1,0 +1,157 @@
+#include "order-service/outbox/pg_outbox_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include "common/pg/errors.hpp"
+
+namespace paynotify::order {
+
+namespace {
+
+// ORDER BY id: publish in insertion order; SKIP LOCKED: rows another relay holds are left
+// to it instead of waiting for its confirms.
+constexpr std::string_view kClaim = R"(
+  SELECT id, message_id::text, message_type, business_key1, business_key2, business_key3,
+         execute_num
+  FROM mq_message
+  WHERE next_attempt_at <= now()
+  ORDER BY id
+  LIMIT $1
+  FOR UPDATE SKIP LOCKED)";
+constexpr std::string_view kDeleteConfirmed = R"(
+  DELETE FROM mq_message WHERE id = ANY($1::bigint[]))";
+constexpr std::string_view kMoveConfirmedToHistory = R"(
+  WITH moved AS (DELETE FROM mq_message WHERE id = ANY($1::bigint[]) RETURNING *)
+  INSERT INTO mq_message_history
+    (id, message_id, message_type, business_key1, business_key2, business_key3, execute_num,
+     state, returnfailure_date, returnsuccess_date, returnfailure_msg, execute_date,
+     next_attempt_at, created_at)
+  SELECT id, message_id, message_type, business_key1, business_key2, business_key3,
+         execute_num, '1', returnfailure_date, clock_timestamp(), returnfailure_msg,
+         clock_timestamp(), next_attempt_at, created_at
+  FROM moved
+  ON CONFLICT DO NOTHING)";
+// clock_timestamp(), not now(): the back-off counts from the failed attempt, not from the
+// claim (which may be a confirm timeout earlier).
+constexpr std::string_view kScheduleRetry = R"(
+  UPDATE mq_message
+  SET execute_num = execute_num + 1,
+      returnfailure_msg = left($2, 2048),
+      returnfailure_date = clock_timestamp(),
+      execute_date = clock_timestamp(),
+      next_attempt_at = clock_timestamp() + $3::bigint * interval '1 millisecond'
+  WHERE id = $1)";
+constexpr std::string_view kStats = R"(
+  SELECT count(*),
+         COALESCE((EXTRACT(EPOCH FROM (now() - min(created_at))) * 1000)::bigint, 0)
+  FROM mq_message)";
+
+void Prepare(pqxx::connection& conn) {
+  conn.prepare("outbox_claim", std::string(kClaim));
+  conn.prepare("outbox_delete_confirmed", std::string(kDeleteConfirmed));
+  conn.prepare("outbox_move_confirmed", std::string(kMoveConfirmedToHistory));
+  conn.prepare("outbox_schedule_retry", std::string(kScheduleRetry));
+  conn.prepare("outbox_stats", std::string(kStats));
+}
+
+std::optional<std::string> OptionalText(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.as<std::string>();
+}
+
+class PgClaimedBatch final : public ClaimedBatch {
+ public:
+  PgClaimedBatch(pg::ConnectionHolder& holder, std::unique_ptr<pqxx::work> work,
+                 std::vector<OutboxRecord> records, bool keep_history)
+      : holder_(holder), work_(std::move(work)), records_(std::move(records)), keep_history_(keep_history) {}
+
+  ~PgClaimedBatch() override { work_.reset(); }  // not completed: rollback releases the claim
+
+  const std::vector<OutboxRecord>& Records() const override { return records_; }
+
+  void Complete(const std::vector<int64_t>& confirmed, const std::vector<OutboxRetry>& retries) override {
+    if (!work_) throw std::logic_error("ClaimedBatch::Complete called twice");
+    try {
+      if (!confirmed.empty()) {
+        work_->exec_prepared0(keep_history_ ? "outbox_move_confirmed" : "outbox_delete_confirmed",
+                              BigintArrayLiteral(confirmed));
+      }
+      for (const OutboxRetry& retry : retries) {
+        work_->exec_prepared0("outbox_schedule_retry", retry.id, retry.reason,
+                              static_cast<int64_t>(retry.delay.count()));
+      }
+      work_->commit();
+      work_.reset();
+    } catch (const std::exception& e) {
+      const bool lost = pg::IsConnectionLoss(e);
+      work_.reset();
+      if (lost) holder_.Invalidate();
+      throw;
+    }
+  }
+
+ private:
+  pg::ConnectionHolder& holder_;
+  std::unique_ptr<pqxx::work> work_;
+  std::vector<OutboxRecord> records_;
+  bool keep_history_;
+};
+
+}  // namespace
+
+std::string BigintArrayLiteral(const std::vector<int64_t>& ids) {
+  std::string out = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += std::to_string(ids[i]);
+  }
+  out.push_back('}');
+  return out;
+}
+
+PgOutboxStore::PgOutboxStore(pg::PgSettings settings, bool keep_history)
+    : holder_(std::move(settings), Prepare), keep_history_(keep_history) {}
+
+std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {
+  std::unique_ptr<pqxx::work> work;
+  try {
+    work = std::make_unique<pqxx::work>(holder_.Get(), "paynotify_relay_claim");
+    const pqxx::result rows = work->exec_prepared("outbox_claim", static_cast<int64_t>(limit));
+    std::vector<OutboxRecord> records;
+    records.reserve(rows.size());
+    for (const auto& row : rows) {
+      OutboxRecord r;
+      r.id = row[0].as<int64_t>();
+      r.message_id = row[1].as<std::string>();
+      r.message_type = row[2].as<std::string>();
+      r.business_key1 = OptionalText(row[3]);
+      r.business_key2 = OptionalText(row[4]);
+      r.business_key3 = OptionalText(row[5]);
+      r.execute_num = row[6].as<int>();
+      records.push_back(std::move(r));
+    }
+    if (records.empty()) {
+      work->commit();  // nothing claimed: end the transaction now rather than hold it open
+      work.reset();
+    }
+    return std::make_unique<PgClaimedBatch>(holder_, std::move(work), std::move(records), keep_history_);
+  } catch (const std::exception& e) {
+    const bool lost = pg::IsConnectionLoss(e);
+    work.reset();
+    if (lost) holder_.Invalidate();
+    throw;
+  }
+}
+
+OutboxStats PgOutboxStore::Stats() {
+  try {
+    pqxx::read_transaction tx(holder_.Get(), "paynotify_relay_stats");
+    const pqxx::row row = tx.exec_prepared1("outbox_stats");
+    return OutboxStats{row[0].as<int64_t>(), std::chrono::milliseconds(row[1].as<int64_t>())};
+  } catch (const std::exception& e) {
+    if (pg::IsConnectionLoss(e)) holder_.Invalidate();
+    throw;
+  }
+}
+
+}  // namespace paynotify::order

@@ -1,0 +1,34 @@
+#pragma once
+/// OutboxStore over PostgreSQL: claims due mq_message rows with FOR UPDATE SKIP LOCKED in
+/// a transaction that stays open while the batch is published, then deletes the confirmed
+/// rows (one statement) and reschedules the others in that same transaction. Several relays
+/// (threads, processes, replicas) may share one table: each row is claimed by one at a time.
+#include <memory>
+#include <string>
+
+#include "common/pg/connection.hpp"
+#include "common/pg/settings.hpp"
+#include "order-service/outbox/outbox_store.hpp"
+
+namespace paynotify::order {
+
+/// One thread (the relay's); owns one connection. A ClaimedBatch must be destroyed before
+/// the next Claim() or Stats().
+class PgOutboxStore final : public OutboxStore {
+ public:
+  /// `keep_history`: move confirmed rows to mq_message_history instead of deleting them.
+  PgOutboxStore(pg::PgSettings settings, bool keep_history);
+
+  std::unique_ptr<ClaimedBatch> Claim(size_t limit) override;
+  OutboxStats Stats() override;
+  bool IsConnected() const noexcept { return holder_.IsConnected(); }
+
+ private:
+  pg::ConnectionHolder holder_;
+  bool keep_history_;
+};
+
+/// "{1,2,3}": a bigint[] literal for `= ANY($1::bigint[])`.
+std::string BigintArrayLiteral(const std::vector<int64_t>& ids);
+
+}  // namespace paynotify::order
