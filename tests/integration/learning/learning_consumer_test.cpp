@@ -3,6 +3,14 @@
 #include <fstream>
 #include <random>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
 #include "common/amqp/errors.hpp"
 #include "tests/integration/learning/learning_fixture.hpp"
 
@@ -172,25 +180,37 @@ TEST_F(LearningIntegrationTest, ExistingQueueWithOtherArgumentsIsATopologyMismat
 }
 
 #ifdef LEARNING_SERVICE_BINARY
+/// A config file for the real binary pointing at this test's exchange and queues (secrets
+/// come from the environment, as in production).
+std::string WriteConfig(const LearningSettings& s) {
+  const std::string path = "/tmp/" + UniqueName("learning-it") + ".yaml";
+  std::ofstream out(path);
+  out << "server: {host: 127.0.0.1, port: 0}\n"
+      << "database: {host: " << s.database.host << ", port: " << s.database.port << ", user: " << s.database.user
+      << ", dbname: " << s.database.dbname << "}\n"
+      << "rabbitmq: {host: " << s.broker.addresses[0].host << ", port: " << s.broker.addresses[0].port
+      << ", username: " << s.broker.username << ", virtual-host: '" << s.broker.virtual_host << "',\n"
+      << "  listener: {retry: {initial-interval: " << s.topology.retry.backoff.initial.count()
+      << "ms, max-interval: " << s.topology.retry.backoff.max.count()
+      << "ms, max-attempts: " << s.topology.retry.max_attempts << "}}}\n"
+      << "consumer: {exchange: " << s.topology.exchange << ", queue: " << s.topology.queue
+      << ", dead-letter-queue: " << s.topology.dead_letter_queue << ", queue-type: " << s.topology.queue_type
+      << ", poll-interval: 100ms}\n";
+  return path;
+}
+
+std::string SecretsEnv(const LearningSettings& s) {
+  return "PAYNOTIFY_RABBITMQ_PASSWORD='" + s.broker.password + "' PAYNOTIFY_DATABASE_PASSWORD='" +
+         s.database.password + "'";
+}
+
 TEST_F(LearningIntegrationTest, BinaryExitsNonZeroNamingTheArgumentOnTopologyMismatch) {
   // The main queue exists as a quorum queue; we are configured for classic.
   amqp::DeclareExchange(*admin_, amqp::ExchangeSpec{.name = settings_.topology.exchange});
   amqp::DeclareQueue(*admin_, amqp::QueueSpec{.name = settings_.topology.queue, .queue_type = "quorum"});
-  const std::string config = "/tmp/" + UniqueName("learning-it") + ".yaml";
-  {
-    std::ofstream out(config);
-    out << "server: {host: 127.0.0.1, port: 0}\n"
-        << "database: {host: " << settings_.database.host << ", port: " << settings_.database.port
-        << ", user: " << settings_.database.user << ", dbname: " << settings_.database.dbname << "}\n"
-        << "rabbitmq: {host: " << settings_.broker.addresses[0].host << ", port: " << settings_.broker.addresses[0].port
-        << ", username: " << settings_.broker.username << ", virtual-host: '" << settings_.broker.virtual_host
-        << "'}\n"
-        << "consumer: {exchange: " << settings_.topology.exchange << ", queue: " << settings_.topology.queue
-        << ", dead-letter-queue: " << settings_.topology.dead_letter_queue << ", queue-type: classic}\n";
-  }
-  const std::string command = "env PAYNOTIFY_RABBITMQ_PASSWORD='" + settings_.broker.password +
-                              "' PAYNOTIFY_DATABASE_PASSWORD='" + settings_.database.password + "' " +
-                              LEARNING_SERVICE_BINARY + " --config " + config + " 2>&1";
+  const std::string config = WriteConfig(settings_);
+  const std::string command =
+      "env " + SecretsEnv(settings_) + " " + LEARNING_SERVICE_BINARY + " --config " + config + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string output;
@@ -202,6 +222,96 @@ TEST_F(LearningIntegrationTest, BinaryExitsNonZeroNamingTheArgumentOnTopologyMis
   EXPECT_NE(WEXITSTATUS(status), 0) << output;
   EXPECT_NE(output.find("x-queue-type"), std::string::npos) << output;
   EXPECT_NE(output.find(settings_.topology.queue), std::string::npos) << output;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(LearningIntegrationTest, BinaryAppliesServesTheApiAndStopsCleanlyOnSigterm) {
+  const int64_t selection = InsertSelection();
+  const std::string config = WriteConfig(settings_);
+  const std::string log_path = config + ".log";
+  // Everything the child needs is prepared before fork(): only async-signal-safe calls after it.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  env_strings.push_back("PAYNOTIFY_RABBITMQ_PASSWORD=" + settings_.broker.password);
+  env_strings.push_back("PAYNOTIFY_DATABASE_PASSWORD=" + settings_.database.password);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string binary = LEARNING_SERVICE_BINARY, flag = "--config", config_arg = config;
+  char* argv[] = {binary.data(), flag.data(), config_arg.data(), nullptr};
+  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(log_fd, 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(log_fd, STDERR_FILENO);
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::execve(argv[0], argv, envp.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      if (pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } reap{pid};
+
+  int port = 0;
+  const std::string marker = "ready: http on 127.0.0.1:";
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string text = ReadFile(log_path);
+        const auto at = text.find(marker);
+        if (at == std::string::npos) return false;
+        port = std::atoi(text.c_str() + at + marker.size());
+        return port > 0;
+      },
+      15s))
+      << ReadFile(log_path);
+
+  httplib::Client http("127.0.0.1", port);
+  auto ready = http.Get("/readyz");
+  ASSERT_TRUE(ready);
+  Publish(PaymentMessage(selection));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = http.Get(("/choosecourse/" + std::to_string(selection)).c_str());
+        return r && r->status == 200 && r->body.find("\"status\":\"701001\"") != std::string::npos;
+      },
+      10s))
+      << ReadFile(log_path);
+  auto tables = http.Get(("/coursetables?userId=" + user_).c_str());
+  ASSERT_TRUE(tables);
+  EXPECT_EQ(tables->status, 200);
+  const auto rows = nlohmann::json::parse(tables->body);
+  ASSERT_EQ(rows.size(), 1u) << tables->body;
+  EXPECT_EQ(rows[0]["choose_course_id"], selection);
+  auto missing = http.Get("/choosecourse/1");
+  ASSERT_TRUE(missing);
+  EXPECT_TRUE(missing->status == 404 || missing->status == 200);
+  auto bad = http.Get("/choosecourse/abc");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("paynotify_learning_applied_total 1"), std::string::npos) << metrics->body;
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_TRUE(WaitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 15s)) << ReadFile(log_path);
+  reap.pid = 0;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(log_path);
+  EXPECT_EQ(Ready(settings_.topology.queue), 0u);
+  std::remove(config.c_str());
+  std::remove(log_path.c_str());
 }
 #endif
 
