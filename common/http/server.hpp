@@ -30,7 +30,9 @@ struct ServerSettings {
 ///                   ("not ready" / "draining" otherwise; a check that throws counts as false);
 ///   GET /metrics -> the registry in Prometheus text format (text/plain; version=0.0.4).
 /// The daemon adds its own routes on Routes() before Start(). Every response is counted in
-/// paynotify_http_requests_total{path,status} (path "other" for unknown routes).
+/// paynotify_http_requests_total{path,status} (path "other" for unknown routes), just after
+/// the response is written. Do not replace httplib's logger, pre-routing or exception
+/// handlers on Routes(): the server uses them for counting, draining and 500s.
 ///
 /// Lifecycle: configure (Routes, AddReadinessCheck) -> Start() -> BeginDrain() -> Stop().
 /// After BeginDrain(), /readyz answers 503 and every request other than /healthz, /readyz and

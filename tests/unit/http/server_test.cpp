@@ -41,6 +41,13 @@ class ServerTest : public ::testing::Test {
     return client;
   }
 
+  double RequestCount(const std::string& path, const std::string& status) {
+    return registry_
+        .GetCounter("paynotify_http_requests_total", "HTTP requests answered, by path and status.",
+                    {{"path", path}, {"status", status}})
+        .Value();
+  }
+
   metrics::Registry registry_;
   Server server_{ServerSettings{"127.0.0.1", 0, 1024}, registry_};
 };
@@ -60,6 +67,8 @@ TEST_F(ServerTest, MetricsExposeRegisteredCountersAndRequestCounts) {
   server_.Start();
   auto client = Client();
   ASSERT_TRUE(client.Get("/healthz"));
+  // Requests are counted just after the response is written, so wait for the count.
+  ASSERT_TRUE(WaitUntil([&] { return RequestCount("/healthz", "200") == 1; }));
   auto res = client.Get("/metrics");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
@@ -139,6 +148,7 @@ TEST_F(ServerTest, HandlerExceptionBecomes500AndUnknownPathsAre404) {
   auto missing = client.Get("/no/such/path");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+  ASSERT_TRUE(WaitUntil([&] { return RequestCount("other", "404") == 1; }));
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_THAT(metrics->body,
