@@ -1,0 +1,97 @@
+#include "common/pg/notify_listener.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+
+#include <pqxx/pqxx>
+
+#include "tests/integration/pg/pg_test_env.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace paynotify::pg {
+namespace {
+
+using namespace std::chrono_literals;
+using paynotify::testing::UniqueName;
+using Clock = std::chrono::steady_clock;
+
+// NOTIFY from a separate connection; pg_notify takes the channel name verbatim, matching the
+// listener's quoted LISTEN (unique names contain dots and would be invalid unquoted).
+void Notify(const std::string& channel, const std::string& payload = "") {
+  auto conn = testing::Admin();
+  pqxx::nontransaction tx(*conn);
+  tx.exec_params("SELECT pg_notify($1, $2)", channel, payload);
+}
+
+TEST(NotifyListener, NotifyFromAnotherConnectionWakesAWaitingListener) {
+  const std::string channel = UniqueName("pg.notify");
+  NotifyListener listener(testing::OrdersSettings(), channel);
+  ASSERT_TRUE(listener.IsConnected());
+
+  const auto start = Clock::now();
+  auto waiting = std::async(std::launch::async, [&] { return listener.Wait(20s); });
+  // The NOTIFY may come before or after the listener blocks: both must wake it.
+  Notify(channel, "42");
+  EXPECT_TRUE(waiting.get());
+  EXPECT_LT(Clock::now() - start, 10s);
+}
+
+TEST(NotifyListener, ANotificationSentBeforeWaitIsNotLost) {
+  const std::string channel = UniqueName("pg.notify");
+  NotifyListener listener(testing::OrdersSettings(), channel);
+  Notify(channel);
+  EXPECT_TRUE(listener.Wait(10s));
+}
+
+TEST(NotifyListener, NotificationsOnOtherChannelsDoNotWakeIt) {
+  const std::string channel = UniqueName("pg.notify");
+  NotifyListener listener(testing::OrdersSettings(), channel);
+  Notify(channel + ".other");
+  EXPECT_FALSE(listener.Wait(300ms));
+}
+
+TEST(NotifyListener, WaitTimesOutWithFalseWithinTheBound) {
+  NotifyListener listener(testing::OrdersSettings(), UniqueName("pg.notify"));
+  const auto start = Clock::now();
+  EXPECT_FALSE(listener.Wait(300ms));
+  const auto elapsed = Clock::now() - start;
+  EXPECT_GE(elapsed, 290ms);
+  EXPECT_LT(elapsed, 1300ms);
+}
+
+TEST(NotifyListener, ReconnectsAfterItsBackendIsTerminatedAndListensAgain) {
+  const std::string app = UniqueName("pg-listener");
+  const std::string channel = UniqueName("pg.notify");
+  NotifyListener listener(testing::OrdersSettings(app), channel);
+  const std::vector<int> before = testing::BackendsOf(app);
+  ASSERT_EQ(before.size(), 1u);
+
+  ASSERT_NO_FATAL_FAILURE(testing::TerminateBackend(before[0]));
+  // Returns true once after reconnecting (notifications may have been missed); never throws.
+  EXPECT_TRUE(listener.Wait(10s));
+  EXPECT_TRUE(listener.IsConnected());
+  const std::vector<int> after = testing::BackendsOf(app);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0], before[0]);
+
+  // Quiet again, and LISTEN was re-issued on the new connection.
+  EXPECT_FALSE(listener.Wait(200ms));
+  Notify(channel);
+  EXPECT_TRUE(listener.Wait(10s));
+}
+
+TEST(NotifyListener, AnUnreachableServerIsNotAnErrorOnlyATimeout) {
+  PgSettings settings = testing::OrdersSettings();
+  settings.port = 1;  // nothing listens there: connection refused at once
+  NotifyListener listener(settings, UniqueName("pg.notify"));
+  EXPECT_FALSE(listener.IsConnected());
+  const auto start = Clock::now();
+  EXPECT_FALSE(listener.Wait(300ms));
+  EXPECT_LT(Clock::now() - start, 1300ms);
+  EXPECT_FALSE(listener.IsConnected());
+}
+
+}  // namespace
+}  // namespace paynotify::pg
