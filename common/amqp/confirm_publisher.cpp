@@ -238,11 +238,11 @@ bool ConfirmPublisher::Pump(Batch& batch, std::chrono::milliseconds wait) {
 std::vector<PublishOutcome> ConfirmPublisher::PublishBatch(
     std::span<const OutgoingMessage> messages, std::chrono::milliseconds confirm_timeout) {
   if (messages.empty()) return {};
-  const auto deadline = std::chrono::steady_clock::now() + confirm_timeout;
   // A connection idle since the last batch may have been closed by the broker (missed
   // heartbeats, an operator): notice it now instead of publishing into a dead socket.
   ServiceHeartbeats();
   Connect();
+  const auto deadline = std::chrono::steady_clock::now() + confirm_timeout;
 
   Batch batch(messages, next_tag_);
   const size_t total = messages.size();

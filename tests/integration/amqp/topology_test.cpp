@@ -42,6 +42,17 @@ TEST(AmqpTopology, QuorumQueueCanBeDeclared) {
   EXPECT_EQ(MessageCount(*connection, queue.name), 0u);
 }
 
+// Spring (the Java platform) declares classic queues without x-queue-type; ours sends
+// x-queue-type=classic. The broker must treat the two as the same queue.
+TEST(AmqpTopology, ClassicQueueWithoutTypeArgumentIsCompatible) {
+  Cleanup cleanup;
+  auto connection = Connection::Open(TestSettings());
+  QueueSpec queue{.name = cleanup.Queue("untyped"), .queue_type = ""};
+  DeclareQueue(*connection, queue);
+  queue.queue_type = "classic";
+  EXPECT_NO_THROW(DeclareQueue(*connection, queue));
+}
+
 TEST(AmqpTopology, DifferentTtlIsATopologyMismatchNamingTheArgument) {
   Cleanup cleanup;
   auto connection = Connection::Open(TestSettings());
