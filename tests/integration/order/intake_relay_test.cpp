@@ -1,0 +1,200 @@
+// order-service end to end inside one process: HTTP intake -> PostgreSQL (one transaction
+// with the outbox row) -> relay -> RabbitMQ, against the real local servers.
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/messages/mq_message.hpp"
+#include "tests/integration/order/order_it_support.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace paynotify::order::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using paynotify::testing::WaitFor;
+
+class OrderIntakeRelayIt : public OrderServiceIt {};
+
+TEST_F(OrderIntakeRelayIt, SignedNotificationPublishesExactlyOneMessageAndDeletesTheRow) {
+  BindQueue();
+  OrderService& service = StartService();
+  const int64_t pay_no = CreateOrder(service, "cs-e2e-1");
+  EXPECT_EQ(CreateOrder(service, "cs-e2e-1"), pay_no);  // idempotent per outBusinessId
+
+  const auto before = std::chrono::system_clock::now();
+  auto reply = PostNotify(service, SignedBody(Notification(pay_no, "12.30", "T-100")));
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "success");
+
+  const auto messages = Drain(1, 10s);
+  ASSERT_EQ(messages.size(), 1u);
+  const amqp::Delivery& d = messages[0];
+  EXPECT_EQ(d.exchange, exchange_);
+  EXPECT_EQ(d.routing_key, "");
+  EXPECT_EQ(d.content_type, "application/json");
+  EXPECT_EQ(d.type, "payresult_notify");
+  EXPECT_EQ(d.app_id, "order-service");
+  EXPECT_EQ(d.delivery_mode, 2);
+  ASSERT_TRUE(d.message_id);
+  EXPECT_TRUE(std::regex_match(*d.message_id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")))
+      << *d.message_id;
+  ASSERT_TRUE(d.timestamp_s);
+  EXPECT_NEAR(static_cast<double>(*d.timestamp_s),
+              static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(before.time_since_epoch()).count()), 10);
+  const auto body = nlohmann::json::parse(d.body);
+  EXPECT_TRUE(body["id"].is_number_integer());
+  EXPECT_EQ(body["messageType"], "payresult_notify");
+  EXPECT_EQ(body["businessKey1"], "cs-e2e-1");
+  EXPECT_EQ(body["businessKey2"], "60201");
+  EXPECT_TRUE(body.contains("businessKey3") && body["businessKey3"].is_null());
+
+  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 5s));
+  EXPECT_EQ(Scalar("SELECT status FROM xc_pay_record WHERE pay_no = " + std::to_string(pay_no)), "601002");
+  EXPECT_EQ(Scalar("SELECT out_pay_no FROM xc_pay_record WHERE pay_no = " + std::to_string(pay_no)), "T-100");
+  EXPECT_EQ(Scalar("SELECT status FROM xc_orders WHERE out_business_id = 'cs-e2e-1'"), "600002");
+
+  httplib::Client client("127.0.0.1", service.Port());
+  auto state = client.Get(("/orders/payresult?payNo=" + std::to_string(pay_no)).c_str());
+  ASSERT_TRUE(state);
+  EXPECT_EQ(nlohmann::json::parse(state->body)["status"], "601002");
+  // A paid order is no longer "the same unpaid order": a second create is a conflict.
+  auto again = client.Post("/orders", nlohmann::json{{"userId", "user-it"}, {"outBusinessId", "cs-e2e-1"},
+                                                     {"orderType", "60201"}, {"orderName", "x"},
+                                                     {"totalPrice", "12.30"}, {"orderDetail", nlohmann::json::array()}}
+                                          .dump(),
+                           "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409);
+}
+
+TEST_F(OrderIntakeRelayIt, SameNotificationThreeTimesConcurrentlyChangesStateOnce) {
+  BindQueue();
+  OrderService& service = StartService();
+  const int64_t pay_no = CreateOrder(service, "cs-concurrent");
+  const std::string body = SignedBody(Notification(pay_no));
+  std::vector<std::thread> senders;
+  std::vector<std::string> answers(3);
+  for (int i = 0; i < 3; ++i) {
+    senders.emplace_back([&, i] {
+      auto reply = PostNotify(service, body);
+      answers[i] = reply ? std::to_string(reply->status) + " " + reply->body : "no response";
+    });
+  }
+  for (auto& t : senders) t.join();
+  for (const auto& a : answers) EXPECT_EQ(a, "200 success");
+
+  const auto messages = Drain(1, 10s, 1500ms);
+  EXPECT_EQ(messages.size(), 1u);
+  auto& registry = service.Metrics();
+  EXPECT_EQ(registry.GetCounter("paynotify_notifications_applied_total", "").Value(), 1);
+  EXPECT_EQ(registry.GetCounter("paynotify_notifications_duplicate_total", "").Value(), 2);
+  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 5s));
+}
+
+TEST_F(OrderIntakeRelayIt, BadNotificationsAre4xxWithReasonAndChangeNothing) {
+  BindQueue();
+  OrderService& service = StartService();
+  const int64_t pay_no = CreateOrder(service, "cs-bad");
+  const std::string pay = std::to_string(pay_no);
+
+  auto expect_rejected = [&](const std::string& body, int status, const std::string& reason) {
+    auto reply = PostNotify(service, body);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, status) << reply->body;
+    EXPECT_EQ(reply->body.rfind("failure", 0), 0u) << reply->body;
+    EXPECT_NE(reply->body.find(reason), std::string::npos) << reply->body;
+    EXPECT_EQ(Scalar("SELECT status FROM xc_pay_record WHERE pay_no = " + pay), "601001");
+    EXPECT_EQ(Scalar("SELECT status FROM xc_orders WHERE out_business_id = 'cs-bad'"), "600001");
+    EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "0");
+  };
+
+  // Bad signature: a field changed after signing.
+  FormFields tampered = Notification(pay_no);
+  std::string body = SignedBody(tampered);
+  body.replace(body.find("total_amount=12.30"), 18, "total_amount=0.01");
+  expect_rejected(body, 400, "sign: signature does not match");
+  // Unknown payNo.
+  expect_rejected(SignedBody(Notification(999999999999999)), 404, "out_trade_no: unknown payNo 999999999999999");
+  // Amount mismatch.
+  expect_rejected(SignedBody(Notification(pay_no, "12.31")), 400,
+                  "total_amount: 12.31 does not equal the order's amount 12.30");
+  // Malformed form.
+  expect_rejected("out_trade_no=%ZZ&out_trade_no=1", 400, "bad percent-escape in field 'out_trade_no'");
+  FormFields missing = Notification(pay_no);
+  missing.erase("trade_no");
+  expect_rejected(SignedBody(missing), 400, "trade_no: missing");
+
+  EXPECT_TRUE(Drain(0, 0ms, 300ms).empty());
+}
+
+TEST_F(OrderIntakeRelayIt, NoQueueBoundKeepsRowAsReturnedUntilAQueueIsBound) {
+  OrderService& service = StartService();
+  const int64_t pay_no = CreateOrder(service, "cs-returned");
+  auto reply = PostNotify(service, SignedBody(Notification(pay_no)));
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->body, "success");
+
+  ASSERT_TRUE(WaitFor([&] { return Scalar("SELECT returnfailure_msg FROM mq_message") == "returned"; }, 10s));
+  EXPECT_GE(std::stoi(Scalar("SELECT execute_num FROM mq_message")), 1);
+  EXPECT_NE(Scalar("SELECT returnfailure_date FROM mq_message"), "");
+  EXPECT_GE(service.Metrics().GetCounter("paynotify_relay_returned_total", "").Value(), 1);
+
+  BindQueue();
+  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 10s));
+  const auto messages = Drain(1, 5s);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(messages[0].body)["businessKey1"], "cs-returned");
+}
+
+TEST_F(OrderIntakeRelayIt, TwoRelaysOnOneDatabasePublishEveryRowOnce) {
+  BindQueue();
+  constexpr int kRows = 400;
+  Exec("INSERT INTO mq_message (message_type, business_key1, business_key2) "
+       "SELECT 'payresult_notify', 'cs-' || g, '60201' FROM generate_series(1, " +
+       std::to_string(kRows) + ") g");
+  OrderServiceConfig config = MakeConfig();
+  config.relay.core.batch_size = 25;  // many small batches, so the two relays interleave
+  StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+  StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+
+  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
+  const auto messages = Drain(kRows, 20s, 1000ms);
+  EXPECT_EQ(messages.size(), static_cast<size_t>(kRows));
+  std::set<std::string> ids;
+  std::set<std::string> keys;
+  for (const auto& m : messages) {
+    ids.insert(m.message_id.value_or(""));
+    keys.insert(nlohmann::json::parse(m.body)["businessKey1"].get<std::string>());
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRows));
+  EXPECT_EQ(keys.size(), static_cast<size_t>(kRows));
+  const double a = services_[0]->Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value();
+  const double b = services_[1]->Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value();
+  EXPECT_EQ(a + b, kRows);  // each row confirmed (and deleted) by exactly one relay
+  EXPECT_GT(a, 0);
+  EXPECT_GT(b, 0);
+}
+
+TEST_F(OrderIntakeRelayIt, KeepHistoryMovesConfirmedRows) {
+  BindQueue();
+  OrderServiceConfig config = MakeConfig();
+  config.relay.keep_history = true;
+  OrderService& service = StartService(config);
+  const int64_t pay_no = CreateOrder(service, "cs-history");
+  ASSERT_EQ(PostNotify(service, SignedBody(Notification(pay_no)))->body, "success");
+  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message_history") == "1"; }, 10s));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "0");
+  EXPECT_EQ(Scalar("SELECT state FROM mq_message_history"), "1");
+  EXPECT_EQ(Drain(1, 5s).size(), 1u);
+}
+
+}  // namespace
+}  // namespace paynotify::order::testing

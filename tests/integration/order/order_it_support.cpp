@@ -1,0 +1,210 @@
+#include "tests/integration/order/order_it_support.hpp"
+
+#include <cstdlib>
+#include <pqxx/pqxx>
+
+#include <nlohmann/json.hpp>
+
+#include "common/amqp/connection.hpp"
+#include "common/amqp/consumer.hpp"
+#include "common/amqp/topology.hpp"
+#include "order-service/intake/signature.hpp"
+#include "tests/support/test_env.hpp"
+#include "tests/unit/order/test_keys.hpp"
+
+namespace paynotify::order::testing {
+
+using namespace std::chrono_literals;
+using paynotify::testing::Broker;
+using paynotify::testing::OrdersDb;
+using paynotify::testing::PgConnString;
+using paynotify::testing::RequireEnv;
+using paynotify::testing::UniqueName;
+
+namespace {
+std::string Identifier(std::string name) {
+  for (char& c : name) {
+    if (c == '.' || c == '-') c = '_';
+  }
+  return name;
+}
+}  // namespace
+
+std::string EncodeForm(const FormFields& fields) {
+  std::string body;
+  for (const auto& [k, v] : fields) {
+    if (!body.empty()) body += '&';
+    body += UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  return body;
+}
+
+void OrderServiceIt::SetUp() {
+  schema_ = Identifier(UniqueName("order_it"));
+  exchange_ = UniqueName("order_it.exchange");
+  queue_ = UniqueName("order_it.queue");
+  channel_ = Identifier(UniqueName("order_it_outbox"));
+  // Every libpq connection of this process (service and test) resolves the orders tables in
+  // the private schema first: the relay under test sees only this test's outbox rows.
+  const std::string options = "-c search_path=" + schema_ + ",public";
+  ::setenv("PGOPTIONS", options.c_str(), 1);
+  Exec("CREATE SCHEMA " + schema_);
+  for (const char* table : {"xc_orders", "xc_pay_record", "mq_message", "mq_message_history"}) {
+    Exec("CREATE TABLE " + schema_ + "." + table + " (LIKE public." + table + " INCLUDING ALL)");
+  }
+
+  const auto b = Broker();
+  broker_.addresses = {amqp::BrokerAddress{b.host, b.port}};
+  broker_.username = b.user;
+  broker_.password = b.password;
+  broker_.virtual_host = b.vhost;
+  broker_.connection_name = "order-it " + schema_;
+  broker_.reconnect = runtime::BackoffPolicy{200ms, 2.0, 2000ms};
+  auto admin = amqp::Connection::Open(broker_);
+  amqp::DeclareExchange(*admin, amqp::ExchangeSpec{exchange_, "fanout", true, false});
+}
+
+void OrderServiceIt::TearDown() {
+  for (auto& service : services_) service->Stop();
+  services_.clear();
+  try {
+    amqp::BrokerSettings admin_settings = broker_;
+    admin_settings.connection_name += " cleanup";
+    auto admin = amqp::Connection::Open(admin_settings);
+    amqp::DeleteQueue(*admin, queue_);
+    amqp::DeleteExchange(*admin, exchange_);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "cleanup of " << queue_ << " / " << exchange_ << " failed: " << e.what();
+  }
+  try {
+    Exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "dropping schema " << schema_ << " failed: " << e.what();
+  }
+  ::unsetenv("PGOPTIONS");
+}
+
+OrderServiceConfig OrderServiceIt::MakeConfig() const {
+  OrderServiceConfig c;
+  c.server.host = "127.0.0.1";
+  c.server.port = 0;
+  c.database.host = RequireEnv("PGHOST");
+  c.database.port = std::stoi(RequireEnv("PGPORT"));
+  c.database.user = RequireEnv("PGUSER");
+  c.database.password = RequireEnv("PGPASSWORD");
+  c.database.dbname = OrdersDb();
+  c.database.application_name = "order-it";
+  c.database.reconnect = runtime::BackoffPolicy{200ms, 2.0, 2000ms};
+  c.database_pool_size = 6;
+  c.rabbitmq = broker_;
+  RelaySettings& relay = c.relay.core;
+  relay.exchange = exchange_;
+  relay.app_id = "order-service";
+  relay.poll_interval = 50ms;
+  relay.batch_size = 500;
+  relay.confirm_timeout = 5s;
+  relay.retry = runtime::BackoffPolicy{200ms, 2.0, 1000ms};
+  relay.reconnect = runtime::BackoffPolicy{200ms, 2.0, 2000ms};
+  relay.stats_interval = 200ms;
+  c.relay.notify_channel = channel_;
+  c.alipay.app_id = kTestAppId;
+  c.alipay.verify_signature = true;
+  c.alipay.verifier = SignatureVerifier::FromPublicKey(SharedKeyPair().public_pem);
+  return c;
+}
+
+OrderService& OrderServiceIt::StartService(OrderServiceOptions options) {
+  return StartService(MakeConfig(), options);
+}
+
+OrderService& OrderServiceIt::StartService(OrderServiceConfig config, OrderServiceOptions options) {
+  services_.push_back(std::make_unique<OrderService>(std::move(config), options));
+  services_.back()->Start();
+  return *services_.back();
+}
+
+void OrderServiceIt::BindQueue() {
+  auto admin = amqp::Connection::Open(broker_);
+  amqp::DeclareQueue(*admin, amqp::QueueSpec{.name = queue_});
+  amqp::BindQueue(*admin, queue_, exchange_);
+}
+
+std::vector<amqp::Delivery> OrderServiceIt::Drain(size_t expected, std::chrono::milliseconds deadline,
+                                                  std::chrono::milliseconds quiet) {
+  amqp::BrokerSettings settings = broker_;
+  settings.connection_name += " drain";
+  amqp::Consumer consumer(settings, queue_, 200);
+  std::vector<amqp::Delivery> got;
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (got.size() < expected && std::chrono::steady_clock::now() < until) {
+    if (auto d = consumer.Next(100ms)) {
+      consumer.Ack(d->delivery_tag);
+      got.push_back(std::move(*d));
+    }
+  }
+  const auto quiet_until = std::chrono::steady_clock::now() + quiet;
+  while (std::chrono::steady_clock::now() < quiet_until) {
+    if (auto d = consumer.Next(50ms)) {
+      consumer.Ack(d->delivery_tag);
+      got.push_back(std::move(*d));
+    }
+  }
+  consumer.Close();
+  return got;
+}
+
+int64_t OrderServiceIt::CreateOrder(OrderService& service, const std::string& out_business_id,
+                                    const std::string& price) {
+  httplib::Client client("127.0.0.1", service.Port());
+  const nlohmann::json body{{"userId", "user-it"},       {"outBusinessId", out_business_id},
+                            {"orderType", "60201"},      {"orderName", "Course " + out_business_id},
+                            {"totalPrice", price},       {"orderDetail", nlohmann::json::array()}};
+  auto result = client.Post("/orders", body.dump(), "application/json");
+  if (!result) throw std::runtime_error("POST /orders: no response");
+  if (result->status != 201 && result->status != 200) {
+    throw std::runtime_error("POST /orders: " + std::to_string(result->status) + " " + result->body);
+  }
+  return nlohmann::json::parse(result->body).at("payNo").get<int64_t>();
+}
+
+FormFields OrderServiceIt::Notification(int64_t pay_no, const std::string& amount,
+                                        const std::string& trade_no) const {
+  return FormFields{{"app_id", kTestAppId},
+                    {"out_trade_no", std::to_string(pay_no)},
+                    {"trade_no", trade_no},
+                    {"trade_status", "TRADE_SUCCESS"},
+                    {"total_amount", amount},
+                    {"subject", "Course"},
+                    {"notify_type", "trade_status_sync"},
+                    {"charset", "utf-8"},
+                    {"sign_type", "RSA2"}};
+}
+
+std::string OrderServiceIt::SignedBody(FormFields fields) const {
+  fields["sign"] = Rsa2Sign(fields, SharedKeyPair().private_pem);
+  return EncodeForm(fields);
+}
+
+httplib::Result OrderServiceIt::PostNotify(OrderService& service, const std::string& body) {
+  httplib::Client client("127.0.0.1", service.Port());
+  client.set_read_timeout(30, 0);
+  return client.Post("/orders/paynotify", body, "application/x-www-form-urlencoded");
+}
+
+std::string OrderServiceIt::Scalar(const std::string& sql) {
+  pqxx::connection conn(PgConnString(OrdersDb()));
+  pqxx::work tx(conn);
+  const pqxx::result r = tx.exec(sql);
+  tx.commit();
+  if (r.empty() || r[0][0].is_null()) return "";
+  return r[0][0].as<std::string>();
+}
+
+void OrderServiceIt::Exec(const std::string& sql) {
+  pqxx::connection conn(PgConnString(OrdersDb()));
+  pqxx::work tx(conn);
+  tx.exec0(sql);
+  tx.commit();
+}
+
+}  // namespace paynotify::order::testing
