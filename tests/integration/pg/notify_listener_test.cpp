@@ -58,7 +58,7 @@ TEST(NotifyListener, WaitTimesOutWithFalseWithinTheBound) {
   EXPECT_FALSE(listener.Wait(300ms));
   const auto elapsed = Clock::now() - start;
   EXPECT_GE(elapsed, 290ms);
-  EXPECT_LT(elapsed, 1300ms);
+  EXPECT_LT(elapsed, 2300ms);  // generous: the machine may be busy
 }
 
 TEST(NotifyListener, ReconnectsAfterItsBackendIsTerminatedAndListensAgain) {
@@ -89,7 +89,7 @@ TEST(NotifyListener, AnUnreachableServerIsNotAnErrorOnlyATimeout) {
   EXPECT_FALSE(listener.IsConnected());
   const auto start = Clock::now();
   EXPECT_FALSE(listener.Wait(300ms));
-  EXPECT_LT(Clock::now() - start, 1300ms);
+  EXPECT_LT(Clock::now() - start, 2300ms);
   EXPECT_FALSE(listener.IsConnected());
 }
 
