@@ -210,17 +210,20 @@ void Relay::Run(std::stop_token stop) {
     } catch (const PublisherUnavailable& e) {
       broker_up_ = false;
       broker_errors_.Inc();
+      // Once per outage at warn; the retries that follow at debug (the counter keeps score).
+      const auto level = backoff.Attempts() == 0 ? spdlog::level::warn : spdlog::level::debug;
       const milliseconds delay = backoff.Next();
-      logger->warn("broker unavailable: {}; rows stay in the outbox; will retry in {}", e.what(),
-                   FormatDelay(delay));
+      logger->log(level, "broker unavailable: {}; rows stay in the outbox; will retry in {}",
+                  e.what(), FormatDelay(delay));
       runtime::SleepFor(stop, delay);
       continue;
     } catch (const std::exception& e) {
       database_errors_.Inc();
       database_up_ = false;
+      const auto level = backoff.Attempts() == 0 ? spdlog::level::warn : spdlog::level::debug;
       const milliseconds delay = backoff.Next();
-      logger->warn("batch failed: {}; unconfirmed rows stay in the outbox; will retry in {}",
-                   e.what(), FormatDelay(delay));
+      logger->log(level, "batch failed: {}; unconfirmed rows stay in the outbox; will retry in {}",
+                  e.what(), FormatDelay(delay));
       runtime::SleepFor(stop, delay);
       continue;
     }

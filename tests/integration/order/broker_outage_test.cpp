@@ -49,7 +49,7 @@ TEST_F(OrderBrokerOutageIt, RowsWaitWhileBrokerIsDownAndArePublishedWhenItReturn
       << "readiness should report the broker down";
 
   for (int64_t pay_no : {first, second}) {
-    auto reply = PostNotify(service, SignedBody(Notification(pay_no)));
+    auto reply = PostNotify(service, SignedBody(Notification(pay_no, "12.30", "T-" + std::to_string(pay_no))));
     ASSERT_TRUE(reply);
     EXPECT_EQ(reply->status, 200);
     EXPECT_EQ(reply->body, "success");
