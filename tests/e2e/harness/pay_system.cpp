@@ -1,0 +1,478 @@
+#include "tests/e2e/harness/pay_system.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "common/amqp/confirm_publisher.hpp"
+#include "common/amqp/connection.hpp"
+#include "common/amqp/consumer.hpp"
+#include "common/amqp/topology.hpp"
+#include "common/messages/mq_message.hpp"
+#include "tests/support/test_env.hpp"
+
+#ifndef PAYNOTIFY_ORDER_SERVICE_BIN
+#error "PAYNOTIFY_ORDER_SERVICE_BIN must be defined by CMake"
+#endif
+
+namespace paynotify::e2e {
+
+namespace t = paynotify::testing;
+
+namespace {
+
+constexpr const char* kAppId = "2021000000000000";  // config/order-service.yaml alipay.app-id
+constexpr const char* kAmount = "9.90";
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("FreePort: bind failed");
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+amqp::BrokerSettings TestBrokerSettings() {
+  const auto b = t::Broker();
+  amqp::BrokerSettings s;
+  s.addresses = {{b.host, b.port}};
+  s.username = b.user;
+  s.password = b.password;
+  s.virtual_host = b.vhost;
+  s.heartbeat_s = 10;
+  s.connection_name = "paynotify-e2e-harness";
+  return s;
+}
+
+std::string BigintArray(const std::vector<int64_t>& ids) {
+  std::string text = "{";
+  for (size_t i = 0; i < ids.size(); ++i) text += (i ? "," : "") + std::to_string(ids[i]);
+  return text + "}";
+}
+
+std::string TextArray(const std::vector<int64_t>& ids) {
+  std::string text = "{";
+  for (size_t i = 0; i < ids.size(); ++i) text += (i ? ",\"" : "\"") + std::to_string(ids[i]) + "\"";
+  return text + "}";
+}
+
+// Runs `work(i)` for i in [0, n) on `concurrency` threads, each with its own state.
+template <class MakeState, class Work>
+void Parallel(size_t n, int concurrency, MakeState make_state, Work work) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> threads;
+  std::mutex error_mutex;
+  std::string first_error;
+  for (int w = 0; w < concurrency; ++w) {
+    threads.emplace_back([&] {
+      auto state = make_state();
+      try {
+        for (size_t i = next++; i < n; i = next++) work(*state, i);
+      } catch (const std::exception& e) {
+        std::lock_guard lock(error_mutex);
+        if (first_error.empty()) first_error = e.what();
+        next = n;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  if (!first_error.empty()) throw std::runtime_error(first_error);
+}
+
+}  // namespace
+
+double MetricValue(const std::string& exposition, const std::string& sample) {
+  const bool has_labels = sample.find('{') != std::string::npos;
+  double total = 0;
+  std::istringstream in(exposition);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    const std::string name = line.substr(0, space);
+    const bool match = has_labels ? name == sample
+                                  : (name == sample || name.rfind(sample + "{", 0) == 0);
+    if (match) total += std::stod(line.substr(space + 1));
+  }
+  return total;
+}
+
+std::string Convergence::Describe() const {
+  std::ostringstream out;
+  out << "expected=" << expected << " selections_paid=" << selections_paid
+      << " course_rows=" << course_rows << " orders_paid=" << orders_paid
+      << " outbox_left=" << outbox_rows_left << " messages_produced=" << messages_produced
+      << " inbox_rows=" << inbox_rows;
+  return out.str();
+}
+
+PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas)
+    : name_(std::move(name)), queue_(t::UniqueName("e2e." + name_)) {
+  dir_ = (std::filesystem::temp_directory_path() / ("paynotify-" + queue_)).string();
+  std::filesystem::create_directories(dir_);
+  signer_.WritePublicKeyPem(dir_ + "/alipay_public.pem");
+  for (int i = 0; i < order_replicas; ++i) {
+    order_ports_.push_back(FreePort());
+    std::map<std::string, std::string> env = CommonEnv();
+    env["PAYNOTIFY_SERVER_PORT"] = std::to_string(order_ports_.back());
+    env["PAYNOTIFY_DATABASE_DBNAME"] = t::OrdersDb();
+    env["PAYNOTIFY_ALIPAY_PUBLIC_KEY_FILE"] = dir_ + "/alipay_public.pem";
+    env["PAYNOTIFY_ALIPAY_APP_ID"] = kAppId;
+    // History keeps each published message (and its message_id) so the test can prove that
+    // every payment produced exactly one message and that it was applied exactly once.
+    env["PAYNOTIFY_RELAY_KEEP_HISTORY"] = "true";
+    env["PAYNOTIFY_RELAY_RETRY_INITIAL_INTERVAL"] = "200ms";
+    env["PAYNOTIFY_RELAY_RETRY_MAX_INTERVAL"] = "2s";
+    env["PAYNOTIFY_RABBITMQ_RECONNECT_MAX_INTERVAL"] = "2s";
+    env["PAYNOTIFY_DATABASE_RECONNECT_MAX_INTERVAL"] = "2s";
+    order_.push_back(std::make_unique<ChildProcess>(
+        PAYNOTIFY_ORDER_SERVICE_BIN,
+        std::vector<std::string>{"--config", std::string(PAYNOTIFY_SOURCE_DIR) + "/config/order-service.yaml"},
+        env, dir_ + "/order-service-" + std::to_string(i) + ".log"));
+  }
+  for (int i = 0; i < learning_replicas; ++i) {
+    learning_ports_.push_back(FreePort());
+    std::map<std::string, std::string> env = CommonEnv();
+    env["PAYNOTIFY_SERVER_PORT"] = std::to_string(learning_ports_.back());
+    env["PAYNOTIFY_DATABASE_DBNAME"] = t::LearningDb();
+    env["PAYNOTIFY_CONSUMER_QUEUE"] = queue_;
+    env["PAYNOTIFY_CONSUMER_DEAD_LETTER_QUEUE"] = queue_ + ".dlq";
+    // Short retry steps keep fault scenarios quick; the queues are this test's own, so the
+    // TTLs never clash with another declaration.
+    env["PAYNOTIFY_RABBITMQ_LISTENER_RETRY_INITIAL_INTERVAL"] = "200ms";
+    env["PAYNOTIFY_RABBITMQ_LISTENER_RETRY_MAX_INTERVAL"] = "1s";
+    env["PAYNOTIFY_RABBITMQ_RECONNECT_MAX_INTERVAL"] = "2s";
+    env["PAYNOTIFY_DATABASE_RECONNECT_MAX_INTERVAL"] = "2s";
+    learning_.push_back(std::make_unique<ChildProcess>(
+        PAYNOTIFY_LEARNING_SERVICE_BIN,
+        std::vector<std::string>{"--config", std::string(PAYNOTIFY_SOURCE_DIR) + "/config/learning-service.yaml"},
+        env, dir_ + "/learning-service-" + std::to_string(i) + ".log"));
+  }
+}
+
+PaySystem::~PaySystem() {
+  for (auto& p : order_) p->Terminate(std::chrono::seconds(20));
+  for (auto& p : learning_) p->Terminate(std::chrono::seconds(20));
+  // Our queues are bound to the shared exchange: remove them, or they would collect every
+  // later message for ever.
+  try {
+    auto connection = amqp::Connection::Open(TestBrokerSettings());
+    for (const std::string& q : {queue_, queue_ + ".dlq"}) amqp::DeleteQueue(*connection, q);
+    for (int n = 1; n <= 10; ++n) amqp::DeleteQueue(*connection, queue_ + ".retry." + std::to_string(n));
+  } catch (const std::exception& e) {
+    std::cerr << "e2e cleanup: could not delete queues of " << queue_ << ": " << e.what() << "\n";
+  }
+  std::cerr << "e2e " << name_ << ": daemon logs in " << dir_ << "\n";
+}
+
+std::map<std::string, std::string> PaySystem::CommonEnv() const {
+  const auto b = t::Broker();
+  return {
+      {"PAYNOTIFY_DATABASE_HOST", t::RequireEnv("PGHOST")},
+      {"PAYNOTIFY_DATABASE_PORT", t::RequireEnv("PGPORT")},
+      {"PAYNOTIFY_DATABASE_USER", t::RequireEnv("PGUSER")},
+      {"PAYNOTIFY_DATABASE_PASSWORD", t::RequireEnv("PGPASSWORD")},
+      {"PAYNOTIFY_RABBITMQ_HOST", b.host},
+      {"PAYNOTIFY_RABBITMQ_PORT", std::to_string(b.port)},
+      {"PAYNOTIFY_RABBITMQ_USERNAME", b.user},
+      {"PAYNOTIFY_RABBITMQ_PASSWORD", b.password},
+      {"PAYNOTIFY_SERVER_HOST", "127.0.0.1"},
+  };
+}
+
+void PaySystem::StartAll() {
+  // Learning first: its queue must be bound before the relay publishes, or the first
+  // messages come back as returns (they would still arrive, after a back-off).
+  for (size_t i = 0; i < learning_.size(); ++i) StartLearning(static_cast<int>(i));
+  for (size_t i = 0; i < order_.size(); ++i) StartOrder(static_cast<int>(i));
+}
+
+void PaySystem::StartOrder(int replica) {
+  order_[replica]->Start();
+  WaitHealthy(true, replica);
+}
+
+void PaySystem::StartLearning(int replica) {
+  learning_[replica]->Start();
+  WaitHealthy(false, replica);
+  // Ready means the topology (our queue bound to the exchange) has been declared.
+  httplib::Client client("127.0.0.1", learning_ports_[replica]);
+  const bool ready = t::WaitFor(
+      [&] {
+        auto res = client.Get("/readyz");
+        return res && res->status == 200;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(50));
+  if (!ready) throw std::runtime_error("learning-service never became ready:\n" + learning_[replica]->LogTail());
+}
+
+void PaySystem::WaitHealthy(bool order, int replica, std::chrono::seconds deadline) {
+  ChildProcess& process = order ? *order_[replica] : *learning_[replica];
+  const int port = order ? order_ports_[replica] : learning_ports_[replica];
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(std::chrono::seconds(1));
+  const bool healthy = t::WaitFor(
+      [&] {
+        if (!process.IsRunning()) return false;
+        auto res = client.Get("/healthz");
+        return res && res->status == 200;
+      },
+      deadline, std::chrono::milliseconds(50));
+  if (!healthy) {
+    throw std::runtime_error(std::string(order ? "order-service" : "learning-service") +
+                             " did not answer /healthz; log tail:\n" + process.LogTail());
+  }
+}
+
+std::string PaySystem::Metrics(bool order, int replica) {
+  httplib::Client client("127.0.0.1", order ? order_ports_[replica] : learning_ports_[replica]);
+  auto res = client.Get("/metrics");
+  return res && res->status == 200 ? res->body : std::string();
+}
+
+std::vector<int64_t> PaySystem::CreateSelections(int n) {
+  pqxx::connection conn(t::PgConnString(t::LearningDb()));
+  pqxx::work tx(conn);
+  // course_id is unique per selection (a learner holds a course once: UNIQUE(user_id, course_id)).
+  const auto result = tx.exec_params(
+      "INSERT INTO xc_choose_course (course_id, course_name, user_id, company_id, order_type,"
+      " course_price, valid_days, status, remarks)"
+      " SELECT (extract(epoch from clock_timestamp())*1000)::bigint * 10000 + g, 'e2e course ' || g,"
+      " $1 || '-' || g, 1232141425, '700002', 9.90, 365, '701002', $1"
+      " FROM generate_series(1, $2) AS g RETURNING id",
+      queue_.substr(0, 20), n);
+  tx.commit();
+  std::vector<int64_t> ids;
+  for (const auto& row : result) ids.push_back(row[0].as<int64_t>());
+  return ids;
+}
+
+std::vector<int64_t> PaySystem::CreateOrders(const std::vector<int64_t>& selections, int concurrency) {
+  std::vector<int64_t> pay_nos(selections.size());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  Parallel(
+      selections.size(), concurrency,
+      [&] {
+        auto client = std::make_unique<httplib::Client>("127.0.0.1", order_ports_[0]);
+        client->set_keep_alive(true);
+        return client;
+      },
+      [&](httplib::Client& client, size_t i) {
+        nlohmann::json body{{"userId", "e2e-user-" + std::to_string(selections[i])},
+                            {"outBusinessId", std::to_string(selections[i])},
+                            {"orderType", "60201"},
+                            {"orderName", "e2e course"},
+                            {"orderDescrip", "e2e"},
+                            {"totalPrice", kAmount},
+                            {"orderDetail", nlohmann::json::array({{{"goodsId", std::to_string(selections[i])},
+                                                                    {"goodsType", "60201"},
+                                                                    {"goodsName", "e2e course"},
+                                                                    {"goodsPrice", 9.90}}})}};
+        const std::string text = body.dump();
+        while (true) {
+          auto res = client.Post("/orders", text, "application/json");
+          if (res && res->status == 200) {
+            auto reply = nlohmann::json::parse(res->body);
+            const auto& pay_no = reply.at("payNo");
+            pay_nos[i] = pay_no.is_string() ? std::stoll(pay_no.get<std::string>()) : pay_no.get<int64_t>();
+            return;
+          }
+          if (res && res->status >= 400 && res->status < 500) {
+            throw std::runtime_error("POST /orders rejected " + std::to_string(res->status) + ": " + res->body);
+          }
+          if (std::chrono::steady_clock::now() > until) throw std::runtime_error("POST /orders never succeeded");
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      });
+  return pay_nos;
+}
+
+int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, int copies,
+                         std::chrono::seconds deadline) {
+  // Copies of one notification are adjacent in the work list, so different connections pick
+  // them up at (nearly) the same moment: that is the concurrent-duplicate case.
+  std::vector<std::string> forms;
+  forms.reserve(pay_nos.size() * copies);
+  for (int64_t pay_no : pay_nos) {
+    const std::string p = std::to_string(pay_no);
+    auto params = signer_.Sign({{"out_trade_no", p},
+                                {"trade_no", "2026" + p},
+                                {"trade_status", "TRADE_SUCCESS"},
+                                {"total_amount", kAmount},
+                                {"app_id", kAppId},
+                                {"notify_type", "trade_status_sync"},
+                                {"notify_id", "n" + p},
+                                {"notify_time", "2026-11-26 12:00:00"},
+                                {"charset", "utf-8"},
+                                {"version", "1.0"},
+                                {"seller_id", "2088000000000000"},
+                                {"buyer_id", "2088111111111111"},
+                                {"subject", "e2e course"},
+                                {"gmt_payment", "2026-11-26 12:00:00"}});
+    const std::string form = AlipaySigner::FormEncode(params);
+    for (int c = 0; c < copies; ++c) forms.push_back(form);
+  }
+  std::atomic<int> successes{0};
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  std::atomic<int> worker{0};
+  struct Connections {
+    std::vector<std::unique_ptr<httplib::Client>> clients;  // one per order-service replica
+    size_t current = 0;
+  };
+  Parallel(
+      forms.size(), concurrency,
+      [&] {
+        auto state = std::make_unique<Connections>();
+        for (int port : order_ports_) {
+          auto client = std::make_unique<httplib::Client>("127.0.0.1", port);
+          client->set_keep_alive(true);
+          client->set_connection_timeout(std::chrono::seconds(2));
+          client->set_read_timeout(std::chrono::seconds(15));
+          state->clients.push_back(std::move(client));
+        }
+        // Spread the connections over every replica.
+        state->current = static_cast<size_t>(worker++) % state->clients.size();
+        return state;
+      },
+      [&](Connections& state, size_t i) {
+        auto delay = std::chrono::milliseconds(50);
+        while (true) {
+          auto res = state.clients[state.current]->Post("/orders/paynotify", forms[i],
+                                                        "application/x-www-form-urlencoded");
+          if (res && res->status == 200 && res->body.rfind("success", 0) == 0) {
+            ++successes;
+            ++notified_;
+            return;
+          }
+          if (res && res->status >= 400 && res->status < 500) {
+            throw std::runtime_error("notification rejected " + std::to_string(res->status) + ": " + res->body);
+          }
+          // 5xx or no answer (daemon killed, database down): the platform re-sends later,
+          // possibly to another replica behind its load balancer.
+          ++retransmissions_;
+          if (!res) state.current = (state.current + 1) % state.clients.size();
+          if (std::chrono::steady_clock::now() > until) throw std::runtime_error("notification never answered success");
+          std::this_thread::sleep_for(delay);
+          delay = std::min(delay * 2, std::chrono::milliseconds(1000));
+        }
+      });
+  return successes.load();
+}
+
+void PaySystem::PublishRaw(const std::string& body, const std::string& message_id) {
+  amqp::ConfirmPublisher publisher(TestBrokerSettings(), 10);
+  amqp::OutgoingMessage message;
+  message.exchange = std::string(messages::kExchange);
+  message.body = body;
+  message.message_id = message_id;
+  message.type = std::string(messages::kPaymentResultType);
+  message.app_id = "e2e-poison";
+  const auto outcomes = publisher.PublishBatch(std::span(&message, 1), std::chrono::seconds(10));
+  if (outcomes.at(0) != amqp::PublishOutcome::kConfirmed) throw std::runtime_error("poison publish not confirmed");
+}
+
+Convergence PaySystem::Check(const std::vector<int64_t>& selections) {
+  Convergence c;
+  c.expected = static_cast<int>(selections.size());
+  const std::string ids = BigintArray(selections);
+  const std::string keys = TextArray(selections);
+  std::vector<std::string> message_ids;
+  {
+    pqxx::connection conn(t::PgConnString(t::OrdersDb()));
+    pqxx::work tx(conn);
+    c.orders_paid = tx.exec_params1("SELECT count(*) FROM xc_orders WHERE out_business_id = ANY($1::text[]) AND status = '600002'", keys)[0].as<int>();
+    c.outbox_rows_left = tx.exec_params1("SELECT count(*) FROM mq_message WHERE business_key1 = ANY($1::text[])", keys)[0].as<int>();
+    for (const auto& row : tx.exec_params("SELECT message_id::text FROM mq_message_history WHERE business_key1 = ANY($1::text[])", keys)) {
+      message_ids.push_back(row[0].as<std::string>());
+    }
+    c.messages_produced = static_cast<int>(message_ids.size());
+  }
+  {
+    pqxx::connection conn(t::PgConnString(t::LearningDb()));
+    pqxx::work tx(conn);
+    c.selections_paid = tx.exec_params1("SELECT count(*) FROM xc_choose_course WHERE id = ANY($1::bigint[]) AND status = '701001'", ids)[0].as<int>();
+    c.course_rows = tx.exec_params1("SELECT count(*) FROM xc_course_tables WHERE choose_course_id = ANY($1::bigint[])", ids)[0].as<int>();
+    std::string array = "{";
+    for (size_t i = 0; i < message_ids.size(); ++i) array += (i ? ",\"" : "\"") + message_ids[i] + "\"";
+    array += "}";
+    c.inbox_rows = tx.exec_params1("SELECT count(*) FROM processed_message WHERE message_key = ANY($1::text[])", array)[0].as<int>();
+  }
+  return c;
+}
+
+Convergence PaySystem::WaitConverged(const std::vector<int64_t>& selections, std::chrono::seconds deadline) {
+  Convergence last;
+  t::WaitFor(
+      [&] {
+        try {
+          last = Check(selections);
+        } catch (const std::exception&) {
+          return false;  // a database restarting under us: look again
+        }
+        return last.Done();
+      },
+      deadline, std::chrono::milliseconds(250));
+  return last;
+}
+
+uint32_t PaySystem::DeadLetterCount() {
+  auto connection = amqp::Connection::Open(TestBrokerSettings());
+  return amqp::MessageCount(*connection, queue_ + ".dlq");
+}
+
+std::vector<std::pair<std::string, std::string>> PaySystem::DrainDeadLetters() {
+  std::vector<std::pair<std::string, std::string>> out;
+  amqp::Consumer consumer(TestBrokerSettings(), queue_ + ".dlq", 100);
+  while (auto delivery = consumer.Next(std::chrono::milliseconds(1000))) {
+    std::string reason;
+    if (auto it = delivery->headers.find("x-paynotify-reason"); it != delivery->headers.end()) {
+      if (auto* s = std::get_if<std::string>(&it->second)) reason = *s;
+    }
+    out.emplace_back(delivery->body, reason);
+    consumer.Ack(delivery->delivery_tag);
+  }
+  return out;
+}
+
+std::string PaySystem::LogTails() {
+  std::string out;
+  for (size_t i = 0; i < order_.size(); ++i) out += "--- order-service " + std::to_string(i) + "\n" + order_[i]->LogTail(30);
+  for (size_t i = 0; i < learning_.size(); ++i) out += "--- learning-service " + std::to_string(i) + "\n" + learning_[i]->LogTail(30);
+  return out;
+}
+
+void PrintSummary(const std::string& scenario, const Convergence& c, const std::string& faults,
+                  double converge_seconds, const std::string& extra) {
+  // A payment applied twice would show as a second message for it (a second outbox row,
+  // hence a second inbox row): the inbox and course-table keys make any other double
+  // application impossible, so messages beyond one per payment are the measure.
+  std::printf("e2e %s: payments=%d applied=%d lost=%d applied_twice=%d faults=[%s] converged_in=%.1fs%s%s\n",
+              scenario.c_str(), c.expected, c.course_rows, c.expected - c.course_rows,
+              std::max(0, c.messages_produced - c.expected), faults.c_str(), converge_seconds,
+              extra.empty() ? "" : " ", extra.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace paynotify::e2e

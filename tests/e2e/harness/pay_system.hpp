@@ -1,0 +1,110 @@
+#pragma once
+// The whole system for an end-to-end test: real order-service and learning-service binaries
+// as child processes, the local PostgreSQL and RabbitMQ from scripts/infra, and a driver that
+// plays the payment platform (creates orders over HTTP, sends signed notifications and, like
+// Alipay, re-sends a notification until it is answered `success`).
+//
+// Isolation: each PaySystem uses its own learning queue (and retry/dead-letter queues), so
+// tests do not share consumer state; orders and selections are identified by the selection
+// ids this instance created. e2e tests are SERIAL (they restart servers), so nothing else
+// runs beside them.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/harness/alipay_signer.hpp"
+#include "tests/e2e/harness/process.hpp"
+
+namespace paynotify::e2e {
+
+/// Value of one sample in a Prometheus text exposition, e.g.
+/// MetricValue(text, "paynotify_relay_confirmed_total") or with labels
+/// MetricValue(text, "paynotify_dead_lettered_total{reason=\"malformed-json\"}"). Sums every
+/// sample of the family when `sample` has no labels and several label sets exist. 0 if absent.
+double MetricValue(const std::string& exposition, const std::string& sample);
+
+/// Tallies a run ends with: what the system did, checked against what should have happened.
+struct Convergence {
+  int expected = 0;
+  int selections_paid = 0;       // xc_choose_course rows at 701001
+  int course_rows = 0;           // xc_course_tables rows for the selections
+  int outbox_rows_left = 0;      // mq_message rows for our orders still pending
+  int messages_produced = 0;     // mq_message_history rows: one message per payment expected
+  int inbox_rows = 0;            // processed_message rows for those messages
+  int orders_paid = 0;           // xc_orders at 600002
+  bool AllApplied() const { return selections_paid == expected && course_rows == expected; }
+  bool NothingDoubled() const { return messages_produced == expected && inbox_rows == expected; }
+  bool Done() const { return AllApplied() && NothingDoubled() && outbox_rows_left == 0 && orders_paid == expected; }
+  std::string Describe() const;
+};
+
+class PaySystem {
+ public:
+  /// `name` is used in queue names and log file names.
+  explicit PaySystem(std::string name, int order_replicas = 1, int learning_replicas = 1);
+  ~PaySystem();
+
+  void StartAll();
+  void StartOrder(int replica);
+  void StartLearning(int replica);
+  void Kill9Order(int replica) { order_[replica]->Kill9(); }
+  void Kill9Learning(int replica) { learning_[replica]->Kill9(); }
+  int StopOrder(int replica) { return order_[replica]->Terminate(); }
+  int StopLearning(int replica) { return learning_[replica]->Terminate(); }
+  /// Waits until the replica answers /healthz (deadline); throws with its log tail if not.
+  void WaitHealthy(bool order, int replica, std::chrono::seconds deadline = std::chrono::seconds(30));
+  std::string Metrics(bool order, int replica);
+  int OrderPort(int replica) const { return order_ports_[replica]; }
+
+  /// Course selections awaiting payment (701002) in the learning database.
+  std::vector<int64_t> CreateSelections(int n);
+  /// One order per selection over HTTP (POST /orders, retried until answered 200);
+  /// returns each selection's payNo.
+  std::vector<int64_t> CreateOrders(const std::vector<int64_t>& selections, int concurrency);
+  /// Sends each payNo a signed TRADE_SUCCESS notification from `concurrency` connections,
+  /// `copies` times each (copies sent concurrently from different connections), re-sending
+  /// any that is not answered `success` until `deadline`. Returns the notifications answered
+  /// success (counting each copy).
+  int NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, int copies,
+                std::chrono::seconds deadline = std::chrono::seconds(300));
+  /// Publishes a raw body straight to the exchange (poison messages).
+  void PublishRaw(const std::string& body, const std::string& message_id);
+
+  Convergence Check(const std::vector<int64_t>& selections);
+  /// Polls Check() until Done() or deadline; returns the last tally.
+  Convergence WaitConverged(const std::vector<int64_t>& selections, std::chrono::seconds deadline);
+  uint32_t DeadLetterCount();
+  /// Bodies and x-paynotify-reason headers of the dead-lettered messages (consumed + acked).
+  std::vector<std::pair<std::string, std::string>> DrainDeadLetters();
+
+  std::string LogTails();
+  const std::string& Queue() const { return queue_; }
+  int retransmissions() const { return retransmissions_.load(); }
+  /// Notifications answered success so far (NotifyAll may be running on another thread).
+  int notified() const { return notified_.load(); }
+
+ private:
+  std::map<std::string, std::string> CommonEnv() const;
+
+  std::string name_;
+  std::string queue_;
+  std::string dir_;
+  AlipaySigner signer_;
+  std::vector<int> order_ports_;
+  std::vector<int> learning_ports_;
+  std::vector<std::unique_ptr<ChildProcess>> order_;
+  std::vector<std::unique_ptr<ChildProcess>> learning_;
+  std::atomic<int> retransmissions_{0};
+  std::atomic<int> notified_{0};
+};
+
+/// One line for the test log: "e2e <name>: payments=2000 faults=... duplicates_absorbed=...".
+void PrintSummary(const std::string& scenario, const Convergence& c, const std::string& faults,
+                  double converge_seconds, const std::string& extra = "");
+
+}  // namespace paynotify::e2e
