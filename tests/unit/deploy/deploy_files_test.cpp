@@ -1,0 +1,186 @@
+// docker-compose.yml and the Dockerfiles, checked statically (issue 5 §3): the compose file
+// parses and wires health checks and dependencies; every build context and Dockerfile
+// exists; every PAYNOTIFY_* variable set for a daemon names a real config key, every secret
+// a daemon needs is set, every ${VAR} the file reads is documented in README; and the images
+// install packages only from scripts/packages.txt, the scripts' own list.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kRoot = PAYNOTIFY_SOURCE_DIR;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Every key path of a YAML mapping, e.g. "rabbitmq.listener.retry.max-attempts".
+void CollectKeys(const YAML::Node& node, const std::string& prefix, std::set<std::string>& out) {
+  if (!node.IsMap()) return;
+  for (const auto& entry : node) {
+    const std::string key = prefix.empty() ? entry.first.as<std::string>() : prefix + "." + entry.first.as<std::string>();
+    out.insert(key);
+    CollectKeys(entry.second, key, out);
+  }
+}
+
+// The environment override name of a key path (common/config): PAYNOTIFY_ + upper, '.'/'-' -> '_'.
+std::string EnvName(const std::string& key_path) {
+  std::string name = "PAYNOTIFY_";
+  for (char c : key_path) name += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// Keys a daemon reads that the shipped YAML leaves out on purpose (secrets) or that only
+// appear commented out.
+const std::set<std::string> kUnlistedKeys = {"database.password", "rabbitmq.password"};
+
+std::set<std::string> ConfigEnvNames(const std::string& service) {
+  std::set<std::string> keys;
+  CollectKeys(YAML::LoadFile((kRoot / "config" / (service + ".yaml")).string()), "", keys);
+  keys.insert(kUnlistedKeys.begin(), kUnlistedKeys.end());
+  std::set<std::string> names;
+  for (const auto& k : keys) names.insert(EnvName(k));
+  return names;
+}
+
+// A service's environment map with YAML merge keys ("<<: *daemon-env") resolved, as
+// docker compose does; yaml-cpp leaves them as a literal "<<" key.
+std::map<std::string, std::string> Environment(const YAML::Node& node) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    if (key == "<<") {
+      for (const auto& [k, v] : Environment(entry.second)) out.emplace(k, v);  // explicit keys win
+    } else {
+      out[key] = entry.second.as<std::string>();
+    }
+  }
+  return out;
+}
+
+class DeployFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(kRoot / "docker-compose.yml"));
+    compose_ = YAML::LoadFile((kRoot / "docker-compose.yml").string());
+  }
+  YAML::Node compose_;
+};
+
+TEST_F(DeployFiles, ComposeHasTheFourServicesWithHealthChecks) {
+  const auto services = compose_["services"];
+  ASSERT_TRUE(services.IsMap());
+  for (const char* name : {"rabbitmq", "postgres", "order-service", "learning-service"}) {
+    ASSERT_TRUE(services[name].IsMap()) << "service " << name << " missing";
+    EXPECT_TRUE(services[name]["healthcheck"]["test"].IsSequence()) << name << " has no health check";
+  }
+  EXPECT_TRUE(compose_["volumes"]["rabbitmq-data"]) << "rabbitmq needs a named volume";
+  EXPECT_TRUE(compose_["volumes"]["postgres-data"]) << "postgres needs a named volume";
+  EXPECT_NE(services["rabbitmq"]["image"].as<std::string>().find("management"), std::string::npos);
+}
+
+TEST_F(DeployFiles, DaemonsStartAfterTheirDependenciesAreHealthy) {
+  for (const char* daemon : {"order-service", "learning-service"}) {
+    const auto depends = compose_["services"][daemon]["depends_on"];
+    for (const char* dependency : {"postgres", "rabbitmq"}) {
+      ASSERT_TRUE(depends[dependency].IsMap()) << daemon << " does not depend on " << dependency;
+      EXPECT_EQ(depends[dependency]["condition"].as<std::string>(), "service_healthy") << daemon;
+    }
+  }
+  ASSERT_TRUE(compose_["services"]["order-service"]["ports"].IsSequence()) << "the notification port must be published";
+}
+
+TEST_F(DeployFiles, EveryBuildContextAndDockerfileExists) {
+  for (const char* daemon : {"order-service", "learning-service"}) {
+    const auto build = compose_["services"][daemon]["build"];
+    ASSERT_TRUE(build.IsMap()) << daemon << " is not built from a Dockerfile";
+    const fs::path context = kRoot / build["context"].as<std::string>();
+    EXPECT_TRUE(fs::is_directory(context)) << context;
+    const fs::path dockerfile = context / build["dockerfile"].as<std::string>();
+    EXPECT_TRUE(fs::is_regular_file(dockerfile)) << dockerfile;
+    const std::string text = ReadFile(dockerfile);
+    EXPECT_NE(text.find("AS runtime"), std::string::npos) << dockerfile << ": needs a slim runtime stage";
+    EXPECT_NE(text.find("\nUSER "), std::string::npos) << dockerfile << ": must run as a non-root user";
+    EXPECT_NE(text.find("COPY config/" + std::string(daemon) + ".yaml"), std::string::npos) << dockerfile;
+  }
+}
+
+TEST_F(DeployFiles, ConfigMountedReadOnlyAndEveryOverrideNamesARealKey) {
+  for (const std::string daemon : {"order-service", "learning-service"}) {
+    const auto service = compose_["services"][daemon];
+    bool config_mounted = false;
+    for (const auto& volume : service["volumes"]) {
+      const std::string v = volume.as<std::string>();
+      if (v.rfind("./config/" + daemon + ".yaml:", 0) == 0) config_mounted = v.size() > 3 && v.substr(v.size() - 3) == ":ro";
+    }
+    EXPECT_TRUE(config_mounted) << daemon << ": config/" << daemon << ".yaml must be mounted read-only";
+    const std::set<std::string> known = ConfigEnvNames(daemon);
+    std::set<std::string> set_names;
+    for (const auto& [name, value] : Environment(service["environment"])) {
+      set_names.insert(name);
+      if (name.rfind("PAYNOTIFY_", 0) == 0) {
+        EXPECT_TRUE(known.count(name)) << daemon << ": " << name << " matches no key of config/" << daemon << ".yaml";
+      }
+    }
+    // Secrets never live in the config files, so the container must get them from the environment.
+    for (const char* secret : {"PAYNOTIFY_DATABASE_PASSWORD", "PAYNOTIFY_RABBITMQ_PASSWORD"}) {
+      EXPECT_TRUE(set_names.count(secret)) << daemon << ": secret " << secret << " is not set";
+    }
+  }
+}
+
+TEST_F(DeployFiles, EveryVariableTheComposeFileReadsIsDocumentedInReadme) {
+  const std::string compose_text = ReadFile(kRoot / "docker-compose.yml");
+  const std::string readme = ReadFile(kRoot / "README.md");
+  std::regex reference(R"(\$\{([A-Z0-9_]+))");
+  int count = 0;
+  for (auto it = std::sregex_iterator(compose_text.begin(), compose_text.end(), reference); it != std::sregex_iterator(); ++it) {
+    ++count;
+    const std::string name = (*it)[1];
+    EXPECT_NE(readme.find(name), std::string::npos) << "${" << name << "} is read by docker-compose.yml but README.md does not document it";
+  }
+  EXPECT_GT(count, 0);
+  EXPECT_NE(readme.find("docker compose up"), std::string::npos);
+}
+
+TEST_F(DeployFiles, ImagesInstallOnlyFromTheScriptsPackageList) {
+  for (const char* daemon : {"order-service", "learning-service"}) {
+    const std::string text = ReadFile(kRoot / daemon / "Dockerfile");
+    EXPECT_NE(text.find("COPY scripts/packages.txt scripts/package-section"), std::string::npos) << daemon << ": must read scripts/packages.txt";
+    // Every apt-get install takes its names from a file (xargs), never from a list of its own.
+    std::istringstream lines(text);
+    std::string line;
+    int installs = 0;
+    while (std::getline(lines, line)) {
+      if (line.find("apt-get install") == std::string::npos) continue;
+      ++installs;
+      EXPECT_NE(line.find("xargs"), std::string::npos) << daemon << ": package names written into the Dockerfile: " << line;
+      const auto tail = line.substr(line.find("apt-get install"));
+      std::istringstream words(tail);
+      std::string word;
+      words >> word >> word;  // "apt-get" "install"
+      while (words >> word) {
+        if (word == "\\" || word == "&&") break;
+        EXPECT_TRUE(word.rfind("-", 0) == 0) << daemon << ": literal package '" << word << "' in: " << line;
+      }
+    }
+    EXPECT_EQ(installs, 2) << daemon << ": expected one install in the build stage and one in the runtime stage";
+  }
+}
+
+}  // namespace
