@@ -21,7 +21,10 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
   if (c.rabbitmq.connection_name.empty()) c.rabbitmq.connection_name = "order-service relay";
 
   RelaySettings& relay = c.relay.core;
-  relay.exchange = std::string(messages::kExchange);
+  // The wire contract's exchange; configurable so a second system (or a test) can run on
+  // the same broker without its messages reaching the first one's subscribers.
+  relay.exchange = reader.String("relay.exchange", std::string(messages::kExchange));
+  if (relay.exchange.empty()) reader.AddError("relay.exchange", "must not be empty (the default exchange cannot fan out)");
   relay.app_id = std::string(messages::kAppIdOrderService);
   c.relay.notify_channel = reader.String("relay.notify-channel", "paynotify_outbox");
   if (c.relay.notify_channel.empty()) reader.AddError("relay.notify-channel", "must not be empty");

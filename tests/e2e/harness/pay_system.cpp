@@ -128,8 +128,10 @@ std::string Convergence::Describe() const {
   return out.str();
 }
 
-PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas)
-    : name_(std::move(name)), queue_(t::UniqueName("e2e." + name_)) {
+PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas,
+                     std::map<std::string, std::string> order_env,
+                     std::map<std::string, std::string> learning_env)
+    : name_(std::move(name)), queue_(t::UniqueName("e2e." + name_)), exchange_(queue_ + ".exchange") {
   dir_ = (std::filesystem::temp_directory_path() / ("paynotify-" + queue_)).string();
   std::filesystem::create_directories(dir_);
   signer_.WritePublicKeyPem(dir_ + "/alipay_public.pem");
@@ -147,6 +149,7 @@ PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas
     env["PAYNOTIFY_RELAY_RETRY_MAX_INTERVAL"] = "2s";
     env["PAYNOTIFY_RABBITMQ_RECONNECT_MAX_INTERVAL"] = "2s";
     env["PAYNOTIFY_DATABASE_RECONNECT_MAX_INTERVAL"] = "2s";
+    for (const auto& [key, value] : order_env) env[key] = value;
     order_.push_back(std::make_unique<ChildProcess>(
         PAYNOTIFY_ORDER_SERVICE_BIN,
         std::vector<std::string>{"--config", std::string(PAYNOTIFY_SOURCE_DIR) + "/config/order-service.yaml"},
@@ -165,6 +168,7 @@ PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas
     env["PAYNOTIFY_RABBITMQ_LISTENER_RETRY_MAX_INTERVAL"] = "1s";
     env["PAYNOTIFY_RABBITMQ_RECONNECT_MAX_INTERVAL"] = "2s";
     env["PAYNOTIFY_DATABASE_RECONNECT_MAX_INTERVAL"] = "2s";
+    for (const auto& [key, value] : learning_env) env[key] = value;
     learning_.push_back(std::make_unique<ChildProcess>(
         PAYNOTIFY_LEARNING_SERVICE_BIN,
         std::vector<std::string>{"--config", std::string(PAYNOTIFY_SOURCE_DIR) + "/config/learning-service.yaml"},
@@ -180,6 +184,7 @@ PaySystem::~PaySystem() {
   try {
     auto connection = amqp::Connection::Open(TestBrokerSettings());
     for (const std::string& q : {queue_, queue_ + ".dlq"}) amqp::DeleteQueue(*connection, q);
+    amqp::DeleteExchange(*connection, exchange_);
     for (int n = 1; n <= 10; ++n) amqp::DeleteQueue(*connection, queue_ + ".retry." + std::to_string(n));
   } catch (const std::exception& e) {
     std::cerr << "e2e cleanup: could not delete queues of " << queue_ << ": " << e.what() << "\n";
@@ -199,6 +204,10 @@ std::map<std::string, std::string> PaySystem::CommonEnv() const {
       {"PAYNOTIFY_RABBITMQ_USERNAME", b.user},
       {"PAYNOTIFY_RABBITMQ_PASSWORD", b.password},
       {"PAYNOTIFY_SERVER_HOST", "127.0.0.1"},
+      // This system's own fanout exchange: its messages reach no other test's (or a
+      // developer's running learning.paynotify) queue. Each daemon reads its own key.
+      {"PAYNOTIFY_RELAY_EXCHANGE", exchange_},
+      {"PAYNOTIFY_CONSUMER_EXCHANGE", exchange_},
   };
 }
 
@@ -384,7 +393,7 @@ int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, i
 void PaySystem::PublishRaw(const std::string& body, const std::string& message_id) {
   amqp::ConfirmPublisher publisher(TestBrokerSettings(), 10);
   amqp::OutgoingMessage message;
-  message.exchange = std::string(messages::kExchange);
+  message.exchange = exchange_;
   message.body = body;
   message.message_id = message_id;
   message.type = std::string(messages::kPaymentResultType);

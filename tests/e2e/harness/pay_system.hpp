@@ -4,8 +4,8 @@
 // plays the payment platform (creates orders over HTTP, sends signed notifications and, like
 // Alipay, re-sends a notification until it is answered `success`).
 //
-// Isolation: each PaySystem uses its own learning queue (and retry/dead-letter queues), so
-// tests do not share consumer state; orders and selections are identified by the selection
+// Isolation: each PaySystem uses its own fanout exchange and learning queue (and
+// retry/dead-letter queues), so tests do not share broker state; orders and selections are identified by the selection
 // ids this instance created. e2e tests are SERIAL (they restart servers), so nothing else
 // runs beside them.
 #include <algorithm>
@@ -45,8 +45,12 @@ struct Convergence {
 
 class PaySystem {
  public:
-  /// `name` is used in queue names and log file names.
-  explicit PaySystem(std::string name, int order_replicas = 1, int learning_replicas = 1);
+  /// `name` is used in queue names and log file names. `order_env` / `learning_env` are
+  /// applied last, over the harness's own settings (bench/ uses them, e.g. to run the relay
+  /// with the production default keep-history=false, or to keep it from reaching the broker).
+  explicit PaySystem(std::string name, int order_replicas = 1, int learning_replicas = 1,
+                     std::map<std::string, std::string> order_env = {},
+                     std::map<std::string, std::string> learning_env = {});
   ~PaySystem();
 
   void StartAll();
@@ -60,6 +64,10 @@ class PaySystem {
   void WaitHealthy(bool order, int replica, std::chrono::seconds deadline = std::chrono::seconds(30));
   std::string Metrics(bool order, int replica);
   int OrderPort(int replica) const { return order_ports_[replica]; }
+  int LearningPort(int replica) const { return learning_ports_[replica]; }
+  /// Process ids (for /proc CPU and memory figures); -1 when not running.
+  pid_t OrderPid(int replica) const { return order_[replica]->Pid(); }
+  pid_t LearningPid(int replica) const { return learning_[replica]->Pid(); }
 
   /// Course selections awaiting payment (701002) in the learning database.
   std::vector<int64_t> CreateSelections(int n);
@@ -93,6 +101,7 @@ class PaySystem {
 
   std::string name_;
   std::string queue_;
+  std::string exchange_;
   std::string dir_;
   AlipaySigner signer_;
   std::vector<int> order_ports_;
