@@ -2,18 +2,22 @@
 // in learning_core (decisions) and learning_adapters (PostgreSQL, RabbitMQ, HTTP).
 //
 // Start: block signals -> config (exit 2 listing every error) -> logging -> declare topology
-// -> connect database -> consumer thread -> HTTP last.
+// and connect the database (waiting with back-off while either is down) -> consumer thread
+// -> HTTP last.
 // SIGTERM/SIGINT: readiness false -> stop consuming (the in-flight delivery is finished and
 // settled) -> close AMQP -> close PostgreSQL -> stop HTTP -> exit 0.
 #include <cstring>
 #include <iostream>
 #include <string>
 
+#include <pqxx/pqxx>
+
 #include "common/amqp/errors.hpp"
 #include "common/config/reader.hpp"
 #include "common/http/server.hpp"
 #include "common/log/log.hpp"
 #include "common/metrics/registry.hpp"
+#include "common/runtime/backoff.hpp"
 #include "common/runtime/signals.hpp"
 #include "learning-service/app/http_routes.hpp"
 #include "learning-service/app/learning_service.hpp"
@@ -71,13 +75,38 @@ int main(int argc, char** argv) {
   try {
     metrics::Registry registry;
     learning::LearningService service(settings, registry);
-    try {
-      service.DeclareTopology();
-    } catch (const amqp::TopologyMismatch& e) {
-      log->critical("topology mismatch: {}; refusing to run with a topology that could lose messages", e.what());
-      return 1;
+    // The broker or the database may not be up yet (containers start together, servers
+    // restart): wait for both with back-off rather than exit, but still stop at once on
+    // SIGTERM. A topology mismatch or a refused login is not going to heal: exit.
+    runtime::Backoff backoff(settings.broker.reconnect);
+    while (true) {
+      try {
+        service.DeclareTopology();
+        service.ConnectDatabase();
+        break;
+      } catch (const amqp::TopologyMismatch& e) {
+        log->critical("topology mismatch: {}; refusing to run with a topology that could lose messages", e.what());
+        return 1;
+      } catch (const amqp::AmqpError& e) {
+        if (!e.retryable) {
+          log->critical("broker refused us: {}; exiting", e.what());
+          return 1;
+        }
+        const auto delay = backoff.Next();
+        log->warn("start: broker unavailable: {}; will retry in {}ms", e.what(), delay.count());
+        if (auto signal = runtime::WaitForTerminationSignalFor(delay)) {
+          log->info("received signal {} while starting; exiting", *signal);
+          return 0;
+        }
+      } catch (const pqxx::broken_connection& e) {
+        const auto delay = backoff.Next();
+        log->warn("start: database unavailable: {}; will retry in {}ms", e.what(), delay.count());
+        if (auto signal = runtime::WaitForTerminationSignalFor(delay)) {
+          log->info("received signal {} while starting; exiting", *signal);
+          return 0;
+        }
+      }
     }
-    service.ConnectDatabase();
     service.Start();
 
     http::ServerSettings http_settings;

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
+#include <ctime>
 #include <system_error>
 
 namespace paynotify::runtime {
@@ -34,6 +36,21 @@ int WaitForTerminationSignal() {
     throw std::system_error(rc, std::generic_category(), "sigwait");
   }
   return signal_number;
+}
+
+std::optional<int> WaitForTerminationSignalFor(std::chrono::milliseconds timeout) {
+  const sigset_t set = TerminationSet();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  const timespec until{static_cast<time_t>(seconds.count()),
+                       static_cast<long>(std::chrono::nanoseconds(timeout - seconds).count())};
+  while (true) {
+    const int signal_number = sigtimedwait(&set, nullptr, &until);
+    if (signal_number > 0) return signal_number;
+    if (errno == EAGAIN) return std::nullopt;
+    // EINTR: another signal interrupted the wait; waiting the full time again is harmless
+    // for the back-off uses this serves.
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "sigtimedwait");
+  }
 }
 
 }  // namespace paynotify::runtime

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
+
 namespace paynotify::runtime {
 
 /// Blocks SIGINT, SIGTERM and SIGPIPE in the calling thread. Call first thing in main(),
@@ -12,5 +15,10 @@ void BlockTerminationSignals();
 /// BlockTerminationSignals() to have run first. No work happens in a signal handler.
 /// Throws std::system_error if sigwait fails.
 int WaitForTerminationSignal();
+
+/// Like WaitForTerminationSignal(), but gives up after `timeout`: returns the signal number,
+/// or nullopt when none arrived. For waits in main() before the workers run (e.g. a start-up
+/// back-off) that must still end at once on SIGTERM. Throws std::system_error on failure.
+std::optional<int> WaitForTerminationSignalFor(std::chrono::milliseconds timeout);
 
 }  // namespace paynotify::runtime

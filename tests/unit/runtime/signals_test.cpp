@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -28,6 +31,15 @@ TEST(SignalsTest, WaitReturnsThePendingTerminationSignal) {
   EXPECT_EQ(WaitForTerminationSignal(), SIGTERM);
   ASSERT_EQ(pthread_kill(pthread_self(), SIGINT), 0);
   EXPECT_EQ(WaitForTerminationSignal(), SIGINT);
+}
+
+TEST(SignalsTest, TimedWaitReturnsAPendingSignalAndTimesOutWithoutOne) {
+  BlockTerminationSignals();
+  ASSERT_EQ(pthread_kill(pthread_self(), SIGTERM), 0);
+  EXPECT_EQ(WaitForTerminationSignalFor(std::chrono::seconds(5)), std::optional<int>(SIGTERM));
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(WaitForTerminationSignalFor(std::chrono::milliseconds(50)), std::nullopt);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(50));
 }
 
 }  // namespace
