@@ -92,6 +92,8 @@ class PaySystem {
 
   std::string LogTails();
   const std::string& Queue() const { return queue_; }
+  /// This system's own fanout exchange (the relay publishes to it, the learning queue is bound to it).
+  const std::string& Exchange() const { return exchange_; }
   int retransmissions() const { return retransmissions_.load(); }
   /// Notifications answered success so far (NotifyAll may be running on another thread).
   int notified() const { return notified_.load(); }
