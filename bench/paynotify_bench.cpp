@@ -48,7 +48,14 @@ struct Options {
   int connections = 16;  // raw PostgreSQL connections
   int runs = 1;
   std::string json_path;
+  std::map<std::string, std::string> env;  // --env KEY=VALUE: extra daemon settings (both daemons)
 };
+
+/// The daemons' environment for a scenario: its own overrides, then --env on top.
+std::map<std::string, std::string> DaemonEnv(const Options& o, std::map<std::string, std::string> base = {}) {
+  for (const auto& [k, v] : o.env) base[k] = v;
+  return base;
+}
 
 /// A failed correctness check: the run is not a result.
 struct CheckFailed : std::runtime_error {
@@ -218,6 +225,28 @@ std::vector<int64_t> CreateRawOrders(const std::string& tag, int n) {
   tx.commit();
   std::vector<int64_t> pay_nos;
   for (const auto& row : r) pay_nos.push_back(row[0].as<int64_t>());
+  return pay_nos;
+}
+
+/// One unpaid order + pay record per selection (out_business_id = the selection id), made in
+/// SQL as POST /orders would make them: creating orders is not what the bench measures, and
+/// over HTTP it takes longer than the measurement on this machine. Returns the pay_nos.
+std::vector<int64_t> CreateOrdersSql(const std::vector<int64_t>& selections) {
+  pqxx::connection conn(t::PgConnString(t::OrdersDb()));
+  pqxx::work tx(conn);
+  const auto r = tx.exec_params(
+      "WITH o AS (INSERT INTO xc_orders (total_price, user_id, order_type, order_name, order_descrip, out_business_id)"
+      " SELECT 9.90, 'bench-' || s, '60201', 'bench course', 'bench', s::text FROM unnest($1::bigint[]) s"
+      " RETURNING id, out_business_id, user_id),"
+      " p AS (INSERT INTO xc_pay_record (pay_no, order_id, order_name, total_price, user_id)"
+      " SELECT nextval('xc_pay_no_seq'), id, 'bench course', 9.90, user_id FROM o RETURNING pay_no, order_id)"
+      " SELECT p.pay_no, o.out_business_id FROM p JOIN o ON o.id = p.order_id",
+      BigintArray(selections));
+  tx.commit();
+  std::map<std::string, int64_t> by_selection;
+  for (const auto& row : r) by_selection[row[1].as<std::string>()] = row[0].as<int64_t>();
+  std::vector<int64_t> pay_nos;
+  for (int64_t s : selections) pay_nos.push_back(by_selection.at(std::to_string(s)));
   return pay_nos;
 }
 
@@ -395,10 +424,10 @@ double Percentile(const std::vector<double>& sorted, double p) {
 
 Figures ScenarioE2e(const Options& o) {
   Figures f;
-  e2e::PaySystem sys("bench-e2e");
+  e2e::PaySystem sys("bench-e2e", 1, 1, DaemonEnv(o), DaemonEnv(o));
   const auto selections = sys.CreateSelections(o.n);
   sys.StartAll();
-  const auto pay_nos = sys.CreateOrders(selections, o.concurrency);
+  const auto pay_nos = CreateOrdersSql(selections);
   const pid_t order_pid = sys.OrderPid(0), learning_pid = sys.LearningPid(0);
   const auto cpu_before = TakeCpu(order_pid, learning_pid);
   const double t0 = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -439,7 +468,7 @@ Figures ScenarioRelay(const Options& o) {
   const double raw = RawPublishRate(o.k, f, "");
   // The production default keep-history=false: confirmed rows are deleted. The system has
   // its own exchange; our own queue bound to it receives what the relay publishes.
-  e2e::PaySystem sys("bench-relay", 1, 0, {{"PAYNOTIFY_RELAY_KEEP_HISTORY", "false"}});
+  e2e::PaySystem sys("bench-relay", 1, 0, DaemonEnv(o, {{"PAYNOTIFY_RELAY_KEEP_HISTORY", "false"}}));
   const std::string tag = t::UniqueName("bench-relay");
   const std::string queue = tag;
   auto conn = amqp::Connection::Open(BrokerSettings("paynotify-bench-topology"));
@@ -517,7 +546,7 @@ Figures ScenarioRelay(const Options& o) {
 
 Figures ScenarioConsumer(const Options& o) {
   Figures f;
-  e2e::PaySystem sys("bench-consumer", 0, 1);
+  e2e::PaySystem sys("bench-consumer", 0, 1, {}, DaemonEnv(o));
   // Start once to declare the queue (and its retry/dead-letter queues), then stop: the queue
   // is filled while no consumer runs.
   sys.StartLearning(0);
@@ -581,10 +610,22 @@ Figures ScenarioIntake(const Options& o) {
   // The relay is kept from publishing by pointing it at a port nothing listens on: it never
   // connects, so it never claims a row (it connects before claiming). The intake does not
   // need the broker.
-  e2e::PaySystem sys("bench-intake", 1, 0, {{"PAYNOTIFY_RABBITMQ_PORT", "1"}});
+  e2e::PaySystem sys("bench-intake", 1, 0, DaemonEnv(o, {{"PAYNOTIFY_RABBITMQ_PORT", "1"}}));
   const auto selections = sys.CreateSelections(o.n);
+  struct OutboxCleanup {  // the relay never publishes these: remove them even after a failure
+    std::string keys;
+    ~OutboxCleanup() {
+      try {
+        pqxx::connection pg(t::PgConnString(t::OrdersDb()));
+        pqxx::work tx(pg);
+        tx.exec_params0("DELETE FROM mq_message WHERE business_key1 = ANY($1::text[])", keys);
+        tx.commit();
+      } catch (...) {
+      }
+    }
+  } outbox_cleanup{TextArray(selections)};
   sys.StartOrder(0);
-  const auto pay_nos = sys.CreateOrders(selections, o.concurrency);
+  const auto pay_nos = CreateOrdersSql(selections);
   const pid_t pid = sys.OrderPid(0);
   const auto cpu_before = TakeCpu(pid, -1);
   const auto start = Clock::now();
@@ -686,6 +727,7 @@ nlohmann::json Report(const std::string& name, const Options& o, const std::vect
   j["params"] = {{"n", o.n}, {"k", o.k}, {"concurrency", o.concurrency}, {"connections", o.connections}, {"runs", runs.size()}};
   j["nproc"] = std::thread::hardware_concurrency();
   j["loadavg_per_run"] = loads;
+  j["env"] = o.env;
   std::printf("\n== %s  (n=%d k=%d concurrency=%d connections=%d runs=%zu; nproc=%u)\n", name.c_str(), o.n, o.k,
               o.concurrency, o.connections, runs.size(), std::thread::hardware_concurrency());
   std::printf("%-36s %12s %12s %12s  %s\n", "figure", "median", "min", "max", "unit");
@@ -706,12 +748,13 @@ nlohmann::json Report(const std::string& name, const Options& o, const std::vect
 
 int Usage() {
   std::cerr << "usage: paynotify-bench <e2e|relay|consumer|intake|limits|all|smoke> [--n N] [--k K]\n"
-               "         [--concurrency C] [--connections P] [--runs R] [--json FILE]\n"
+               "         [--concurrency C] [--connections P] [--runs R] [--json FILE] [--env KEY=VALUE]...\n"
                "  --n           payments for e2e and intake (default 20000)\n"
                "  --k           messages for relay, consumer, limits (default 100000)\n"
                "  --concurrency HTTP connections for notifications (default 32)\n"
                "  --connections PostgreSQL connections for the raw transactions (default 16)\n"
                "  --runs        repetitions; tables show median, min, max (default 1)\n"
+               "  --env         extra daemon environment, e.g. PAYNOTIFY_RELAY_BATCH_SIZE=2000 (repeatable)\n"
                "  smoke         every scenario at a tiny size (checks only, no claims)\n"
                "needs: eval \"$(scripts/infra env)\" with the servers up\n";
   return 2;
@@ -733,6 +776,12 @@ int Main(int argc, char** argv) {
     else if (a == "--connections") o.connections = std::stoi(value());
     else if (a == "--runs") o.runs = std::stoi(value());
     else if (a == "--json") o.json_path = value();
+    else if (a == "--env") {
+      const std::string kv = value();
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) return Usage();
+      o.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
     else return Usage();
   }
   std::vector<std::string> scenarios;
