@@ -13,18 +13,6 @@
 namespace paynotify::amqp {
 namespace {
 
-amqp_bytes_t Bytes(const std::string& text) {
-  amqp_bytes_t bytes;
-  bytes.len = text.size();
-  bytes.bytes = const_cast<char*>(text.data());  // read-only use by rabbitmq-c
-  return bytes;
-}
-
-std::string ToString(const amqp_bytes_t& bytes) {
-  if (bytes.bytes == nullptr || bytes.len == 0) return {};
-  return std::string(static_cast<const char*>(bytes.bytes), bytes.len);
-}
-
 }  // namespace
 
 // Book-keeping of one PublishBatch call. Index i of the batch was published with delivery

@@ -13,18 +13,6 @@
 namespace paynotify::amqp {
 namespace {
 
-amqp_bytes_t Bytes(const std::string& text) {
-  amqp_bytes_t bytes;
-  bytes.len = text.size();
-  bytes.bytes = const_cast<char*>(text.data());  // read-only use by rabbitmq-c
-  return bytes;
-}
-
-std::string ToString(const amqp_bytes_t& bytes) {
-  if (bytes.bytes == nullptr || bytes.len == 0) return {};
-  return std::string(static_cast<const char*>(bytes.bytes), bytes.len);
-}
-
 // Owns one envelope filled by amqp_consume_message: frees it and then lets rabbitmq-c
 // recycle its frame buffers, on every path.
 class EnvelopeGuard {

@@ -12,19 +12,6 @@ namespace {
 
 constexpr int kMaxDepth = 32;
 
-amqp_bytes_t View(const std::string& text) {
-  amqp_bytes_t bytes;
-  bytes.len = text.size();
-  // rabbitmq-c only reads through this pointer when encoding.
-  bytes.bytes = const_cast<char*>(text.data());
-  return bytes;
-}
-
-std::string ToString(const amqp_bytes_t& bytes) {
-  if (bytes.bytes == nullptr || bytes.len == 0) return {};
-  return std::string(static_cast<const char*>(bytes.bytes), bytes.len);
-}
-
 double DecimalToDouble(const amqp_decimal_t& decimal) {
   return static_cast<double>(static_cast<int32_t>(decimal.value)) /
          std::pow(10.0, static_cast<double>(decimal.decimals));
@@ -66,10 +53,10 @@ FieldTable::FieldTable(const Headers& headers) {
   entries_.reserve(headers.size());
   for (const auto& [key, value] : headers) {
     amqp_table_entry_t entry{};
-    entry.key = View(key);
+    entry.key = Bytes(key);
     if (const auto* text = std::get_if<std::string>(&value)) {
       entry.value.kind = AMQP_FIELD_KIND_UTF8;
-      entry.value.value.bytes = View(*text);
+      entry.value.value.bytes = Bytes(*text);
     } else if (const auto* number = std::get_if<int64_t>(&value)) {
       entry.value.kind = AMQP_FIELD_KIND_I64;
       entry.value.value.i64 = *number;

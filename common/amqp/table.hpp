@@ -1,5 +1,5 @@
 #pragma once
-// Headers <-> amqp_table_t, used inside common/amqp only.
+// Headers <-> amqp_table_t and amqp_bytes_t helpers, used inside common/amqp only.
 
 #include <string>
 #include <vector>
@@ -9,6 +9,21 @@
 #include "common/amqp/message.hpp"
 
 namespace paynotify::amqp {
+
+/// An amqp_bytes_t view of `text` (no copy): valid while `text` lives unmodified. rabbitmq-c
+/// only reads through the pointer when encoding, hence the const_cast.
+inline amqp_bytes_t Bytes(const std::string& text) {
+  amqp_bytes_t bytes;
+  bytes.len = text.size();
+  bytes.bytes = const_cast<char*>(text.data());
+  return bytes;
+}
+
+/// A copy of received bytes as a string (empty for a null/empty field).
+inline std::string ToString(const amqp_bytes_t& bytes) {
+  if (bytes.bytes == nullptr || bytes.len == 0) return {};
+  return std::string(static_cast<const char*>(bytes.bytes), bytes.len);
+}
 
 /// An amqp_table_t view of `headers`. It points into `headers` (no copies), so `headers`
 /// must outlive it and stay unmodified. Entries go out in key order.

@@ -10,13 +10,6 @@
 namespace paynotify::amqp {
 namespace {
 
-amqp_bytes_t Bytes(const std::string& text) {
-  amqp_bytes_t bytes;
-  bytes.len = text.size();
-  bytes.bytes = const_cast<char*>(text.data());  // read-only use by rabbitmq-c
-  return bytes;
-}
-
 Headers QueueArguments(const QueueSpec& spec) {
   Headers arguments;
   if (!spec.queue_type.empty()) arguments["x-queue-type"] = spec.queue_type;
