@@ -36,6 +36,10 @@ Server::Server(ServerSettings settings, metrics::Registry& registry)
   server_.set_payload_max_length(settings_.max_body_bytes);
   // An idle keep-alive connection holds a worker until this timeout, which bounds Stop().
   server_.set_keep_alive_timeout(1);
+  // httplib writes a response's headers and body separately; with Nagle on, the body waits
+  // for the peer's delayed ACK of the headers (~40 ms), so each worker managed ~15
+  // requests/s (paynotify-bench intake: 129/s at concurrency 32, 586/s with this).
+  server_.set_tcp_nodelay(true);
   // httplib's default also sets SO_REUSEPORT, which would let a second daemon (or a stale
   // one) bind the same port silently; keep only SO_REUSEADDR for quick restarts.
   server_.set_socket_options([](socket_t sock) {

@@ -357,6 +357,7 @@ int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, i
         for (int port : order_ports_) {
           auto client = std::make_unique<httplib::Client>("127.0.0.1", port);
           client->set_keep_alive(true);
+          client->set_tcp_nodelay(true);  // as a real platform client would; no Nagle stalls
           client->set_connection_timeout(std::chrono::seconds(2));
           client->set_read_timeout(std::chrono::seconds(15));
           state->clients.push_back(std::move(client));
