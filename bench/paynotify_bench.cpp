@@ -47,6 +47,7 @@ struct Options {
   int concurrency = 32;  // HTTP connections
   int connections = 16;  // raw PostgreSQL connections
   int runs = 1;
+  double rate = 0;  // e2e: paced notifications per second (0 = as fast as the concurrency allows)
   std::string json_path;
   std::map<std::string, std::string> env;  // --env KEY=VALUE: extra daemon settings (both daemons)
 };
@@ -432,7 +433,19 @@ Figures ScenarioE2e(const Options& o) {
   const auto cpu_before = TakeCpu(order_pid, learning_pid);
   const double t0 = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   const auto start = Clock::now();
-  const int ok = sys.NotifyAll(pay_nos, o.concurrency, 1, 600s);
+  int ok = 0;
+  if (o.rate <= 0) {
+    ok = sys.NotifyAll(pay_nos, o.concurrency, 1, 600s);
+  } else {
+    // Paced: slices of 1/20 s worth of notifications, each sent when its time has come.
+    const size_t slice = std::max<size_t>(1, static_cast<size_t>(o.rate / 20));
+    for (size_t i = 0; i < pay_nos.size(); i += slice) {
+      std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(static_cast<double>(i) / o.rate)));
+      const std::vector<int64_t> part(pay_nos.begin() + i, pay_nos.begin() + std::min(pay_nos.size(), i + slice));
+      ok += sys.NotifyAll(part, std::min<int>(o.concurrency, static_cast<int>(part.size())), 1, 600s);
+    }
+  }
   const double intake_s = Seconds(Clock::now() - start);
   // Light polling (one indexed count) while the pipeline drains; the full check once after.
   const std::string ids = BigintArray(selections);
@@ -724,7 +737,7 @@ nlohmann::json Report(const std::string& name, const Options& o, const std::vect
                       const std::vector<std::string>& loads) {
   nlohmann::json j;
   j["scenario"] = name;
-  j["params"] = {{"n", o.n}, {"k", o.k}, {"concurrency", o.concurrency}, {"connections", o.connections}, {"runs", runs.size()}};
+  j["params"] = {{"n", o.n}, {"k", o.k}, {"concurrency", o.concurrency}, {"connections", o.connections}, {"runs", runs.size()}, {"rate", o.rate}};
   j["nproc"] = std::thread::hardware_concurrency();
   j["loadavg_per_run"] = loads;
   j["env"] = o.env;
@@ -748,12 +761,13 @@ nlohmann::json Report(const std::string& name, const Options& o, const std::vect
 
 int Usage() {
   std::cerr << "usage: paynotify-bench <e2e|relay|consumer|intake|limits|all|smoke> [--n N] [--k K]\n"
-               "         [--concurrency C] [--connections P] [--runs R] [--json FILE] [--env KEY=VALUE]...\n"
+               "         [--concurrency C] [--connections P] [--runs R] [--json FILE] [--env KEY=VALUE]... [--rate R]\n"
                "  --n           payments for e2e and intake (default 20000)\n"
                "  --k           messages for relay, consumer, limits (default 100000)\n"
                "  --concurrency HTTP connections for notifications (default 32)\n"
                "  --connections PostgreSQL connections for the raw transactions (default 16)\n"
                "  --runs        repetitions; tables show median, min, max (default 1)\n"
+               "  --rate        e2e only: paced notifications per second (default: unpaced)\n"
                "  --env         extra daemon environment, e.g. PAYNOTIFY_RELAY_BATCH_SIZE=2000 (repeatable)\n"
                "  smoke         every scenario at a tiny size (checks only, no claims)\n"
                "needs: eval \"$(scripts/infra env)\" with the servers up\n";
@@ -775,6 +789,7 @@ int Main(int argc, char** argv) {
     else if (a == "--concurrency") o.concurrency = std::stoi(value());
     else if (a == "--connections") o.connections = std::stoi(value());
     else if (a == "--runs") o.runs = std::stoi(value());
+    else if (a == "--rate") o.rate = std::stod(value());
     else if (a == "--json") o.json_path = value();
     else if (a == "--env") {
       const std::string kv = value();
