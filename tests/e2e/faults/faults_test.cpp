@@ -182,17 +182,19 @@ TEST_F(FaultTest, PoisonMessagesAreDeadLetteredAndGoodOnesApplied) {
   constexpr int kMalformed = 5;
   constexpr int kUnknownSelection = 5;
   const Outcome o = Run(system, 1, [&] {
+    std::vector<PaySystem::RawMessage> poison;
     for (int i = 0; i < kMalformed; ++i) {
-      system.PublishRaw("{\"id\": " + std::to_string(i) + ", \"messageType\": ", t::UniqueName("poison-json"));
+      poison.push_back({"{\"id\": " + std::to_string(i) + ", \"messageType\": ", t::UniqueName("poison-json")});
     }
     for (int i = 0; i < kUnknownSelection; ++i) {
-      system.PublishRaw(R"({"id":)" + std::to_string(900000 + i) +
+      poison.push_back({R"({"id":)" + std::to_string(900000 + i) +
                             R"(,"messageType":"payresult_notify","businessKey1":"99999999999)" + std::to_string(i) +
                             R"(","businessKey2":"60201"})",
-                        t::UniqueName("poison-selection"));
+                        t::UniqueName("poison-selection")});
     }
+    system.PublishRaw(poison);
   });
-  ASSERT_TRUE(t::WaitFor([&] { return system.DeadLetterCount() >= kMalformed + kUnknownSelection; }, 60s))
+  ASSERT_TRUE(t::WaitFor([&] { return system.DeadLetterCount() >= kMalformed + kUnknownSelection; }, 60s, 250ms))
       << "dead letters: " << system.DeadLetterCount() << "\n" << system.LogTails();
   const auto dead = system.DrainDeadLetters();
   int malformed = 0, missing = 0;

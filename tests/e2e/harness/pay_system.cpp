@@ -391,16 +391,22 @@ int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, i
   return successes.load();
 }
 
-void PaySystem::PublishRaw(const std::string& body, const std::string& message_id) {
-  amqp::ConfirmPublisher publisher(TestBrokerSettings(), 10);
-  amqp::OutgoingMessage message;
-  message.exchange = exchange_;
-  message.body = body;
-  message.message_id = message_id;
-  message.type = std::string(messages::kPaymentResultType);
-  message.app_id = "e2e-poison";
-  const auto outcomes = publisher.PublishBatch(std::span(&message, 1), std::chrono::seconds(10));
-  if (outcomes.at(0) != amqp::PublishOutcome::kConfirmed) throw std::runtime_error("poison publish not confirmed");
+void PaySystem::PublishRaw(const std::vector<RawMessage>& raw) {
+  // One connection and one confirmed batch for all of them.
+  amqp::ConfirmPublisher publisher(TestBrokerSettings(), raw.size() + 1);
+  std::vector<amqp::OutgoingMessage> batch;
+  for (const auto& [body, message_id] : raw) {
+    amqp::OutgoingMessage message;
+    message.exchange = exchange_;
+    message.body = body;
+    message.message_id = message_id;
+    message.type = std::string(messages::kPaymentResultType);
+    message.app_id = "e2e-poison";
+    batch.push_back(std::move(message));
+  }
+  for (const auto outcome : publisher.PublishBatch(batch, std::chrono::seconds(10))) {
+    if (outcome != amqp::PublishOutcome::kConfirmed) throw std::runtime_error("raw publish not confirmed");
+  }
 }
 
 Convergence PaySystem::Check(const std::vector<int64_t>& selections) {

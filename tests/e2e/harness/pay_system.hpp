@@ -80,8 +80,12 @@ class PaySystem {
   /// success (counting each copy).
   int NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, int copies,
                 std::chrono::seconds deadline = std::chrono::seconds(300));
-  /// Publishes a raw body straight to the exchange (poison messages).
-  void PublishRaw(const std::string& body, const std::string& message_id);
+  /// Publishes raw bodies straight to the exchange (poison messages), confirmed.
+  struct RawMessage {
+    std::string body;
+    std::string message_id;
+  };
+  void PublishRaw(const std::vector<RawMessage>& messages);
 
   Convergence Check(const std::vector<int64_t>& selections);
   /// Polls Check() until Done() or deadline; returns the last tally.
