@@ -319,7 +319,7 @@ std::vector<int64_t> PaySystem::CreateOrders(const std::vector<int64_t>& selecti
 }
 
 int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, int copies,
-                         std::chrono::seconds deadline) {
+                         std::chrono::seconds deadline, double rate) {
   // Copies of one notification are adjacent in the work list, so different connections pick
   // them up at (nearly) the same moment: that is the concurrent-duplicate case.
   std::vector<std::string> forms;
@@ -345,6 +345,7 @@ int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, i
   }
   std::atomic<int> successes{0};
   const auto until = std::chrono::steady_clock::now() + deadline;
+  const auto paced_start = std::chrono::steady_clock::now();
   std::atomic<int> worker{0};
   struct Connections {
     std::vector<std::unique_ptr<httplib::Client>> clients;  // one per order-service replica
@@ -367,6 +368,10 @@ int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, i
         return state;
       },
       [&](Connections& state, size_t i) {
+        if (rate > 0) {
+          std::this_thread::sleep_until(paced_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                          std::chrono::duration<double>(static_cast<double>(i) / rate)));
+        }
         auto delay = std::chrono::milliseconds(50);
         while (true) {
           auto res = state.clients[state.current]->Post("/orders/paynotify", forms[i],

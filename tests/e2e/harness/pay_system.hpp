@@ -78,8 +78,9 @@ class PaySystem {
   /// `copies` times each (copies sent concurrently from different connections), re-sending
   /// any that is not answered `success` until `deadline`. Returns the notifications answered
   /// success (counting each copy).
+  /// `rate` > 0 paces the first attempts at that many notifications per second (bench/).
   int NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, int copies,
-                std::chrono::seconds deadline = std::chrono::seconds(300));
+                std::chrono::seconds deadline = std::chrono::seconds(300), double rate = 0);
   /// Publishes raw bodies straight to the exchange (poison messages), confirmed.
   struct RawMessage {
     std::string body;
