@@ -79,29 +79,10 @@ struct Figures {
   }
 };
 
-amqp::BrokerSettings BrokerSettings(const std::string& name) {
-  const auto b = t::Broker();
-  amqp::BrokerSettings s;
-  s.addresses = {{b.host, b.port}};
-  s.username = b.user;
-  s.password = b.password;
-  s.virtual_host = b.vhost;
-  s.heartbeat_s = 30;
-  s.connection_name = name;
-  return s;
-}
+amqp::BrokerSettings BrokerSettings(const std::string& name) { return e2e::TestBrokerSettings(name, 30); }
 
-std::string BigintArray(const std::vector<int64_t>& ids) {
-  std::string text = "{";
-  for (size_t i = 0; i < ids.size(); ++i) text += (i ? "," : "") + std::to_string(ids[i]);
-  return text + "}";
-}
-
-std::string TextArray(const std::vector<int64_t>& ids) {
-  std::string text = "{";
-  for (size_t i = 0; i < ids.size(); ++i) text += (i ? ",\"" : "\"") + std::to_string(ids[i]) + "\"";
-  return text + "}";
-}
+using e2e::BigintArray;
+using e2e::TextArray;
 
 int64_t CountOne(const std::string& db, const std::string& sql, const std::string& param) {
   pqxx::connection conn(t::PgConnString(db));

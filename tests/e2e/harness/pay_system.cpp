@@ -53,30 +53,6 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-amqp::BrokerSettings TestBrokerSettings() {
-  const auto b = t::Broker();
-  amqp::BrokerSettings s;
-  s.addresses = {{b.host, b.port}};
-  s.username = b.user;
-  s.password = b.password;
-  s.virtual_host = b.vhost;
-  s.heartbeat_s = 10;
-  s.connection_name = "paynotify-e2e-harness";
-  return s;
-}
-
-std::string BigintArray(const std::vector<int64_t>& ids) {
-  std::string text = "{";
-  for (size_t i = 0; i < ids.size(); ++i) text += (i ? "," : "") + std::to_string(ids[i]);
-  return text + "}";
-}
-
-std::string TextArray(const std::vector<int64_t>& ids) {
-  std::string text = "{";
-  for (size_t i = 0; i < ids.size(); ++i) text += (i ? ",\"" : "\"") + std::to_string(ids[i]) + "\"";
-  return text + "}";
-}
-
 // Runs `work(i)` for i in [0, n) on `concurrency` threads, each with its own state.
 template <class MakeState, class Work>
 void Parallel(size_t n, int concurrency, MakeState make_state, Work work) {
@@ -101,6 +77,30 @@ void Parallel(size_t n, int concurrency, MakeState make_state, Work work) {
 }
 
 }  // namespace
+
+amqp::BrokerSettings TestBrokerSettings(const std::string& connection_name, int heartbeat_s) {
+  const auto b = t::Broker();
+  amqp::BrokerSettings s;
+  s.addresses = {{b.host, b.port}};
+  s.username = b.user;
+  s.password = b.password;
+  s.virtual_host = b.vhost;
+  s.heartbeat_s = heartbeat_s;
+  s.connection_name = connection_name;
+  return s;
+}
+
+std::string BigintArray(const std::vector<int64_t>& ids) {
+  std::string text = "{";
+  for (size_t i = 0; i < ids.size(); ++i) text += (i ? "," : "") + std::to_string(ids[i]);
+  return text + "}";
+}
+
+std::string TextArray(const std::vector<int64_t>& ids) {
+  std::string text = "{";
+  for (size_t i = 0; i < ids.size(); ++i) text += (i ? ",\"" : "\"") + std::to_string(ids[i]) + "\"";
+  return text + "}";
+}
 
 double MetricValue(const std::string& exposition, const std::string& sample) {
   const bool has_labels = sample.find('{') != std::string::npos;

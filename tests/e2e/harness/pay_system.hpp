@@ -17,10 +17,19 @@
 #include <string>
 #include <vector>
 
+#include "common/amqp/settings.hpp"
 #include "tests/e2e/harness/alipay_signer.hpp"
 #include "tests/e2e/harness/process.hpp"
 
 namespace paynotify::e2e {
+
+/// The local test broker ($PAYNOTIFY_AMQP_URL) as connection settings.
+amqp::BrokerSettings TestBrokerSettings(const std::string& connection_name = "paynotify-e2e-harness",
+                                        int heartbeat_s = 10);
+
+/// Postgres array literals for ids, to pass as one parameter: '{1,2}' and '{"1","2"}'.
+std::string BigintArray(const std::vector<int64_t>& ids);
+std::string TextArray(const std::vector<int64_t>& ids);
 
 /// Value of one sample in a Prometheus text exposition, e.g.
 /// MetricValue(text, "paynotify_relay_confirmed_total") or with labels
