@@ -31,28 +31,16 @@ std::string FormatValue(double v) {
   return fmt::format("{}", v);
 }
 
-std::string EscapeHelp(const std::string& text) {
+// Prometheus text format escapes: backslash and newline everywhere, and the double quote
+// too inside a label value (HELP text is not quoted).
+std::string Escape(const std::string& text, bool in_quotes) {
   std::string out;
   for (const char c : text) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string EscapeLabelValue(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '"') {
+    } else if (c == '"' && in_quotes) {
       out += "\\\"";
     } else {
       out += c;
@@ -66,7 +54,7 @@ std::string RenderLabels(const Labels& labels, const std::string& extra = "") {
   std::string out;
   for (const auto& [name, value] : labels) {
     if (!out.empty()) out += ',';
-    out += fmt::format("{}=\"{}\"", name, EscapeLabelValue(value));
+    out += fmt::format("{}=\"{}\"", name, Escape(value, /*in_quotes=*/true));
   }
   if (!extra.empty()) {
     if (!out.empty()) out += ',';
@@ -220,7 +208,7 @@ std::string Registry::Render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [name, family] : families_) {
-    out += fmt::format("# HELP {} {}\n", name, EscapeHelp(family->help));
+    out += fmt::format("# HELP {} {}\n", name, Escape(family->help, /*in_quotes=*/false));
     out += fmt::format("# TYPE {} {}\n", name, kTypeNames[family->type]);
     for (const auto& [key, series] : family->series) {
       if (series.counter) {
