@@ -22,6 +22,7 @@
 #include "common/amqp/consumer.hpp"
 #include "common/amqp/topology.hpp"
 #include "common/messages/mq_message.hpp"
+#include "common/pg/array_literal.hpp"
 #include "tests/support/test_env.hpp"
 
 #ifndef PAYNOTIFY_ORDER_SERVICE_BIN
@@ -90,16 +91,13 @@ amqp::BrokerSettings TestBrokerSettings(const std::string& connection_name, int 
   return s;
 }
 
-std::string BigintArray(const std::vector<int64_t>& ids) {
-  std::string text = "{";
-  for (size_t i = 0; i < ids.size(); ++i) text += (i ? "," : "") + std::to_string(ids[i]);
-  return text + "}";
-}
+std::string BigintArray(const std::vector<int64_t>& ids) { return pg::ArrayLiteral(ids); }
 
 std::string TextArray(const std::vector<int64_t>& ids) {
-  std::string text = "{";
-  for (size_t i = 0; i < ids.size(); ++i) text += (i ? ",\"" : "\"") + std::to_string(ids[i]) + "\"";
-  return text + "}";
+  std::vector<std::string> texts;
+  texts.reserve(ids.size());
+  for (int64_t id : ids) texts.push_back(std::to_string(id));
+  return pg::ArrayLiteral(texts);
 }
 
 double MetricValue(const std::string& exposition, const std::string& sample) {
@@ -319,7 +317,11 @@ std::vector<int64_t> PaySystem::CreateOrders(const std::vector<int64_t>& selecti
 }
 
 int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, int copies,
-                         std::chrono::seconds deadline, double rate) {
+                         std::chrono::seconds deadline) {
+  return SendNotifications(SignNotifications(pay_nos, copies), concurrency, deadline);
+}
+
+std::vector<std::string> PaySystem::SignNotifications(const std::vector<int64_t>& pay_nos, int copies) const {
   // Copies of one notification are adjacent in the work list, so different connections pick
   // them up at (nearly) the same moment: that is the concurrent-duplicate case.
   std::vector<std::string> forms;
@@ -343,6 +345,11 @@ int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, i
     const std::string form = AlipaySigner::FormEncode(params);
     for (int c = 0; c < copies; ++c) forms.push_back(form);
   }
+  return forms;
+}
+
+int PaySystem::SendNotifications(const std::vector<std::string>& forms, int concurrency,
+                                 std::chrono::seconds deadline, double rate) {
   std::atomic<int> successes{0};
   const auto until = std::chrono::steady_clock::now() + deadline;
   const auto paced_start = std::chrono::steady_clock::now();
