@@ -36,7 +36,8 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry& r
       publisher_(settings_.broker, settings_.confirm_timeout),
       handler_(repository_, settings_.topology.retry, PausePolicy(settings_), clock),
       loop_(source_, publisher_, handler_, settings_.topology, metrics_, clock,
-            ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect}) {}
+            ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect,
+                                 std::min<size_t>(settings_.batch_size, settings_.prefetch)}) {}
 
 LearningService::~LearningService() { Stop(); }
 

@@ -15,7 +15,14 @@ LearningSettings ReadLearningSettings(config::Reader& reader) {
   s.broker = amqp::ReadBrokerSettings(reader);
   if (s.broker.connection_name.empty()) s.broker.connection_name = "learning-service";
 
-  s.prefetch = static_cast<uint16_t>(reader.Int("rabbitmq.listener.prefetch", 50, 1, 65535));
+  s.prefetch = static_cast<uint16_t>(reader.Int("rabbitmq.listener.prefetch", 250, 1, 65535));
+  s.batch_size = static_cast<uint16_t>(reader.Int("rabbitmq.listener.batch-size", 100, 1, 65535));
+  if (s.batch_size > s.prefetch) {
+    // A batch is made of deliveries the broker has already sent, so it can never be larger.
+    reader.AddError("rabbitmq.listener.batch-size",
+                    "must not exceed rabbitmq.listener.prefetch (" + std::to_string(s.prefetch) +
+                        "): a batch only takes deliveries the broker has already sent");
+  }
   RetryPolicy& retry = s.topology.retry;
   retry.backoff.initial = reader.Duration("rabbitmq.listener.retry.initial-interval", 1000ms);
   retry.backoff.multiplier = reader.Double("rabbitmq.listener.retry.multiplier", 2.0, 1.0, 100.0);

@@ -22,7 +22,8 @@ struct LearningSettings {
   pg::PgSettings database;
   amqp::BrokerSettings broker;
   ConsumerTopology topology;
-  uint16_t prefetch = 50;
+  uint16_t prefetch = 250;
+  uint16_t batch_size = 100;  ///< most deliveries applied in one transaction (<= prefetch)
   std::chrono::milliseconds confirm_timeout{5000};
   std::chrono::milliseconds poll_interval{500};
   log::LogSettings log;
@@ -30,7 +31,7 @@ struct LearningSettings {
 
 /// Reads every key (see config/learning-service.yaml for the documented list):
 ///   server.host, server.port; database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
-///   amqp::ReadBrokerSettings) plus rabbitmq.listener.prefetch and
+///   amqp::ReadBrokerSettings) plus rabbitmq.listener.{prefetch,batch-size} and
 ///   rabbitmq.listener.retry.{initial-interval,multiplier,max-interval,max-attempts};
 ///   consumer.{exchange,queue,queue-type,dead-letter-queue,confirm-timeout,poll-interval}; log.{level,json}.
 /// Errors are recorded on the reader; the caller calls reader.Finish().

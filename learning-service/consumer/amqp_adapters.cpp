@@ -56,6 +56,8 @@ std::optional<Delivery> AmqpDeliverySource::Next(std::chrono::milliseconds timeo
 
 void AmqpDeliverySource::Ack(uint64_t delivery_tag) { consumer_.Ack(delivery_tag); }
 
+void AmqpDeliverySource::AckThrough(uint64_t delivery_tag) { consumer_.Ack(delivery_tag, /*multiple=*/true); }
+
 void AmqpDeliverySource::Requeue(uint64_t delivery_tag) { consumer_.Nack(delivery_tag, /*requeue=*/true); }
 
 AmqpCopyPublisher::AmqpCopyPublisher(amqp::BrokerSettings settings, std::chrono::milliseconds confirm_timeout)

@@ -20,6 +20,7 @@ class AmqpDeliverySource final : public DeliverySource {
 
   std::optional<Delivery> Next(std::chrono::milliseconds timeout) override;
   void Ack(uint64_t delivery_tag) override;
+  void AckThrough(uint64_t delivery_tag) override;
   void Requeue(uint64_t delivery_tag) override;
   bool IsConnected() const { return consumer_.IsConnected(); }
   /// Unacked deliveries go back to the queue. Never throws.

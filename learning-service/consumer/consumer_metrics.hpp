@@ -1,6 +1,8 @@
 #pragma once
 /// The learning consumer's Prometheus metrics (issue 4 section 5), registered once.
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "common/metrics/registry.hpp"
 #include "learning-service/enrollment/enrollment_handler.hpp"
@@ -11,7 +13,11 @@ namespace paynotify::learning {
 ///   paynotify_learning_consumed_total, _applied_total, _duplicates_total, _ignored_total,
 ///   _retried_total{attempt}, _dead_lettered_total{reason}, _paused_total,
 ///   _settle_failures_total{action} (copy not confirmed -> original requeued),
-///   _apply_seconds (histogram), _publish_to_apply_seconds (histogram: message timestamp -> applied).
+///   _apply_seconds (histogram, per message), _publish_to_apply_seconds (histogram: message
+///   timestamp -> applied), _batch_size (histogram), _batch_fallbacks_total.
+/// Buckets of paynotify_learning_batch_size (deliveries per batch).
+inline const std::vector<double> kBatchSizeBuckets{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
+
 class ConsumerMetrics {
  public:
   explicit ConsumerMetrics(metrics::Registry& registry);
@@ -23,6 +29,10 @@ class ConsumerMetrics {
   void Retried(int next_attempt);
   void DeadLettered(const std::string& reason);
   void SettleFailed(std::string_view action);
+  /// A batch of `deliveries` was taken from the queue (1 when only one was waiting).
+  void Batch(size_t deliveries);
+  /// A batch's transaction failed and its deliveries went through one by one.
+  void BatchFellBack();
 
  private:
   metrics::Registry& registry_;
@@ -33,6 +43,8 @@ class ConsumerMetrics {
   metrics::Counter& paused_;
   metrics::Histogram& apply_seconds_;
   metrics::Histogram& publish_to_apply_seconds_;
+  metrics::Histogram& batch_size_;
+  metrics::Counter& batch_fallbacks_;
 };
 
 }  // namespace paynotify::learning

@@ -68,7 +68,7 @@ EnrollmentHandler::EnrollmentHandler(EnrollmentRepository& repository, RetryPoli
                                      runtime::BackoffPolicy pause, const runtime::Clock& clock)
     : repository_(repository), retry_(retry), pause_(pause), clock_(clock) {}
 
-HandleResult EnrollmentHandler::RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error) {
+HandleResult EnrollmentHandler::RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error) const {
   HandleResult r;
   if (auto retry = NextRetry(retry_, attempt, error)) {
     r.disposition = std::move(*retry);
@@ -80,7 +80,7 @@ HandleResult EnrollmentHandler::RetryOrDeadLetter(int attempt, std::string exhau
   return r;
 }
 
-HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
+EnrollmentHandler::Decision EnrollmentHandler::Decide(const Delivery& delivery) const {
   const int attempt = AttemptOf(delivery);
   const messages::DecodeResult decoded = messages::DecodeMqMessage(delivery.body);
   if (!decoded.message) {
@@ -88,48 +88,66 @@ HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
                       JoinErrors(decoded.errors), attempt);
   }
   const messages::MqMessage& message = *decoded.message;
-  const std::string key = messages::DedupKey(delivery.message_id, message);
+  std::string key = messages::DedupKey(delivery.message_id, message);
 
   if (message.message_type != messages::kPaymentResultType ||
       message.business_key2.value_or("") != kCourseOrderType) {
-    pause_.Reset();
     HandleResult r;
     r.outcome = Outcome::kIgnored;
-    r.dedup_key = key;
+    r.dedup_key = std::move(key);
     return r;
   }
   if (!message.business_key1 || message.business_key1->empty()) {
-    return DeadLetter("missing-business-key1", "businessKey1: missing (the course-selection id)", attempt, key);
+    return DeadLetter("missing-business-key1", "businessKey1: missing (the course-selection id)", attempt,
+                      std::move(key));
   }
   const auto selection_id = ParsePositiveId(*message.business_key1);
   if (!selection_id) {
     return DeadLetter("non-numeric-business-key1",
                       fmt::format("businessKey1: '{}' is not a positive integer (the course-selection id)",
                                   *message.business_key1),
-                      attempt, key);
+                      attempt, std::move(key));
   }
+  return PaymentApplication{std::move(key), *selection_id};
+}
 
+HandleResult EnrollmentHandler::Interpret(const Delivery& delivery, const PaymentApplication& application,
+                                          ApplyResult applied) const {
+  HandleResult r;
+  switch (applied) {
+    case ApplyResult::kApplied:
+      r.outcome = Outcome::kApplied;
+      if (delivery.timestamp_s) {
+        r.since_published =
+            clock_.WallNow() - std::chrono::system_clock::time_point{std::chrono::seconds{*delivery.timestamp_s}};
+      }
+      break;
+    case ApplyResult::kDuplicate:
+      r.outcome = Outcome::kDuplicate;
+      break;
+    case ApplyResult::kSelectionMissing:
+      r = RetryOrDeadLetter(AttemptOf(delivery), "selection-missing",
+                            fmt::format("course selection {} not found", application.choose_course_id));
+      break;
+  }
+  r.dedup_key = application.message_key;
+  return r;
+}
+
+HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
+  Decision decision = Decide(delivery);
+  if (auto* decided = std::get_if<HandleResult>(&decision)) {
+    if (decided->outcome == Outcome::kIgnored) pause_.Reset();
+    return std::move(*decided);
+  }
+  const PaymentApplication& application = std::get<PaymentApplication>(decision);
+  const int attempt = AttemptOf(delivery);
   const auto started = clock_.Now();
   HandleResult r;
   try {
-    const ApplyResult applied = repository_.Apply(PaymentApplication{key, *selection_id});
+    const ApplyResult applied = repository_.Apply(application);
     pause_.Reset();
-    switch (applied) {
-      case ApplyResult::kApplied:
-        r.outcome = Outcome::kApplied;
-        if (delivery.timestamp_s) {
-          r.since_published = clock_.WallNow() - std::chrono::system_clock::time_point{
-                                                     std::chrono::seconds{*delivery.timestamp_s}};
-        }
-        break;
-      case ApplyResult::kDuplicate:
-        r.outcome = Outcome::kDuplicate;
-        break;
-      case ApplyResult::kSelectionMissing:
-        r = RetryOrDeadLetter(attempt, "selection-missing",
-                              fmt::format("course selection {} not found", *selection_id));
-        break;
-    }
+    r = Interpret(delivery, application, applied);
   } catch (const RepositoryError& e) {
     switch (e.kind()) {
       case FailureKind::kUnavailable:
@@ -152,8 +170,59 @@ HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
     r = RetryOrDeadLetter(attempt, "retries-exhausted", e.what());
   }
   r.apply_duration = clock_.Now() - started;
-  r.dedup_key = key;
+  r.dedup_key = application.message_key;
   return r;
+}
+
+std::optional<std::vector<HandleResult>> EnrollmentHandler::HandleBatch(std::span<const Delivery> deliveries,
+                                                                        std::string* failure) {
+  std::vector<Decision> decisions;
+  decisions.reserve(deliveries.size());
+  std::vector<PaymentApplication> applications;
+  for (const Delivery& delivery : deliveries) {
+    decisions.push_back(Decide(delivery));
+    if (const auto* a = std::get_if<PaymentApplication>(&decisions.back())) applications.push_back(*a);
+  }
+
+  std::vector<ApplyResult> applied;
+  const auto started = clock_.Now();
+  if (!applications.empty()) {
+    try {
+      applied = repository_.ApplyBatch(applications);
+    } catch (const std::exception& e) {
+      // Nothing of the batch was committed. Which message failed, and whether it is the
+      // database or the message, only one-by-one handling can tell: leave it to that.
+      if (failure != nullptr) *failure = e.what();
+      return std::nullopt;
+    }
+    if (applied.size() != applications.size()) {
+      if (failure != nullptr) {
+        *failure = fmt::format("repository answered {} results for {} applications", applied.size(),
+                               applications.size());
+      }
+      return std::nullopt;
+    }
+    pause_.Reset();
+  }
+  // Every applied message took part in the same transaction: each is charged its share.
+  const auto share = applications.empty() ? std::chrono::duration<double>::zero()
+                                          : std::chrono::duration<double>(clock_.Now() - started) /
+                                                static_cast<double>(applications.size());
+
+  std::vector<HandleResult> results;
+  results.reserve(deliveries.size());
+  size_t next_applied = 0;
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    if (auto* decided = std::get_if<HandleResult>(&decisions[i])) {
+      results.push_back(std::move(*decided));
+      continue;
+    }
+    const auto& application = std::get<PaymentApplication>(decisions[i]);
+    HandleResult r = Interpret(deliveries[i], application, applied[next_applied++]);
+    r.apply_duration = share;
+    results.push_back(std::move(r));
+  }
+  return results;
 }
 
 }  // namespace paynotify::learning

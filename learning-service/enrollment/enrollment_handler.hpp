@@ -1,8 +1,11 @@
 #pragma once
-/// The decision core of learning-service: one delivery in, one Disposition out.
+/// The decision core of learning-service: deliveries in, one Disposition per delivery out.
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "common/runtime/backoff.hpp"
 #include "common/runtime/clock.hpp"
@@ -23,7 +26,7 @@ struct HandleResult {
   Disposition disposition;
   Outcome outcome = Outcome::kIgnored;
   std::string dedup_key;                            ///< empty when the body could not be parsed
-  std::optional<std::chrono::duration<double>> apply_duration;  ///< time spent in Apply (when called)
+  std::optional<std::chrono::duration<double>> apply_duration;  ///< time in the repository (a batch's: its share per message)
   std::optional<std::chrono::duration<double>> since_published;  ///< message timestamp -> applied (kApplied with a timestamp)
 };
 
@@ -55,8 +58,23 @@ class EnrollmentHandler {
 
   HandleResult Handle(const Delivery& delivery);
 
+  /// Handles several deliveries with ONE repository transaction (ApplyBatch) for all that
+  /// need applying; the others are decided as Handle decides them. Returns one result per
+  /// delivery, in order - never kPause - or nullopt when the batch transaction failed
+  /// (`failure`, if given, receives why): nothing of it was committed, and the caller hands
+  /// each delivery to Handle, which tells which message failed and how (retry, dead-letter,
+  /// or a pause for a database outage). A failed batch therefore costs one rollback and
+  /// never changes any message's disposition.
+  std::optional<std::vector<HandleResult>> HandleBatch(std::span<const Delivery> deliveries,
+                                                       std::string* failure = nullptr);
+
  private:
-  HandleResult RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error);
+  /// Either the final result (malformed, ignored, bad businessKey1) or what to apply.
+  using Decision = std::variant<HandleResult, PaymentApplication>;
+  Decision Decide(const Delivery& delivery) const;
+  /// The result of a delivery whose application the repository answered with `applied`.
+  HandleResult Interpret(const Delivery& delivery, const PaymentApplication& application, ApplyResult applied) const;
+  HandleResult RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error) const;
 
   EnrollmentRepository& repository_;
   RetryPolicy retry_;

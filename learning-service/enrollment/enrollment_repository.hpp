@@ -1,8 +1,11 @@
 #pragma once
-/// Port: applies one payment result to the learning database, exactly once per dedup key.
+/// Port: applies payment results to the learning database, exactly once per dedup key, several
+/// in one transaction when the consumer has several at hand.
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace paynotify::learning {
 
@@ -35,17 +38,26 @@ class RepositoryError : public std::runtime_error {
   FailureKind kind_;
 };
 
-/// Contract of Apply: in ONE transaction, record `message_key` in the inbox; if it was
-/// already there, change nothing (kDuplicate); otherwise lock the selection, move it from
-/// 701002 to 701001 (701001 stays), add the learner's course-table row unless the learner
-/// has the course already, commit (kApplied). A missing selection rolls everything back
-/// (kSelectionMissing). Idempotent per key: safe under at-least-once delivery, including
-/// a retry after an unknown commit outcome. Throws RepositoryError only. Not thread-safe:
-/// one instance per consumer thread.
+/// Contract of ApplyBatch: ONE transaction for all `applications`, with each item's result
+/// (in order) exactly as if the items had been applied one after another on their own:
+///  - record the item's `message_key` in the inbox; if it was already there (or is repeated
+///    earlier in the same batch), change nothing for it: kDuplicate;
+///  - otherwise lock its selection, move it from 701002 to 701001 (701001 stays) and add the
+///    learner's course-table row unless the learner has the course already: kApplied;
+///  - a missing selection changes nothing and leaves the key unrecorded: kSelectionMissing.
+/// All or nothing: if the transaction fails, nothing of the batch is committed and
+/// RepositoryError is thrown (the caller learns which item failed by applying one by one).
+/// Idempotent per key: safe under at-least-once delivery, including a retry after an unknown
+/// commit outcome. Not thread-safe: one instance per consumer thread.
 class EnrollmentRepository {
  public:
   virtual ~EnrollmentRepository() = default;
-  virtual ApplyResult Apply(const PaymentApplication& application) = 0;
+  virtual std::vector<ApplyResult> ApplyBatch(std::span<const PaymentApplication> applications) = 0;
+
+  /// A batch of one.
+  ApplyResult Apply(const PaymentApplication& application) {
+    return ApplyBatch(std::span<const PaymentApplication>(&application, 1)).at(0);
+  }
 };
 
 }  // namespace paynotify::learning

@@ -1,34 +1,46 @@
 #include "learning-service/enrollment/pg_enrollment_repository.hpp"
 
+#include <algorithm>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <pqxx/pqxx>
 
+#include "common/pg/array_literal.hpp"
 #include "common/pg/errors.hpp"
 
 namespace paynotify::learning {
 namespace {
 
-// The inbox: a key already present means the message was applied before (0 rows inserted).
+// A batch costs a fixed number of statements, whatever its size: each takes the whole set as
+// one array parameter (pg::ArrayLiteral).
+//
+// The inbox: returns the keys that were new; a key already present was applied before.
 constexpr std::string_view kInsertInbox =
-    "INSERT INTO processed_message (message_key) VALUES ($1) ON CONFLICT DO NOTHING";
-// Locks the selection so concurrent consumers (several replicas) apply one at a time.
-constexpr std::string_view kLockSelection = "SELECT status FROM xc_choose_course WHERE id = $1 FOR UPDATE";
+    "INSERT INTO processed_message (message_key) SELECT unnest($1::text[]) "
+    "ON CONFLICT DO NOTHING RETURNING message_key";
+// Locks the selections so concurrent consumers (several replicas) apply one at a time; in id
+// order, so two replicas with overlapping batches queue instead of deadlocking.
+constexpr std::string_view kLockSelections =
+    "SELECT id FROM xc_choose_course WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE";
+// Keys whose selection does not exist: not applied, so not recorded (the retry must apply).
+constexpr std::string_view kForgetInbox = "DELETE FROM processed_message WHERE message_key = ANY($1::text[])";
 // 701002 awaiting payment -> 701001 selected, valid from now for valid_days. A selection
 // already at 701001 keeps its validity.
 constexpr std::string_view kMarkSelected =
     "UPDATE xc_choose_course SET status = '701001', validtime_start = now(), "
     "validtime_end = now() + make_interval(days => valid_days) "
-    "WHERE id = $1 AND status = '701002'";
-// The learner's course. No conflict target on purpose: both unique constraints
+    "WHERE id = ANY($1::bigint[]) AND status = '701002'";
+// The learners' courses. No conflict target on purpose: both unique constraints
 // (choose_course_id, and (user_id, course_id) - the learner has this course already through
 // another selection) mean "nothing to add".
-constexpr std::string_view kAddCourseTable =
+constexpr std::string_view kAddCourseTables =
     "INSERT INTO xc_course_tables (choose_course_id, user_id, course_id, company_id, course_name, "
     "course_type, create_date, validtime_start, validtime_end, update_date) "
     "SELECT id, user_id, course_id, company_id, course_name, order_type, now(), "
     "COALESCE(validtime_start, now()), COALESCE(validtime_end, now() + make_interval(days => valid_days)), now() "
-    "FROM xc_choose_course WHERE id = $1 "
+    "FROM xc_choose_course WHERE id = ANY($1::bigint[]) ORDER BY id "
     "ON CONFLICT DO NOTHING";
 
 constexpr std::string_view kTimestampJson = "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
@@ -50,9 +62,17 @@ const std::string kSelectCourseTables =
 
 void PrepareApply(pqxx::connection& conn) {
   conn.prepare("learning_insert_inbox", std::string(kInsertInbox));
-  conn.prepare("learning_lock_selection", std::string(kLockSelection));
+  conn.prepare("learning_lock_selections", std::string(kLockSelections));
+  conn.prepare("learning_forget_inbox", std::string(kForgetInbox));
   conn.prepare("learning_mark_selected", std::string(kMarkSelected));
-  conn.prepare("learning_add_course_table", std::string(kAddCourseTable));
+  conn.prepare("learning_add_course_tables", std::string(kAddCourseTables));
+}
+
+template <typename T>
+std::vector<T> SortedUnique(std::vector<T> values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
 }
 
 /// Translates a libpqxx failure; drops the connection when it is gone.
@@ -99,25 +119,65 @@ PgEnrollmentRepository::PgEnrollmentRepository(pg::PgSettings settings)
 
 void PgEnrollmentRepository::Connect() { holder_.Get(); }
 
-ApplyResult PgEnrollmentRepository::Apply(const PaymentApplication& application) {
+std::vector<ApplyResult> PgEnrollmentRepository::ApplyBatch(std::span<const PaymentApplication> applications) {
+  // A key's first occurrence is the one applied; a repeat in the same batch (the same message
+  // delivered twice, e.g. after a lost publisher confirm) is a duplicate of it.
+  std::unordered_map<std::string_view, int64_t> selection_of;
+  std::vector<std::string> keys;
+  for (const PaymentApplication& a : applications) {
+    if (selection_of.emplace(a.message_key, a.choose_course_id).second) keys.push_back(a.message_key);
+  }
+  if (keys.empty()) return {};
+  keys = SortedUnique(std::move(keys));  // one lock order on the inbox's index for every replica
+
+  std::unordered_set<std::string> recorded;  // keys new to the inbox in this batch
+  std::unordered_set<int64_t> found;         // selections locked and applied
   try {
     pqxx::work tx(holder_.Get(), "learning_apply");
-    if (tx.exec_prepared("learning_insert_inbox", application.message_key).affected_rows() == 0) {
-      tx.commit();
-      return ApplyResult::kDuplicate;
+    for (const auto& row : tx.exec_prepared("learning_insert_inbox", pg::ArrayLiteral(keys))) {
+      recorded.insert(row[0].as<std::string>());
     }
-    if (tx.exec_prepared("learning_lock_selection", application.choose_course_id).empty()) {
-      return ApplyResult::kSelectionMissing;  // tx goes out of scope uncommitted: rolled back, key not kept
+    std::vector<int64_t> wanted;
+    for (const std::string& key : keys) {
+      if (recorded.contains(key)) wanted.push_back(selection_of.at(key));
     }
-    tx.exec_prepared("learning_mark_selected", application.choose_course_id);
-    tx.exec_prepared("learning_add_course_table", application.choose_course_id);
+    if (!wanted.empty()) {
+      wanted = SortedUnique(std::move(wanted));
+      for (const auto& row : tx.exec_prepared("learning_lock_selections", pg::ArrayLiteral(wanted))) {
+        found.insert(row[0].as<int64_t>());
+      }
+      std::vector<std::string> missing;
+      for (const std::string& key : keys) {
+        if (recorded.contains(key) && !found.contains(selection_of.at(key))) missing.push_back(key);
+      }
+      if (!missing.empty()) tx.exec_prepared0("learning_forget_inbox", pg::ArrayLiteral(missing));
+      if (!found.empty()) {
+        const std::vector<int64_t> present = SortedUnique(std::vector<int64_t>(found.begin(), found.end()));
+        tx.exec_prepared0("learning_mark_selected", pg::ArrayLiteral(present));
+        tx.exec_prepared0("learning_add_course_tables", pg::ArrayLiteral(present));
+      }
+    }
     tx.commit();
-    return ApplyResult::kApplied;
   } catch (const RepositoryError&) {
     throw;
   } catch (const std::exception& e) {
     Rethrow(holder_, e);
   }
+
+  std::vector<ApplyResult> results;
+  results.reserve(applications.size());
+  std::unordered_set<std::string_view> seen;
+  for (const PaymentApplication& a : applications) {
+    const bool first = seen.insert(a.message_key).second;
+    if (!recorded.contains(a.message_key)) {
+      results.push_back(ApplyResult::kDuplicate);  // in the inbox before this batch
+    } else if (!found.contains(selection_of.at(a.message_key))) {
+      results.push_back(ApplyResult::kSelectionMissing);
+    } else {
+      results.push_back(first ? ApplyResult::kApplied : ApplyResult::kDuplicate);
+    }
+  }
+  return results;
 }
 
 PgEnrollmentReader::PgEnrollmentReader(pg::PgSettings settings) : holder_(std::move(settings)) {}

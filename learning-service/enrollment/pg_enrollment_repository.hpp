@@ -1,5 +1,5 @@
 #pragma once
-/// PostgreSQL adapter of EnrollmentRepository (inbox + apply in one transaction), and the
+/// PostgreSQL adapter of EnrollmentRepository (inbox + apply of a batch in one transaction), and the
 /// read side used by the HTTP API.
 #include <cstdint>
 #include <mutex>
@@ -23,7 +23,7 @@ class PgEnrollmentRepository final : public EnrollmentRepository {
  public:
   explicit PgEnrollmentRepository(pg::PgSettings settings);
 
-  ApplyResult Apply(const PaymentApplication& application) override;
+  std::vector<ApplyResult> ApplyBatch(std::span<const PaymentApplication> applications) override;
 
   /// Connects now (start-up check). Throws what pg::Connect throws.
   void Connect();

@@ -65,6 +65,7 @@ class LearningIntegrationTest : public ::testing::Test {
     settings_.topology.retry.backoff = {150ms, 2.0, 300ms};
     settings_.topology.retry.max_attempts = 3;
     settings_.prefetch = 10;
+    settings_.batch_size = 5;  // several messages per transaction whenever several are waiting
     settings_.poll_interval = 50ms;
     settings_.confirm_timeout = 5s;
     user_ = UniqueName("it");

@@ -1,5 +1,6 @@
 #include "learning-service/consumer/consumer_loop.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -13,8 +14,10 @@ namespace paynotify::learning {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::ElementsAre;
 using testing::FakeEnrollmentRepository;
 using testing::MakeDelivery;
+using testing::MakeDeliveryTagged;
 using testing::PaymentBody;
 
 struct Event {
@@ -36,6 +39,7 @@ class FakeDeliverySource : public DeliverySource {
     return d;
   }
   void Ack(uint64_t tag) override { log_.push_back({"ack", tag}); }
+  void AckThrough(uint64_t tag) override { log_.push_back({"ack-through", tag}); }
   void Requeue(uint64_t tag) override { log_.push_back({"requeue", tag}); }
 
   std::deque<Delivery> pending;
@@ -78,6 +82,17 @@ class ConsumerLoopTest : public ::testing::Test {
   }
   double CounterValue(const std::string& name, metrics::Labels labels = {}) {
     return registry_.GetCounter(name, "", std::move(labels)).Value();
+  }
+  /// Deliveries tagged 1..n, each paying for its own selection (businessKey1 = tag).
+  std::vector<Delivery> Payments(int n) {
+    std::vector<Delivery> batch;
+    for (int i = 1; i <= n; ++i) batch.push_back(MakeDeliveryTagged(i, PaymentBody("\"" + std::to_string(i) + "\"")));
+    return batch;
+  }
+  std::vector<std::string> What() const {
+    std::vector<std::string> out;
+    for (const auto& e : events_) out.push_back(e.what + (e.tag ? " " + std::to_string(e.tag) : ""));
+    return out;
   }
 
   std::vector<Event> events_;
@@ -164,6 +179,89 @@ TEST_F(ConsumerLoopTest, RunConsumesUntilStoppedAndSurvivesALostConnection) {
   EXPECT_EQ(CounterValue("paynotify_learning_consumed_total"), 2);
   EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 1);
   EXPECT_TRUE(loop_.BrokerConnected());
+}
+
+TEST_F(ConsumerLoopTest, BatchIsAppliedInOneTransactionAndAckedWithOneMultipleAck) {
+  loop_.ProcessBatch(Payments(3), {});
+  ASSERT_EQ(repo_.batches.size(), 1u);
+  EXPECT_EQ(repo_.batches[0].size(), 3u);
+  EXPECT_THAT(What(), ElementsAre("ack-through 3"));
+  EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 3);
+  EXPECT_EQ(CounterValue("paynotify_learning_batch_fallbacks_total"), 0);
+}
+
+TEST_F(ConsumerLoopTest, CopiesInABatchAreSettledBeforeTheMultipleAckThatComesLast) {
+  std::vector<Delivery> batch = Payments(4);
+  batch[1].body = "not json";                                  // tag 2: dead-letter
+  repo_.Then(ApplyResult::kApplied);                           // tag 1
+  repo_.Then(ApplyResult::kSelectionMissing);                  // tag 3: retry
+  batch[3].body = PaymentBody("\"4\"", "\"60202\"");           // tag 4: ignored (materials)
+  publisher_.confirm = {true, false};                          // the retry copy is not confirmed
+  loop_.ProcessBatch(batch, {});
+  EXPECT_THAT(What(), ElementsAre("publish:q.dlq", "ack 2", "publish:q.retry.1", "requeue 3", "ack-through 4"));
+  ASSERT_EQ(repo_.batches.size(), 1u);
+  EXPECT_EQ(repo_.batches[0].size(), 2u);  // only the two that need applying
+  EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_ignored_total"), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_settle_failures_total", {{"action", "retry"}}), 1);
+}
+
+TEST_F(ConsumerLoopTest, SameMessageTwiceInOneBatchIsAppliedOnce) {
+  std::vector<Delivery> batch = Payments(2);
+  batch[1].message_id = batch[0].message_id;  // e.g. published again after a lost confirm
+  batch[1].body = batch[0].body;
+  loop_.ProcessBatch(batch, {});
+  EXPECT_THAT(What(), ElementsAre("ack-through 2"));
+  EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_duplicates_total"), 1);
+}
+
+TEST_F(ConsumerLoopTest, FailedBatchFallsBackToOneByOneAndParksOnlyTheBadMessage) {
+  repo_.poison_keys = {"message-2"};
+  loop_.ProcessBatch(Payments(3), {});
+  // The batch rolled back; then each alone: 1 and 3 applied, 2 parked with its reason.
+  ASSERT_EQ(repo_.batches.size(), 4u);
+  EXPECT_EQ(repo_.batches[0].size(), 3u);
+  EXPECT_THAT(What(), ElementsAre("ack 1", "publish:q.dlq", "ack 2", "ack 3"));
+  EXPECT_EQ(std::get<std::string>(publisher_.copies[0].headers.at(kReasonHeader)), "apply-failed");
+  EXPECT_THAT(repo_.applied_keys, ElementsAre("message-1", "message-3"));
+  EXPECT_EQ(CounterValue("paynotify_learning_batch_fallbacks_total"), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 2);
+}
+
+TEST_F(ConsumerLoopTest, DatabaseOutageDuringABatchHoldsItThenAppliesEverything) {
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");  // the batch
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");  // message 1 alone: pause
+  loop_.ProcessBatch(Payments(3), {});
+  EXPECT_THAT(What(), ElementsAre("ack 1", "ack 2", "ack 3"));
+  EXPECT_THAT(repo_.applied_keys, ElementsAre("message-1", "message-2", "message-3"));
+  EXPECT_EQ(publisher_.copies.size(), 0u);  // no retry copies: an outage uses no attempt
+  EXPECT_FALSE(loop_.DatabasePaused());
+}
+
+TEST_F(ConsumerLoopTest, StopDuringAnOutageInABatchRequeuesEveryMessageOfIt) {
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
+  std::stop_source stop;
+  stop.request_stop();
+  loop_.ProcessBatch(Payments(3), stop.get_token());
+  EXPECT_THAT(What(), ElementsAre("requeue 1", "requeue 2", "requeue 3"));
+  EXPECT_TRUE(repo_.applied_keys.empty());
+}
+
+TEST_F(ConsumerLoopTest, RunBatchesOnlyWhatHasArrivedUpToTheBatchSize) {
+  ConsumerLoop loop{source_, publisher_, handler_, Topology(), metrics_, clock_,
+                    ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1ms, 2.0, 2ms}, /*batch_size=*/2}};
+  for (Delivery& d : Payments(3)) source_.pending.push_back(std::move(d));
+  std::stop_source stop;
+  std::jthread worker([&](std::stop_token) { loop.Run(stop.get_token()); });
+  ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_applied_total") == 3; }, 5s));
+  stop.request_stop();
+  worker.join();
+  ASSERT_EQ(repo_.batches.size(), 2u);
+  EXPECT_EQ(repo_.batches[0].size(), 2u);
+  EXPECT_EQ(repo_.batches[1].size(), 1u);
+  EXPECT_THAT(What(), ElementsAre("ack-through 2", "ack 3"));
 }
 
 }  // namespace

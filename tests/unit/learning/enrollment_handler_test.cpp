@@ -196,6 +196,53 @@ TEST_F(EnrollmentHandlerTest, DatabaseUnavailablePausesWithGrowingDelayWithoutUs
   EXPECT_EQ(handler_.Handle(MakeDelivery(PaymentBody(), "other")).disposition.delay, 500ms);
 }
 
+TEST_F(EnrollmentHandlerTest, BatchAppliesEveryPaymentInOneTransactionAndAnswersInOrder) {
+  std::vector<Delivery> batch{testing::MakeDeliveryTagged(1, PaymentBody("\"1\"")),
+                              testing::MakeDeliveryTagged(2, "{oops"),
+                              testing::MakeDeliveryTagged(3, PaymentBody("\"3\"", "\"60202\"")),
+                              testing::MakeDeliveryTagged(4, PaymentBody("\"4\"")),
+                              testing::MakeDeliveryTagged(5, PaymentBody("\"5\""))};
+  repo_.Then(ApplyResult::kApplied);
+  repo_.Then(ApplyResult::kDuplicate);
+  repo_.Then(ApplyResult::kSelectionMissing);
+  const auto results = handler_.HandleBatch(batch);
+  ASSERT_TRUE(results.has_value());
+  ASSERT_EQ(results->size(), 5u);
+  EXPECT_EQ((*results)[0].outcome, Outcome::kApplied);
+  EXPECT_EQ((*results)[1].disposition.reason, "malformed-json");
+  EXPECT_EQ((*results)[2].outcome, Outcome::kIgnored);
+  EXPECT_EQ((*results)[3].outcome, Outcome::kDuplicate);
+  EXPECT_EQ((*results)[4].outcome, Outcome::kRetry);
+  EXPECT_EQ((*results)[4].disposition.attempt, 2);
+  EXPECT_EQ((*results)[4].dedup_key, "message-5");
+  ASSERT_EQ(repo_.batches.size(), 1u);
+  ASSERT_EQ(repo_.batches[0].size(), 3u);
+  EXPECT_EQ(repo_.batches[0][0].choose_course_id, 1);
+  EXPECT_EQ(repo_.batches[0][1].choose_course_id, 4);
+  EXPECT_EQ(repo_.batches[0][2].choose_course_id, 5);
+  EXPECT_TRUE((*results)[0].apply_duration.has_value());
+}
+
+TEST_F(EnrollmentHandlerTest, BatchWithNothingToApplyNeverTouchesTheRepository) {
+  std::vector<Delivery> batch{testing::MakeDeliveryTagged(1, "[]"),
+                              testing::MakeDeliveryTagged(2, PaymentBody("\"2\"", "\"60202\""))};
+  const auto results = handler_.HandleBatch(batch);
+  ASSERT_TRUE(results.has_value());
+  EXPECT_EQ((*results)[0].outcome, Outcome::kDeadLetter);
+  EXPECT_EQ((*results)[1].outcome, Outcome::kIgnored);
+  EXPECT_TRUE(repo_.batches.empty());
+}
+
+TEST_F(EnrollmentHandlerTest, FailedBatchAnswersNothingAndSaysWhy) {
+  repo_.ThenThrow(FailureKind::kTransient, "deadlock detected");
+  std::vector<Delivery> batch{testing::MakeDeliveryTagged(1, PaymentBody("\"1\"")),
+                              testing::MakeDeliveryTagged(2, PaymentBody("\"2\""))};
+  std::string why;
+  EXPECT_FALSE(handler_.HandleBatch(batch, &why).has_value());
+  EXPECT_EQ(why, "deadlock detected");
+  EXPECT_TRUE(repo_.applied_keys.empty());  // all or nothing
+}
+
 TEST(RetryPolicyTest, MaxAttemptsOneNeverRetries) {
   RetryPolicy p;
   p.max_attempts = 1;

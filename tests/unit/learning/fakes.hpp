@@ -2,6 +2,7 @@
 // Test doubles for the learning-service core ports.
 #include <deque>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -10,14 +11,47 @@
 
 namespace paynotify::learning::testing {
 
-/// Repository that answers from a script: each Apply pops the next step (a result or an
-/// exception); when the script is empty it answers kApplied, then kDuplicate for a key seen before.
+/// Repository that answers from a script: each application (alone or in a batch) pops the
+/// next step (a result or an exception); when the script is empty it answers kApplied, then
+/// kDuplicate for a key seen before (also earlier in the same batch). A key in `poison_keys`
+/// always fails with kPermanent. A batch is all or nothing, like the real one: when any of its
+/// applications throws, the whole batch throws and no key of it counts as applied.
 class FakeEnrollmentRepository : public EnrollmentRepository {
  public:
   using Step = std::function<ApplyResult(const PaymentApplication&)>;
 
-  ApplyResult Apply(const PaymentApplication& application) override {
+  std::vector<ApplyResult> ApplyBatch(std::span<const PaymentApplication> applications) override {
+    batches.emplace_back(applications.begin(), applications.end());
+    const std::vector<std::string> applied_before = applied_keys;
+    std::vector<ApplyResult> results;
+    try {
+      for (const PaymentApplication& a : applications) results.push_back(ApplyOne(a));
+    } catch (...) {
+      applied_keys = applied_before;  // rolled back
+      throw;
+    }
+    return results;
+  }
+
+  void Then(ApplyResult result) {
+    script.push_back([result](const PaymentApplication&) { return result; });
+  }
+  void ThenThrow(FailureKind kind, std::string text) {
+    script.push_back([kind, text](const PaymentApplication&) -> ApplyResult { throw RepositoryError(kind, text); });
+  }
+
+  std::deque<Step> script;
+  std::vector<std::string> poison_keys;
+  std::vector<PaymentApplication> calls;                 ///< every application, batched or not
+  std::vector<std::vector<PaymentApplication>> batches;  ///< one entry per ApplyBatch (transaction)
+  std::vector<std::string> applied_keys;
+
+ private:
+  ApplyResult ApplyOne(const PaymentApplication& application) {
     calls.push_back(application);
+    for (const auto& k : poison_keys) {
+      if (k == application.message_key) throw RepositoryError(FailureKind::kPermanent, "value too long for type");
+    }
     if (!script.empty()) {
       Step step = std::move(script.front());
       script.pop_front();
@@ -31,17 +65,6 @@ class FakeEnrollmentRepository : public EnrollmentRepository {
     applied_keys.push_back(application.message_key);
     return ApplyResult::kApplied;
   }
-
-  void Then(ApplyResult result) {
-    script.push_back([result](const PaymentApplication&) { return result; });
-  }
-  void ThenThrow(FailureKind kind, std::string text) {
-    script.push_back([kind, text](const PaymentApplication&) -> ApplyResult { throw RepositoryError(kind, text); });
-  }
-
-  std::deque<Step> script;
-  std::vector<PaymentApplication> calls;
-  std::vector<std::string> applied_keys;
 };
 
 inline Delivery MakeDelivery(std::string body, std::optional<std::string> message_id = "11111111-2222-3333-4444-555555555555",
@@ -56,6 +79,13 @@ inline Delivery MakeDelivery(std::string body, std::optional<std::string> messag
   d.app_id = "order-service";
   d.timestamp_s = 1704067200;  // 2024-01-01T00:00:00Z, the ManualClock's default wall time
   if (attempt > 1) d.headers[kAttemptHeader] = static_cast<int64_t>(attempt);
+  return d;
+}
+
+/// A delivery with its own tag and message id (for batches).
+inline Delivery MakeDeliveryTagged(uint64_t tag, std::string body) {
+  Delivery d = MakeDelivery(std::move(body), "message-" + std::to_string(tag));
+  d.delivery_tag = tag;
   return d;
 }
 
