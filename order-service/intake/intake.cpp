@@ -160,7 +160,9 @@ Reply OrderIntake::HandleNotify(std::string_view content_type, std::string_view 
                      row->order_type, std::nullopt});
     tx->Commit();
     applied_.Inc();
-    log::Get("intake")->info(
+    // debug, not info: this is the hot path (issue 6); the database keeps the record and
+    // paynotify_notifications_applied_total counts it.
+    log::Get("intake")->debug(
         "paynotify: paid pay_no={} order_id={} trade_no={} outbox_id={} message_id={}", n.pay_no,
         row->order_id, n.trade_no, outbox.id, outbox.message_id);
     return Reply{200, "text/plain; charset=utf-8", "success"};
