@@ -1,6 +1,5 @@
 #include "learning-service/enrollment/pg_enrollment_repository.hpp"
 
-#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -13,35 +12,55 @@
 namespace paynotify::learning {
 namespace {
 
-// A batch costs a fixed number of statements, whatever its size: each takes the whole set as
-// one array parameter (pg::ArrayLiteral).
-//
-// The inbox: returns the keys that were new; a key already present was applied before.
-constexpr std::string_view kInsertInbox =
-    "INSERT INTO processed_message (message_key) SELECT unnest($1::text[]) "
-    "ON CONFLICT DO NOTHING RETURNING message_key";
-// Locks the selections so concurrent consumers (several replicas) apply one at a time; in id
-// order, so two replicas with overlapping batches queue instead of deadlocking.
-constexpr std::string_view kLockSelections =
-    "SELECT id FROM xc_choose_course WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE";
-// Keys whose selection does not exist: not applied, so not recorded (the retry must apply).
-constexpr std::string_view kForgetInbox = "DELETE FROM processed_message WHERE message_key = ANY($1::text[])";
-// 701002 awaiting payment -> 701001 selected, valid from now for valid_days. A selection
-// already at 701001 keeps its validity.
-constexpr std::string_view kMarkSelected =
-    "UPDATE xc_choose_course SET status = '701001', validtime_start = now(), "
-    "validtime_end = now() + make_interval(days => valid_days) "
-    "WHERE id = ANY($1::bigint[]) AND status = '701002'";
-// The learners' courses. No conflict target on purpose: both unique constraints
-// (choose_course_id, and (user_id, course_id) - the learner has this course already through
-// another selection) mean "nothing to add".
-constexpr std::string_view kAddCourseTables =
-    "INSERT INTO xc_course_tables (choose_course_id, user_id, course_id, company_id, course_name, "
-    "course_type, create_date, validtime_start, validtime_end, update_date) "
-    "SELECT id, user_id, course_id, company_id, course_name, order_type, now(), "
-    "COALESCE(validtime_start, now()), COALESCE(validtime_end, now() + make_interval(days => valid_days)), now() "
-    "FROM xc_choose_course WHERE id = ANY($1::bigint[]) ORDER BY id "
-    "ON CONFLICT DO NOTHING";
+// The whole batch is ONE statement, whatever its size: $1 the keys (unique), $2 their
+// selections, as arrays (pg::ArrayLiteral). Its parts, in the order they take effect:
+//  - locked: the batch's selections that exist, locked in id order (replicas applying
+//    overlapping batches queue instead of deadlocking);
+//  - recorded: the inbox rows, only for keys whose selection exists (a missing selection is
+//    not applied, so its key must stay unrecorded for the retry); RETURNING gives the keys
+//    that were new - the others were applied before;
+//  - marked: 701002 awaiting payment -> 701001 selected, valid from now for valid_days; a
+//    selection already at 701001 keeps its validity;
+//  - added: the learner's course-table row. Every part reads the statement's snapshot, i.e.
+//    the selection as it was before `marked`, so the validity is computed the way `marked`
+//    sets it. No conflict target on purpose: both unique constraints (choose_course_id, and
+//    (user_id, course_id) - the learner has the course already through another selection)
+//    mean "nothing to add", and they also settle a replica racing on the same selection;
+//  - known: keys of missing selections that were applied before (duplicates, not missing).
+// Result rows: ('recorded', key), ('locked', id), ('known', key).
+constexpr std::string_view kApplyBatch = R"sql(
+WITH input AS (
+  SELECT k AS message_key, s AS selection_id FROM unnest($1::text[], $2::bigint[]) AS t(k, s)
+), locked AS (
+  SELECT id FROM xc_choose_course WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE
+), recorded AS (
+  INSERT INTO processed_message (message_key)
+  SELECT message_key FROM input WHERE selection_id IN (SELECT id FROM locked) ORDER BY message_key
+  ON CONFLICT DO NOTHING RETURNING message_key
+), paid AS (
+  SELECT DISTINCT i.selection_id AS id FROM input i JOIN recorded r ON r.message_key = i.message_key
+), marked AS (
+  UPDATE xc_choose_course c SET status = '701001', validtime_start = now(),
+         validtime_end = now() + make_interval(days => c.valid_days)
+  FROM paid WHERE c.id = paid.id AND c.status = '701002'
+), added AS (
+  INSERT INTO xc_course_tables (choose_course_id, user_id, course_id, company_id, course_name,
+                                course_type, create_date, validtime_start, validtime_end, update_date)
+  SELECT c.id, c.user_id, c.course_id, c.company_id, c.course_name, c.order_type, now(),
+         CASE WHEN c.status = '701002' THEN now() ELSE COALESCE(c.validtime_start, now()) END,
+         CASE WHEN c.status = '701002' THEN now() + make_interval(days => c.valid_days)
+              ELSE COALESCE(c.validtime_end, now() + make_interval(days => c.valid_days)) END,
+         now()
+  FROM xc_choose_course c JOIN paid ON paid.id = c.id ORDER BY c.id
+  ON CONFLICT DO NOTHING
+), known AS (
+  SELECT message_key FROM processed_message
+  WHERE message_key IN (SELECT message_key FROM input WHERE selection_id NOT IN (SELECT id FROM locked))
+)
+SELECT 'recorded' AS kind, message_key, NULL::bigint AS id FROM recorded
+UNION ALL SELECT 'locked', NULL, id FROM locked
+UNION ALL SELECT 'known', message_key, NULL FROM known
+)sql";
 
 constexpr std::string_view kTimestampJson = "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 
@@ -60,20 +79,7 @@ const std::string kSelectCourseTables =
     Ts("create_date") + ", " + Ts("validtime_start") + ", " + Ts("validtime_end") + ", " + Ts("update_date") +
     ", remarks FROM xc_course_tables WHERE user_id = $1 ORDER BY id";
 
-void PrepareApply(pqxx::connection& conn) {
-  conn.prepare("learning_insert_inbox", std::string(kInsertInbox));
-  conn.prepare("learning_lock_selections", std::string(kLockSelections));
-  conn.prepare("learning_forget_inbox", std::string(kForgetInbox));
-  conn.prepare("learning_mark_selected", std::string(kMarkSelected));
-  conn.prepare("learning_add_course_tables", std::string(kAddCourseTables));
-}
-
-template <typename T>
-std::vector<T> SortedUnique(std::vector<T> values) {
-  std::sort(values.begin(), values.end());
-  values.erase(std::unique(values.begin(), values.end()), values.end());
-  return values;
-}
+void PrepareApply(pqxx::connection& conn) { conn.prepare("learning_apply_batch", std::string(kApplyBatch)); }
 
 /// Translates a libpqxx failure; drops the connection when it is gone.
 [[noreturn]] void Rethrow(pg::ConnectionHolder& holder, const std::exception& e) {
@@ -124,37 +130,29 @@ std::vector<ApplyResult> PgEnrollmentRepository::ApplyBatch(std::span<const Paym
   // delivered twice, e.g. after a lost publisher confirm) is a duplicate of it.
   std::unordered_map<std::string_view, int64_t> selection_of;
   std::vector<std::string> keys;
+  std::vector<int64_t> selections;
   for (const PaymentApplication& a : applications) {
-    if (selection_of.emplace(a.message_key, a.choose_course_id).second) keys.push_back(a.message_key);
+    if (selection_of.emplace(a.message_key, a.choose_course_id).second) {
+      keys.push_back(a.message_key);
+      selections.push_back(a.choose_course_id);
+    }
   }
   if (keys.empty()) return {};
-  keys = SortedUnique(std::move(keys));  // one lock order on the inbox's index for every replica
 
-  std::unordered_set<std::string> recorded;  // keys new to the inbox in this batch
-  std::unordered_set<int64_t> found;         // selections locked and applied
+  std::unordered_set<std::string> recorded;  // keys new to the inbox: applied now
+  std::unordered_set<std::string> known;     // keys of missing selections, applied before
+  std::unordered_set<int64_t> found;         // selections that exist (locked)
   try {
     pqxx::work tx(holder_.Get(), "learning_apply");
-    for (const auto& row : tx.exec_prepared("learning_insert_inbox", pg::ArrayLiteral(keys))) {
-      recorded.insert(row[0].as<std::string>());
-    }
-    std::vector<int64_t> wanted;
-    for (const std::string& key : keys) {
-      if (recorded.contains(key)) wanted.push_back(selection_of.at(key));
-    }
-    if (!wanted.empty()) {
-      wanted = SortedUnique(std::move(wanted));
-      for (const auto& row : tx.exec_prepared("learning_lock_selections", pg::ArrayLiteral(wanted))) {
-        found.insert(row[0].as<int64_t>());
-      }
-      std::vector<std::string> missing;
-      for (const std::string& key : keys) {
-        if (recorded.contains(key) && !found.contains(selection_of.at(key))) missing.push_back(key);
-      }
-      if (!missing.empty()) tx.exec_prepared0("learning_forget_inbox", pg::ArrayLiteral(missing));
-      if (!found.empty()) {
-        const std::vector<int64_t> present = SortedUnique(std::vector<int64_t>(found.begin(), found.end()));
-        tx.exec_prepared0("learning_mark_selected", pg::ArrayLiteral(present));
-        tx.exec_prepared0("learning_add_course_tables", pg::ArrayLiteral(present));
+    for (const auto& row :
+         tx.exec_prepared("learning_apply_batch", pg::ArrayLiteral(keys), pg::ArrayLiteral(selections))) {
+      const std::string_view kind = row[0].c_str();
+      if (kind == "recorded") {
+        recorded.insert(row[1].as<std::string>());
+      } else if (kind == "locked") {
+        found.insert(row[2].as<int64_t>());
+      } else {
+        known.insert(row[1].as<std::string>());
       }
     }
     tx.commit();
@@ -169,12 +167,12 @@ std::vector<ApplyResult> PgEnrollmentRepository::ApplyBatch(std::span<const Paym
   std::unordered_set<std::string_view> seen;
   for (const PaymentApplication& a : applications) {
     const bool first = seen.insert(a.message_key).second;
-    if (!recorded.contains(a.message_key)) {
-      results.push_back(ApplyResult::kDuplicate);  // in the inbox before this batch
-    } else if (!found.contains(selection_of.at(a.message_key))) {
-      results.push_back(ApplyResult::kSelectionMissing);
-    } else {
+    if (recorded.contains(a.message_key)) {
       results.push_back(first ? ApplyResult::kApplied : ApplyResult::kDuplicate);
+    } else if (found.contains(selection_of.at(a.message_key)) || known.contains(a.message_key)) {
+      results.push_back(ApplyResult::kDuplicate);  // in the inbox before this batch
+    } else {
+      results.push_back(ApplyResult::kSelectionMissing);
     }
   }
   return results;

@@ -65,6 +65,54 @@ TEST_F(EnrollmentBatchTest, EveryOutcomeOfABatchIsAsIfAppliedOneByOne) {
   EXPECT_EQ(LearnerCourseRows(), 3);
 }
 
+TEST_F(EnrollmentBatchTest, CourseRowCarriesTheValidityTheSelectionWasGiven) {
+  PgEnrollmentRepository repository(settings_.database);
+  const auto paid = Application(InsertSelection());
+  const auto selected_before = Application(InsertSelection("701001"));
+  {  // a selection already selected keeps its own validity window
+    pqxx::connection conn(PgConnString(LearningDb()));
+    pqxx::work tx(conn);
+    tx.exec_params0("UPDATE xc_choose_course SET validtime_start = '2026-01-01Z', validtime_end = '2027-01-01Z' "
+                    "WHERE id = $1",
+                    selected_before.choose_course_id);
+    tx.commit();
+  }
+  ASSERT_THAT(repository.ApplyBatch(std::vector<PaymentApplication>{paid, selected_before}),
+              ElementsAre(ApplyResult::kApplied, ApplyResult::kApplied));
+  pqxx::connection conn(PgConnString(LearningDb()));
+  pqxx::work tx(conn);
+  for (const auto& a : {paid, selected_before}) {
+    const auto row = tx.exec_params1(
+        "SELECT c.validtime_start = t.validtime_start AND c.validtime_end = t.validtime_end, "
+        "c.validtime_end - c.validtime_start, c.status FROM xc_choose_course c "
+        "JOIN xc_course_tables t ON t.choose_course_id = c.id WHERE c.id = $1",
+        a.choose_course_id);
+    EXPECT_TRUE(row[0].as<bool>()) << "selection " << a.choose_course_id;
+    EXPECT_EQ(row[2].as<std::string>(), "701001");
+    if (a.message_key == paid.message_key) {
+      EXPECT_EQ(row[1].as<std::string>(), "365 days");
+    }
+  }
+  const auto kept = tx.exec_params1("SELECT validtime_start = '2026-01-01Z' FROM xc_choose_course WHERE id = $1",
+                                    selected_before.choose_course_id);
+  EXPECT_TRUE(kept[0].as<bool>());
+}
+
+TEST_F(EnrollmentBatchTest, AppliedMessageWhoseSelectionWasDeletedSinceIsStillADuplicate) {
+  PgEnrollmentRepository repository(settings_.database);
+  const auto a = Application(InsertSelection());
+  ASSERT_EQ(repository.Apply(a), ApplyResult::kApplied);
+  {
+    pqxx::connection conn(PgConnString(LearningDb()));
+    pqxx::work tx(conn);
+    tx.exec_params0("DELETE FROM xc_course_tables WHERE choose_course_id = $1", a.choose_course_id);
+    tx.exec_params0("DELETE FROM xc_choose_course WHERE id = $1", a.choose_course_id);
+    tx.commit();
+  }
+  // Redelivered: applied before, so acked as a duplicate, not retried and parked as missing.
+  EXPECT_EQ(repository.Apply(a), ApplyResult::kDuplicate);
+}
+
 TEST_F(EnrollmentBatchTest, TwoSelectionsOfTheSameCourseInOneBatchGiveTheLearnerOneCourseRow) {
   PgEnrollmentRepository repository(settings_.database);
   const auto first = Application(InsertSelectionForCourse(424242));
