@@ -179,7 +179,6 @@ TEST_F(LearningIntegrationTest, ExistingQueueWithOtherArgumentsIsATopologyMismat
   }
 }
 
-#ifdef LEARNING_SERVICE_BINARY
 /// A config file for the real binary pointing at this test's exchange and queues (secrets
 /// come from the environment, as in production).
 std::string WriteConfig(const LearningSettings& s) {
@@ -313,7 +312,6 @@ TEST_F(LearningIntegrationTest, BinaryAppliesServesTheApiAndStopsCleanlyOnSigter
   std::remove(config.c_str());
   std::remove(log_path.c_str());
 }
-#endif
 
 }  // namespace
 }  // namespace paynotify::learning::testing
