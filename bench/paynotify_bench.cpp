@@ -153,15 +153,14 @@ constexpr const char* kRawLockPayment =
     " o.out_business_id, o.order_type, p.out_pay_no, to_char(p.pay_success_time AT TIME ZONE 'UTC',"
     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id"
     " WHERE p.pay_no = $1 FOR UPDATE";
-constexpr const char* kRawMarkPayRecordPaid =
-    "UPDATE xc_pay_record SET status = '601002', out_pay_no = $2, out_pay_channel = $3,"
-    " pay_success_time = now() WHERE pay_no = $1";
-constexpr const char* kRawMarkOrderPaid = "UPDATE xc_orders SET status = '600002' WHERE id = $1";
 // Due in a day: a relay running elsewhere must not publish the bench's raw rows.
-constexpr const char* kRawInsertOutbox =
-    "INSERT INTO mq_message (message_type, business_key1, business_key2, business_key3, next_attempt_at)"
-    " VALUES ($1, $2, $3, $4, now() + interval '1 day') RETURNING id, message_id::text";
-constexpr const char* kRawNotify = "SELECT pg_notify($1, '')";
+constexpr const char* kRawMarkPaid =
+    "WITH pay AS (UPDATE xc_pay_record SET status = '601002', out_pay_no = $2, out_pay_channel = $3,"
+    " pay_success_time = now() WHERE pay_no = $1),"
+    " ord AS (UPDATE xc_orders SET status = '600002' WHERE id = $4),"
+    " msg AS (INSERT INTO mq_message (message_type, business_key1, business_key2, business_key3, next_attempt_at)"
+    " VALUES ($5, $6, $7, $8, now() + interval '1 day') RETURNING id, message_id::text AS message_id)"
+    " SELECT id, message_id, pg_notify($9, '') FROM msg";
 constexpr const char* kRawDeleteOutbox = "DELETE FROM mq_message WHERE id = $1";
 
 // The consumer transaction for ONE message, as the issue defines the raw limit: the same
@@ -181,10 +180,7 @@ constexpr const char* kRawAddCourseTable =
 
 void PrepareOrder(pqxx::connection& c) {
   c.prepare("lock_payment", kRawLockPayment);
-  c.prepare("mark_pay_record_paid", kRawMarkPayRecordPaid);
-  c.prepare("mark_order_paid", kRawMarkOrderPaid);
-  c.prepare("insert_outbox", kRawInsertOutbox);
-  c.prepare("notify", kRawNotify);
+  c.prepare("mark_paid", kRawMarkPaid);
   c.prepare("delete_outbox", kRawDeleteOutbox);
 }
 
@@ -242,11 +238,10 @@ int64_t RawOrderTransaction(pqxx::connection& c, int64_t pay_no, const std::stri
     const pqxx::result p = tx.exec_prepared("lock_payment", pay_no);
     if (p.empty() || p[0][2].as<std::string>() != "601001") throw std::runtime_error("raw order: pay record not unpaid");
     const int64_t order_id = p[0][1].as<int64_t>();
-    tx.exec_prepared0("mark_pay_record_paid", pay_no, "2026" + std::to_string(pay_no), "Alipay");
-    tx.exec_prepared0("mark_order_paid", order_id);
-    const pqxx::row row = tx.exec_prepared1("insert_outbox", "payresult_notify", p[0][6].as<std::string>(), "60201", tag);
+    const pqxx::row row = tx.exec_prepared1("mark_paid", pay_no, "2026" + std::to_string(pay_no), "Alipay", order_id,
+                                            "payresult_notify", p[0][6].as<std::string>(), "60201", tag,
+                                            "bench_" + tag.substr(0, 40));
     outbox_id = row[0].as<int64_t>();
-    tx.exec_prepared("notify", "bench_" + tag.substr(0, 40));
     tx.commit();
   }
   if (delete_outbox) {
