@@ -1,0 +1,60 @@
+// learning-service's config schema: the shipped file reads cleanly, and the batch settings
+// are checked against each other with the file and line named.
+#include "learning-service/app/settings.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace paynotify::learning {
+namespace {
+
+using ::testing::HasSubstr;
+
+config::Reader::EnvLookup Env(std::map<std::string, std::string> values) {
+  values.emplace("PAYNOTIFY_RABBITMQ_PASSWORD", "secret");  // secrets come from the environment
+  return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
+    if (auto it = values.find(name); it != values.end()) return it->second;
+    return std::nullopt;
+  };
+}
+
+std::string FinishError(config::Reader& reader) {
+  try {
+    reader.Finish();
+  } catch (const config::ConfigErrors& e) {
+    return e.what();
+  }
+  return {};
+}
+
+TEST(LearningSettings, ShippedConfigReadsCleanlyWithBatchingOn) {
+  config::Reader reader(std::string(PAYNOTIFY_SOURCE_DIR) + "/config/learning-service.yaml", "PAYNOTIFY", Env({}));
+  const LearningSettings s = ReadLearningSettings(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(s.prefetch, 250);
+  EXPECT_EQ(s.batch_size, 100);
+  EXPECT_LE(s.batch_size, s.prefetch);
+}
+
+TEST(LearningSettings, BatchLargerThanPrefetchIsAnErrorNamingBothKeysAndTheLine) {
+  auto reader = config::Reader::FromString("rabbitmq:\n  listener:\n    prefetch: 20\n    batch-size: 50\n",
+                                           "learning.yaml", "PAYNOTIFY", Env({}));
+  ReadLearningSettings(reader);
+  const std::string error = FinishError(reader);
+  EXPECT_THAT(error, HasSubstr("learning.yaml:4"));
+  EXPECT_THAT(error, HasSubstr("rabbitmq.listener.batch-size"));
+  EXPECT_THAT(error, HasSubstr("must not exceed rabbitmq.listener.prefetch (20)"));
+}
+
+TEST(LearningSettings, BatchSizeOneMeansOneTransactionPerMessage) {
+  auto reader = config::Reader::FromString("database:\n  dbname: learning\n", "learning.yaml", "PAYNOTIFY",
+                                           Env({{"PAYNOTIFY_RABBITMQ_LISTENER_BATCH_SIZE", "1"}}));
+  const LearningSettings s = ReadLearningSettings(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(s.batch_size, 1);
+}
+
+}  // namespace
+}  // namespace paynotify::learning
