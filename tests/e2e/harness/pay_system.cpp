@@ -145,8 +145,6 @@ PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas
     env["PAYNOTIFY_RELAY_KEEP_HISTORY"] = "true";
     env["PAYNOTIFY_RELAY_RETRY_INITIAL_INTERVAL"] = "200ms";
     env["PAYNOTIFY_RELAY_RETRY_MAX_INTERVAL"] = "2s";
-    env["PAYNOTIFY_RABBITMQ_RECONNECT_MAX_INTERVAL"] = "2s";
-    env["PAYNOTIFY_DATABASE_RECONNECT_MAX_INTERVAL"] = "2s";
     for (const auto& [key, value] : order_env) env[key] = value;
     order_.push_back(std::make_unique<ChildProcess>(
         PAYNOTIFY_ORDER_SERVICE_BIN,
@@ -164,8 +162,6 @@ PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas
     // TTLs never clash with another declaration.
     env["PAYNOTIFY_RABBITMQ_LISTENER_RETRY_INITIAL_INTERVAL"] = "200ms";
     env["PAYNOTIFY_RABBITMQ_LISTENER_RETRY_MAX_INTERVAL"] = "1s";
-    env["PAYNOTIFY_RABBITMQ_RECONNECT_MAX_INTERVAL"] = "2s";
-    env["PAYNOTIFY_DATABASE_RECONNECT_MAX_INTERVAL"] = "2s";
     for (const auto& [key, value] : learning_env) env[key] = value;
     learning_.push_back(std::make_unique<ChildProcess>(
         PAYNOTIFY_LEARNING_SERVICE_BIN,
@@ -206,6 +202,9 @@ std::map<std::string, std::string> PaySystem::CommonEnv() const {
       // developer's running learning.paynotify) queue. Each daemon reads its own key.
       {"PAYNOTIFY_RELAY_EXCHANGE", exchange_},
       {"PAYNOTIFY_CONSUMER_EXCHANGE", exchange_},
+      // Fault scenarios restart servers: both daemons come back within 2 s of them.
+      {"PAYNOTIFY_RABBITMQ_RECONNECT_MAX_INTERVAL", "2s"},
+      {"PAYNOTIFY_DATABASE_RECONNECT_MAX_INTERVAL", "2s"},
   };
 }
 
