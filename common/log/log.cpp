@@ -12,6 +12,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "common/text/escape.hpp"
+
 namespace paynotify::log {
 namespace {
 
@@ -34,7 +36,7 @@ class JsonFormatter final : public spdlog::formatter {
                    std::string_view(ts.data(), n), millis,
                    std::string_view(level.data(), level.size()),
                    JsonEscape(std::string_view(msg.logger_name.data(), msg.logger_name.size())),
-                   JsonEscape(std::string_view(msg.payload.data(), msg.payload.size())));
+                   JsonEscape(Printable(std::string_view(msg.payload.data(), msg.payload.size()))));
     dest.push_back('\n');
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -42,9 +44,27 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// Bytes of one message kept in a log line; the rest is cut with a "(+N bytes)" marker.
+constexpr size_t kMaxMessageBytes = 8192;
+
+// %v with every control character and ill-formed byte escaped and the length bounded, so no
+// text that reached a message (a request field, a message body) can start a forged line.
+class EscapedPayloadFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string text = Printable(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<EscapedPayloadFlag>();
+  }
+};
+
 std::unique_ptr<spdlog::formatter> TextFormatter() {
-  return std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %-8l %n: %v",
-                                                     spdlog::pattern_time_type::utc);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<EscapedPayloadFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-8l %n: %*");
+  return formatter;
 }
 
 struct State {
@@ -76,6 +96,10 @@ spdlog::level::level_enum ParseLevel(std::string_view text) {
 }
 
 }  // namespace
+
+std::string Printable(std::string_view message) {
+  return text::Printable(message, kMaxMessageBytes);
+}
 
 void Init(const LogSettings& settings) {
   const auto level = ParseLevel(settings.level);

@@ -30,6 +30,12 @@ void Init(const LogSettings& settings);
 /// and safe to share between threads.
 std::shared_ptr<spdlog::logger> Get(std::string_view subsystem);
 
+/// What the sink writes for a message: control characters and ill-formed UTF-8 escaped
+/// (text::Printable), at most 8 KiB. Applied to every line in both formats, so a value
+/// from a request or a message can never forge a log line; callers still bound each
+/// untrusted value with text::Printable(value) so one field cannot fill the line.
+std::string Printable(std::string_view message);
+
 /// Escapes `text` for inclusion inside a JSON string literal (quotes, backslash, control
 /// characters as \uXXXX). Exposed for tests and for callers building JSON by hand.
 std::string JsonEscape(std::string_view text);

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/messages/utf8.hpp"
+#include "common/text/utf8.hpp"
 
 namespace paynotify::messages {
 
@@ -232,7 +232,7 @@ void DecodeBusinessKey(const json& object, std::string_view name, std::optional<
 
 std::string EncodeMqMessage(const MqMessage& message) {
   const auto check = [](std::string_view field, const std::optional<std::string>& value) {
-    if (value && !internal::IsValidUtf8(*value)) {
+    if (value && !text::IsValidUtf8(*value)) {
       throw std::invalid_argument(Field(field, "not valid UTF-8"));
     }
   };
@@ -260,7 +260,7 @@ DecodeResult DecodeMqMessage(std::string_view body) {
 
   // Invalid bytes are replaced (length-preserving) before parsing, so that nlohmann still
   // parses the document and we can report the field they sit in and every other problem.
-  const std::vector<size_t> bad_bytes = internal::InvalidUtf8Offsets(body);
+  const std::vector<size_t> bad_bytes = text::InvalidUtf8Offsets(body);
   std::string text(body);
   for (size_t offset : bad_bytes) text[offset] = '?';
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -48,8 +49,29 @@ TEST_F(LogTest, JsonLinesAreEscaped) {
   const std::string out = testing::internal::GetCapturedStderr();
   EXPECT_THAT(out, MatchesRegex(R"(\{"ts":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z",)"
                                 R"("level":"debug","logger":"intake",)"
-                                R"("msg":"bad body \\"x\\"\\\\ line1\\nline2\\t\\u0001"\})"
+                                R"("msg":"bad body \\"x\\"\\\\\\\\ line1\\\\nline2\\\\t\\\\x01"\})"
                                 "\n"));
+}
+
+// A value from a request or a message must never start a line of its own (log injection).
+TEST_F(LogTest, TextLinesEscapeControlCharactersAndBadBytes) {
+  Init({.level = "info", .json = false});
+  testing::internal::CaptureStderr();
+  Get("intake")->warn("rejected sign_type={}", "RSA2\n2026-01-01T00:00:00.000Z info     intake: forged\xFF");
+  const std::string out = testing::internal::GetCapturedStderr();
+  EXPECT_THAT(out, HasSubstr("rejected sign_type=RSA2\\n2026-01-01T00:00:00.000Z info     intake: forged\\xFF\n"));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);
+}
+
+TEST_F(LogTest, OneMessageIsBoundedInBothFormats) {
+  for (const bool json : {false, true}) {
+    Init({.level = "info", .json = json});
+    testing::internal::CaptureStderr();
+    Get("consumer")->warn("body={}", std::string(1 << 20, 'x'));
+    const std::string out = testing::internal::GetCapturedStderr();
+    EXPECT_LT(out.size(), 9000u) << "json=" << json;
+    EXPECT_THAT(out, HasSubstr("bytes)")) << "json=" << json;
+  }
 }
 
 TEST_F(LogTest, SameSubsystemGivesTheSameLogger) {

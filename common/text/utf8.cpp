@@ -1,10 +1,7 @@
-#include "common/messages/utf8.hpp"
+#include "common/text/utf8.hpp"
 
-namespace paynotify::messages::internal {
+namespace paynotify::text {
 
-namespace {
-
-// Length of the well-formed sequence starting at text[i], or 0 if it is ill-formed.
 // Table 3-7 of the Unicode standard ("Well-Formed UTF-8 Byte Sequences").
 size_t WellFormedLength(std::string_view text, size_t i) {
   const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
@@ -31,8 +28,6 @@ size_t WellFormedLength(std::string_view text, size_t i) {
   return 0;  // 0x80..0xC1 (continuation or overlong lead) and 0xF5..0xFF
 }
 
-}  // namespace
-
 std::vector<size_t> InvalidUtf8Offsets(std::string_view text) {
   std::vector<size_t> offsets;
   size_t i = 0;
@@ -48,4 +43,17 @@ std::vector<size_t> InvalidUtf8Offsets(std::string_view text) {
   return offsets;
 }
 
-}  // namespace paynotify::messages::internal
+}  // namespace paynotify::text
+
+namespace paynotify::text {
+
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = WellFormedLength(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+}  // namespace paynotify::text

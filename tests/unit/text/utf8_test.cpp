@@ -1,8 +1,8 @@
-#include "common/messages/utf8.hpp"
+#include "common/text/utf8.hpp"
 
 #include <gtest/gtest.h>
 
-namespace paynotify::messages::internal {
+namespace paynotify::text {
 namespace {
 
 using Offsets = std::vector<size_t>;
@@ -29,4 +29,4 @@ TEST(Utf8, ReportsEachIllFormedByte) {
 }
 
 }  // namespace
-}  // namespace paynotify::messages::internal
+}  // namespace paynotify::text
