@@ -8,8 +8,9 @@ using namespace std::chrono_literals;
 
 LearningSettings ReadLearningSettings(config::Reader& reader) {
   LearningSettings s;
-  s.server.host = reader.String("server.host", "127.0.0.1");
-  s.server.port = static_cast<int>(reader.Int("server.port", 8082, 0, 65535));
+  http::ServerSettings server_defaults;
+  server_defaults.port = 8082;
+  s.server = http::ReadServerSettings(reader, "server", server_defaults);
 
   s.database = pg::ReadPgSettings(reader, "database", "learning-service");
   s.broker = amqp::ReadBrokerSettings(reader);

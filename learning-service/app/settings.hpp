@@ -6,19 +6,15 @@
 
 #include "common/amqp/settings.hpp"
 #include "common/config/reader.hpp"
+#include "common/http/settings.hpp"
 #include "common/log/log.hpp"
 #include "common/pg/settings.hpp"
 #include "learning-service/consumer/topology_plan.hpp"
 
 namespace paynotify::learning {
 
-struct HttpSettings {
-  std::string host = "127.0.0.1";
-  int port = 8082;
-};
-
 struct LearningSettings {
-  HttpSettings server;
+  http::ServerSettings server;  ///< server.*: the query API, probes and metrics
   pg::PgSettings database;
   amqp::BrokerSettings broker;
   ConsumerTopology topology;
@@ -30,7 +26,7 @@ struct LearningSettings {
 };
 
 /// Reads every key (see config/learning-service.yaml for the documented list):
-///   server.host, server.port; database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
+///   server.* (http::ReadServerSettings); database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
 ///   amqp::ReadBrokerSettings) plus rabbitmq.listener.{prefetch,batch-size} and
 ///   rabbitmq.listener.retry.{initial-interval,multiplier,max-interval,max-attempts};
 ///   consumer.{exchange,queue,queue-type,dead-letter-queue,confirm-timeout,poll-interval}; log.{level,json}.

@@ -135,8 +135,12 @@ PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas
   signer_.WritePublicKeyPem(dir_ + "/alipay_public.pem");
   for (int i = 0; i < order_replicas; ++i) {
     order_ports_.push_back(FreePort());
+    order_internal_ports_.push_back(FreePort());
     std::map<std::string, std::string> env = CommonEnv();
     env["PAYNOTIFY_SERVER_PORT"] = std::to_string(order_ports_.back());
+    env["PAYNOTIFY_INTERNAL_SERVER_HOST"] = "127.0.0.1";
+    env["PAYNOTIFY_INTERNAL_SERVER_PORT"] = std::to_string(order_internal_ports_.back());
+    env["PAYNOTIFY_ORDER_API_TOKEN"] = api_token_;
     env["PAYNOTIFY_DATABASE_DBNAME"] = t::OrdersDb();
     env["PAYNOTIFY_ALIPAY_PUBLIC_KEY_FILE"] = dir_ + "/alipay_public.pem";
     env["PAYNOTIFY_ALIPAY_APP_ID"] = kAppId;
@@ -253,7 +257,8 @@ void PaySystem::WaitHealthy(bool order, int replica, std::chrono::seconds deadli
 }
 
 std::string PaySystem::Metrics(bool order, int replica) {
-  httplib::Client client("127.0.0.1", order ? order_ports_[replica] : learning_ports_[replica]);
+  // order-service serves /metrics on its internal listener only.
+  httplib::Client client("127.0.0.1", order ? order_internal_ports_[replica] : learning_ports_[replica]);
   auto res = client.Get("/metrics");
   return res && res->status == 200 ? res->body : std::string();
 }
@@ -281,8 +286,9 @@ std::vector<int64_t> PaySystem::CreateOrders(const std::vector<int64_t>& selecti
   Parallel(
       selections.size(), concurrency,
       [&] {
-        auto client = std::make_unique<httplib::Client>("127.0.0.1", order_ports_[0]);
+        auto client = std::make_unique<httplib::Client>("127.0.0.1", order_internal_ports_[0]);
         client->set_keep_alive(true);
+        client->set_bearer_token_auth(api_token_);
         return client;
       },
       [&](httplib::Client& client, size_t i) {

@@ -88,6 +88,12 @@ OrderServiceConfig OrderServiceIt::MakeConfig() const {
   OrderServiceConfig c;
   c.server.host = "127.0.0.1";
   c.server.port = 0;
+  c.server.name = "public";
+  c.server.operator_endpoints = false;
+  c.internal_server.host = "127.0.0.1";
+  c.internal_server.port = 0;
+  c.internal_server.name = "internal";
+  c.api_tokens = {kTestApiToken};
   c.database.host = RequireEnv("PGHOST");
   c.database.port = std::stoi(RequireEnv("PGPORT"));
   c.database.user = RequireEnv("PGUSER");
@@ -155,7 +161,7 @@ std::vector<amqp::Delivery> OrderServiceIt::Drain(size_t expected, std::chrono::
 
 int64_t OrderServiceIt::CreateOrder(OrderService& service, const std::string& out_business_id,
                                     const std::string& price) {
-  httplib::Client client("127.0.0.1", service.Port());
+  httplib::Client client = ApiClient(service);
   const nlohmann::json body{{"userId", "user-it"},       {"outBusinessId", out_business_id},
                             {"orderType", "60201"},      {"orderName", "Course " + out_business_id},
                             {"totalPrice", price},       {"orderDetail", nlohmann::json::array()}};
@@ -165,6 +171,13 @@ int64_t OrderServiceIt::CreateOrder(OrderService& service, const std::string& ou
     throw std::runtime_error("POST /orders: " + std::to_string(result->status) + " " + result->body);
   }
   return nlohmann::json::parse(result->body).at("payNo").get<int64_t>();
+}
+
+httplib::Client OrderServiceIt::ApiClient(OrderService& service) {
+  httplib::Client client("127.0.0.1", service.InternalPort());
+  client.set_bearer_token_auth(kTestApiToken);
+  client.set_read_timeout(30, 0);
+  return client;
 }
 
 FormFields OrderServiceIt::Notification(int64_t pay_no, const std::string& amount,
