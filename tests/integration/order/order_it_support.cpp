@@ -1,6 +1,11 @@
 #include "tests/integration/order/order_it_support.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <pqxx/pqxx>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +27,26 @@ using paynotify::testing::RequireEnv;
 using paynotify::testing::UniqueName;
 
 namespace {
+// sql/orders/*.sql of this source tree, in file-name order (as scripts/infra migrate applies
+// them). Run with search_path = the test schema first, their unqualified names land there.
+std::vector<std::string> OrdersMigrations() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(PAYNOTIFY_ORDERS_SQL_DIR)) {
+    if (entry.path().extension() == ".sql") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw std::runtime_error("no migrations in " PAYNOTIFY_ORDERS_SQL_DIR);
+  std::vector<std::string> sql;
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) throw std::runtime_error("cannot read " + file.string());
+    sql.push_back(text.str());
+  }
+  return sql;
+}
+
 std::string Identifier(std::string name) {
   for (char& c : name) {
     if (c == '.' || c == '-') c = '_';
@@ -49,9 +74,9 @@ void OrderServiceIt::SetUp() {
   const std::string options = "-c search_path=" + schema_ + ",public";
   ::setenv("PGOPTIONS", options.c_str(), 1);
   Exec("CREATE SCHEMA " + schema_);
-  for (const char* table : {"xc_orders", "xc_pay_record", "mq_message", "mq_message_history"}) {
-    Exec("CREATE TABLE " + schema_ + "." + table + " (LIKE public." + table + " INCLUDING ALL)");
-  }
+  // The orders schema as this tree's migrations define it (not copies of whatever the shared
+  // database has): a test of a new migration's table runs before `infra migrate` applies it.
+  for (const std::string& sql : OrdersMigrations()) Exec(sql);
 
   const auto b = Broker();
   broker_.addresses = {amqp::BrokerAddress{b.host, b.port}};
