@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <exception>
 #include <future>
@@ -430,12 +431,26 @@ class Session : public std::enable_shared_from_this<Session> {
       in_flight_ = false;
       server_.EndInFlight();
     }
-    if (ec || !keep_alive_) {
+    if (ec) return Close();
+    if (!keep_alive_) {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      return Close();
+      return Linger();
     }
     ReadHeader();
+  }
+
+  // Closing a socket with unread input makes the kernel send RST, which can destroy the
+  // response (e.g. a 413) before the client has read it. So after the last response, read
+  // and discard what the client still sends, for a short bounded time (as nginx's lingering
+  // close does), then close.
+  void Linger() {
+    stream_.expires_after(kLingerTime);
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Linger();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -443,6 +458,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Holds the header while it is parsed, and body bytes on their way into the parser.
   beast::flat_buffer buffer_{server_.settings.max_header_bytes + 65536};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  static constexpr std::chrono::seconds kLingerTime{2};
+  std::array<char, 4096> discard_{};
   bool keep_alive_ = true;
   bool in_flight_ = false;  // this session owes Stop() the end of a handler's response
 };

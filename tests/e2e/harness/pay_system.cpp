@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -326,28 +328,40 @@ int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, i
   return SendNotifications(SignNotifications(pay_nos, copies), concurrency, deadline);
 }
 
+std::string PaySystem::SignedNotification(int64_t pay_no,
+                                          const std::map<std::string, std::string>& overrides) const {
+  const std::string p = std::to_string(pay_no);
+  std::map<std::string, std::string> fields{{"out_trade_no", p},
+                                            {"trade_no", "2026" + p},
+                                            {"trade_status", "TRADE_SUCCESS"},
+                                            {"total_amount", kAmount},
+                                            {"app_id", kAppId},
+                                            {"notify_type", "trade_status_sync"},
+                                            {"notify_id", "n" + p},
+                                            {"notify_time", "2026-11-26 12:00:00"},
+                                            {"charset", "utf-8"},
+                                            {"version", "1.0"},
+                                            {"seller_id", "2088000000000000"},
+                                            {"buyer_id", "2088111111111111"},
+                                            {"subject", "e2e course"},
+                                            {"gmt_payment", "2026-11-26 12:00:00"}};
+  for (const auto& [key, value] : overrides) {
+    if (value.empty()) {
+      fields.erase(key);
+    } else {
+      fields[key] = value;
+    }
+  }
+  return AlipaySigner::FormEncode(signer_.Sign(std::move(fields)));
+}
+
 std::vector<std::string> PaySystem::SignNotifications(const std::vector<int64_t>& pay_nos, int copies) const {
   // Copies of one notification are adjacent in the work list, so different connections pick
   // them up at (nearly) the same moment: that is the concurrent-duplicate case.
   std::vector<std::string> forms;
   forms.reserve(pay_nos.size() * copies);
   for (int64_t pay_no : pay_nos) {
-    const std::string p = std::to_string(pay_no);
-    auto params = signer_.Sign({{"out_trade_no", p},
-                                {"trade_no", "2026" + p},
-                                {"trade_status", "TRADE_SUCCESS"},
-                                {"total_amount", kAmount},
-                                {"app_id", kAppId},
-                                {"notify_type", "trade_status_sync"},
-                                {"notify_id", "n" + p},
-                                {"notify_time", "2026-11-26 12:00:00"},
-                                {"charset", "utf-8"},
-                                {"version", "1.0"},
-                                {"seller_id", "2088000000000000"},
-                                {"buyer_id", "2088111111111111"},
-                                {"subject", "e2e course"},
-                                {"gmt_payment", "2026-11-26 12:00:00"}});
-    const std::string form = AlipaySigner::FormEncode(params);
+    const std::string form = SignedNotification(pay_no);
     for (int c = 0; c < copies; ++c) forms.push_back(form);
   }
   return forms;
@@ -487,6 +501,11 @@ std::vector<std::pair<std::string, std::string>> PaySystem::DrainDeadLetters() {
     consumer.Ack(delivery->delivery_tag);
   }
   return out;
+}
+
+std::string PaySystem::Log(bool order, int replica) const {
+  std::ifstream in(order ? order_[replica]->LogPath() : learning_[replica]->LogPath(), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 std::string PaySystem::LogTails() {

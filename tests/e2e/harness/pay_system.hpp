@@ -116,6 +116,11 @@ class PaySystem {
   std::vector<std::pair<std::string, std::string>> DrainDeadLetters();
 
   std::string LogTails();
+  /// The whole log of one daemon so far (stdout + stderr).
+  std::string Log(bool order, int replica) const;
+  /// A notification form signed with this system's platform key: the TRADE_SUCCESS fields
+  /// NotifyAll sends for `pay_no`, with `overrides` applied (an empty value removes a field).
+  std::string SignedNotification(int64_t pay_no, const std::map<std::string, std::string>& overrides = {}) const;
   const std::string& Queue() const { return queue_; }
   /// This system's own fanout exchange (the relay publishes to it, the learning queue is bound to it).
   const std::string& Exchange() const { return exchange_; }
