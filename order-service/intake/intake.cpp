@@ -134,9 +134,14 @@ Reply OrderIntake::Reject(int status, std::string_view metric_reason, std::strin
                   "Payment notifications answered 'failure', by reason",
                   {{"reason", std::string(metric_reason)}})
       .Inc();
-  // Every part of `reason` (and of `log_detail`) was escaped where it was built.
-  log::Get("intake")->warn("paynotify: rejected status={} reason={}{}{}; the platform will retry",
-                           status, reason, log_detail.empty() ? "" : " detail=", log_detail);
+  // Every part of `reason` (and of `log_detail`) was escaped where it was built. Anyone can
+  // send rejects, so their log lines are sampled (the counter above counts every one).
+  if (const auto suppressed = reject_log_budget_.Take()) {
+    log::Get("intake")->warn("paynotify: rejected status={} reason={}{}{}; the platform will retry{}",
+                             status, reason, log_detail.empty() ? "" : " detail=", log_detail,
+                             *suppressed == 0 ? std::string()
+                                              : fmt::format(" ({} similar lines suppressed)", *suppressed));
+  }
   return Reply{status, std::string(kText), "failure\n" + reason + "\n"};
 }
 

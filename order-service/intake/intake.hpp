@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/log/log_budget.hpp"
 #include "common/metrics/registry.hpp"
 #include "order-service/intake/form.hpp"
 #include "order-service/intake/notification.hpp"
@@ -78,6 +79,9 @@ class OrderIntake {
   OrderStore& store_;
   std::optional<SignatureVerifier> verifier_;
   metrics::Registry& registry_;
+  /// Rejected notifications are logged at most 20/s (bursts of 50): a flood of bad requests
+  /// must not become a flood of log lines.
+  log::LogBudget reject_log_budget_{20, 50};
   metrics::Counter& received_;
   metrics::Counter& applied_;
   metrics::Counter& duplicates_;

@@ -192,6 +192,27 @@ TEST_F(HostileIntakeTest, RejectReasonsAreEscapedInLogsAndReplies) {
   for (const auto& m : messages) EXPECT_TRUE(IsOneSafeLine(m));
 }
 
+// Anyone can send a bad notification: 1000 of them must not become 1000 log lines, while
+// the counter still counts every one.
+TEST_F(HostileIntakeTest, AFloodOfRejectsIsSampledInTheLogButFullyCounted) {
+  LogCapture logs;
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(intake_.HandleNotify(kForm, "garbage=" + std::to_string(i)).status, 400);
+  }
+  size_t reject_lines = 0;
+  for (const auto& m : logs.Messages()) reject_lines += m.find("rejected") != std::string::npos ? 1 : 0;
+  EXPECT_GE(reject_lines, 1u);
+  EXPECT_LE(reject_lines, 60u);  // the burst, plus what refills while the loop runs
+  const std::string page = registry_.Render();
+  EXPECT_NE(page.find("paynotify_notifications_rejected_total{reason="), std::string::npos);
+  double total = 0;
+  std::istringstream in(page);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("paynotify_notifications_rejected_total{", 0) == 0) total += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  EXPECT_EQ(total, 1000);
+}
+
 TEST_F(HostileIntakeTest, RejectReasonsAreBounded) {
   LogCapture logs;
   // 2000 bad fields and a 40 KB value: the reply and each log line stay small.
