@@ -55,14 +55,6 @@ std::string Identifier(std::string name) {
 }
 }  // namespace
 
-std::string EncodeForm(const FormFields& fields) {
-  std::string body;
-  for (const auto& [k, v] : fields) {
-    if (!body.empty()) body += '&';
-    body += UrlEncode(k) + "=" + UrlEncode(v);
-  }
-  return body;
-}
 
 void OrderServiceIt::SetUp() {
   schema_ = Identifier(UniqueName("order_it"));

@@ -25,14 +25,7 @@ constexpr const char* kAppId = "2021000000000001";
 constexpr const char* kForm = "application/x-www-form-urlencoded";
 constexpr int64_t kPayNo = 1000000000001;
 
-std::string EncodeForm(const FormFields& fields) {
-  std::string body;
-  for (const auto& [k, v] : fields) {
-    if (!body.empty()) body += '&';
-    body += UrlEncode(k) + "=" + UrlEncode(v);
-  }
-  return body;
-}
+using testing::EncodeForm;
 
 /// Collects the message text of every "intake" log call, exactly as the code formatted it
 /// (before the sink's own escaping), so a test sees what the code itself put in a line.

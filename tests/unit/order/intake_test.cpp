@@ -19,14 +19,7 @@ constexpr const char* kForm = "application/x-www-form-urlencoded; charset=utf-8"
 
 using testing::FakeOrderStore;
 
-std::string EncodeForm(const FormFields& fields) {
-  std::string body;
-  for (const auto& [k, v] : fields) {
-    if (!body.empty()) body += '&';
-    body += UrlEncode(k) + "=" + UrlEncode(v);
-  }
-  return body;
-}
+using testing::EncodeForm;
 
 class IntakeTest : public ::testing::Test {
  protected:
