@@ -139,6 +139,7 @@ std::optional<Delivery> Consumer::Next(std::chrono::milliseconds timeout) {
         delivery.body = ToString(e.message.body);
         delivery.message_id = OptionalProperty(p, AMQP_BASIC_MESSAGE_ID_FLAG, p.message_id);
         delivery.content_type = OptionalProperty(p, AMQP_BASIC_CONTENT_TYPE_FLAG, p.content_type);
+        delivery.content_encoding = OptionalProperty(p, AMQP_BASIC_CONTENT_ENCODING_FLAG, p.content_encoding);
         delivery.type = OptionalProperty(p, AMQP_BASIC_TYPE_FLAG, p.type);
         delivery.app_id = OptionalProperty(p, AMQP_BASIC_APP_ID_FLAG, p.app_id);
         if ((p._flags & AMQP_BASIC_TIMESTAMP_FLAG) != 0) {
