@@ -204,6 +204,21 @@ TEST_F(HostileMessageTest, HeadersThatOutgrowTheFrameWhenCopiedCannotHoldTheCons
   }
 }
 
+TEST_F(HostileMessageTest, TheDeepestHeaderTableAFrameHoldsIsParked) {
+  // 17,000 nested tables (~119 KiB): rabbitmq-c decodes them recursively on the consumer
+  // thread (1-2 MiB of stack; see amqp::Consumer), we render 32 levels of them.
+  StartService();
+  const std::string id = UniqueName("deepest");
+  PublishWithTableHeaders("{}", id, 0, 17000);
+  ASSERT_TRUE(WaitFor([&] { return Ready(settings_.topology.dead_letter_queue) == 1; }, 10s));
+  ExpectANormalPaymentIsAppliedPromptly();
+  service_->Stop();
+  const amqp::Delivery parked = TakeParked();
+  EXPECT_EQ(parked.message_id, id);
+  EXPECT_EQ(HeaderString(parked.headers, "x-paynotify-reason"), "invalid-message");
+  EXPECT_LT(HeaderString(parked.headers, "x-paynotify-original-headers").size(), 2048u);
+}
+
 TEST_F(HostileMessageTest, MessageIdThatCannotBeAKeyIsParkedWithoutFailingItsBatch) {
   // Three messages waiting together make one batch: one has a message_id PostgreSQL text
   // cannot hold. It used to fail the batch's transaction (everything handled again one by
