@@ -169,11 +169,10 @@ TEST_F(ConsumerLoopTest, RunConsumesUntilStoppedAndSurvivesALostConnection) {
   source_.fail_next = true;
   source_.pending.push_back(MakeDelivery(PaymentBody("\"1\"")));
   source_.pending.push_back(MakeDelivery(PaymentBody("\"2\"", "\"60202\"")));
-  std::stop_source stop;
-  std::jthread worker([&](std::stop_token) { loop_.Run(stop.get_token()); });
+  std::jthread worker([&](std::stop_token stop) { loop_.Run(stop); });
   ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_ignored_total") == 1; },
                                           5s));
-  stop.request_stop();
+  worker.request_stop();
   worker.join();
   EXPECT_EQ(CounterValue("paynotify_learning_consumed_total"), 2);
   EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 1);
@@ -252,10 +251,9 @@ TEST_F(ConsumerLoopTest, RunBatchesOnlyWhatHasArrivedUpToTheBatchSize) {
   ConsumerLoop loop{source_, publisher_, handler_, Topology(), metrics_, clock_,
                     ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1ms, 2.0, 2ms}, /*batch_size=*/2}};
   for (Delivery& d : Payments(3)) source_.pending.push_back(std::move(d));
-  std::stop_source stop;
-  std::jthread worker([&](std::stop_token) { loop.Run(stop.get_token()); });
+  std::jthread worker([&](std::stop_token stop) { loop.Run(stop); });
   ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_applied_total") == 3; }, 5s));
-  stop.request_stop();
+  worker.request_stop();
   worker.join();
   ASSERT_EQ(repo_.batches.size(), 2u);
   EXPECT_EQ(repo_.batches[0].size(), 2u);
@@ -286,10 +284,9 @@ TEST_F(ConsumerLoopTest, OversizedBodyEndsItsBatch) {
   std::vector<Delivery> deliveries = Payments(4);
   deliveries[1].body += std::string(handler_.MaxBodyBytes(), ' ');
   for (Delivery& d : deliveries) source_.pending.push_back(std::move(d));
-  std::stop_source stop;
-  std::jthread worker([&](std::stop_token) { loop.Run(stop.get_token()); });
+  std::jthread worker([&](std::stop_token stop) { loop.Run(stop); });
   ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_applied_total") == 3; }, 5s));
-  stop.request_stop();
+  worker.request_stop();
   worker.join();
   ASSERT_EQ(repo_.batches.size(), 2u);
   EXPECT_EQ(repo_.batches[0].size(), 1u);  // message 1; message 2 (too large) ended the batch
