@@ -199,9 +199,9 @@ bool ConsumerLoop::ParkThenAck(const Delivery& delivery, const HandleResult& res
     source_.Ack(delivery.delivery_tag);
     return true;
   }
-  // The full copy carries nothing of the message but its body and short properties, so
-  // this is almost surely the broker; but if the message is the cause after all, requeueing
-  // it would bring it back forever. Park what cannot fail because of the message.
+  // The full copy holds the body, short properties and our own bounded headers, so this is
+  // almost surely the broker; but if the message is the cause after all, requeueing it would
+  // bring it back forever. Park what cannot fail because of the message.
   log::Get("consumer")->warn("dead-letter copy to {} {} message_key={}; parking a minimal copy (body, message_id, "
                              "reason) instead",
                              full.routing_key, ErrorText(why), KeyOf(delivery, result));

@@ -4,8 +4,6 @@
 #include <charconv>
 #include <cmath>
 
-#include <fmt/format.h>
-
 namespace paynotify::learning {
 
 int AttemptOf(const Delivery& delivery) {
@@ -24,23 +22,6 @@ int AttemptOf(const Delivery& delivery) {
   if (value < 1) return 1;
   if (value > 1'000'000) return 1'000'000;
   return static_cast<int>(value);
-}
-
-std::string HeaderText(const Headers& headers, const std::string& name) {
-  auto it = headers.find(name);
-  if (it == headers.end()) return {};
-  return std::visit(
-      [](const auto& v) -> std::string {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          return v;
-        } else if constexpr (std::is_same_v<T, bool>) {
-          return v ? "true" : "false";
-        } else {
-          return fmt::format("{}", v);
-        }
-      },
-      it->second);
 }
 
 }  // namespace paynotify::learning

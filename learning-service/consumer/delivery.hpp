@@ -48,7 +48,4 @@ struct Delivery {
 /// never above 1,000,000 (whatever a producer wrote there).
 int AttemptOf(const Delivery& delivery);
 
-/// A header as text, for logs and copies ("" when absent).
-std::string HeaderText(const Headers& headers, const std::string& name);
-
 }  // namespace paynotify::learning
