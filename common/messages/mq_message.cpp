@@ -27,6 +27,7 @@ constexpr std::string_view kBusinessKeys[] = {"businessKey1", "businessKey2", "b
 constexpr size_t kMaxKeyInError = 64;
 constexpr size_t kMaxTokenInError = 40;
 constexpr size_t kMaxParseErrorDetail = 240;
+constexpr std::string_view kNulInString = "contains a NUL character (\\u0000)";
 
 // The members we read, by index (so "seen twice" and "has a bad byte" are flags, not searches).
 enum FieldIndexValue : size_t {
@@ -289,6 +290,7 @@ void DecodeMessageType(const json& object, MqMessage& out, ErrorList& errors) {
   }
   out.message_type = it->get<std::string>();
   if (out.message_type.empty()) errors.Add(Field(kMessageType, "must not be empty"));
+  if (out.message_type.find('\0') != std::string::npos) errors.Add(Field(kMessageType, kNulInString));
 }
 
 // Business keys are strings in Java, but hand-written producers send numbers (60201); we keep
@@ -299,6 +301,11 @@ void DecodeBusinessKey(const json& object, std::string_view name, std::optional<
   if (it == object.end() || it->is_null()) return;  // Java omits null fields
   const json& value = *it;
   if (value.is_string()) {
+    // "60201\u0000" would be silently "another order type"; a key must have one meaning.
+    if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      errors.Add(Field(name, kNulInString));
+      return;
+    }
     out = value.get<std::string>();
   } else if (value.is_number_unsigned()) {
     out = std::to_string(value.get<uint64_t>());

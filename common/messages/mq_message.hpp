@@ -65,8 +65,8 @@ struct DecodeResult {
 /// top-level member the member; for a body that is no JSON at all, how many bad bytes in
 /// all), invalid JSON (with the parser's byte position), nesting deeper than
 /// kMaxNestingDepth, a document that is not an object, one of our fields given more than
-/// once (JSON parsers disagree on which one wins), and each field that is missing or of the
-/// wrong type. Never throws for bad input. Linear in the body's size: size limits belong to
+/// once (JSON parsers disagree on which one wins) or holding a NUL character (\u0000: text
+/// stores would cut it), and each field that is missing or of the wrong type. Never throws for bad input. Linear in the body's size: size limits belong to
 /// the caller (the consumer refuses oversized bodies before decoding).
 DecodeResult DecodeMqMessage(std::string_view body);
 

@@ -328,6 +328,14 @@ TEST(DecodeMqMessage, RefusesOneOfOurFieldsGivenTwice) {
   DecodeOk(R"({"id":1,"messageType":"t","other":1,"other":2})");  // not ours: ignored
 }
 
+TEST(DecodeMqMessage, RefusesANulCharacterInOurStrings) {
+  // "60201\u0000" would otherwise be "another order type" and silently ignored.
+  EXPECT_THAT(DecodeErrors(R"({"id":1,"messageType":"payresult_notify\u0000","businessKey2":"60201\u0000"})"),
+              ElementsAre("messageType: contains a NUL character (\\u0000)",
+                          "businessKey2: contains a NUL character (\\u0000)"));
+  DecodeOk(R"({"id":1,"messageType":"t","other":"\u0000"})");  // not ours: ignored
+}
+
 // --- dedup key -----------------------------------------------------------------------------
 
 TEST(DedupKey, IsTheAmqpMessageIdWhenPresent) {
