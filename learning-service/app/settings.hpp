@@ -10,6 +10,7 @@
 #include "common/log/log.hpp"
 #include "common/pg/settings.hpp"
 #include "learning-service/consumer/topology_plan.hpp"
+#include "learning-service/enrollment/enrollment_handler.hpp"
 
 namespace paynotify::learning {
 
@@ -20,6 +21,7 @@ struct LearningSettings {
   ConsumerTopology topology;
   uint16_t prefetch = 250;
   uint16_t batch_size = 100;  ///< most deliveries applied in one transaction (<= prefetch)
+  size_t max_body_bytes = kDefaultMaxBodyBytes;  ///< longer bodies are dead-lettered "too-large" undecoded
   std::chrono::milliseconds confirm_timeout{5000};
   std::chrono::milliseconds poll_interval{500};
   log::LogSettings log;
@@ -27,7 +29,7 @@ struct LearningSettings {
 
 /// Reads every key (see config/learning-service.yaml for the documented list):
 ///   server.* (http::ReadServerSettings); database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
-///   amqp::ReadBrokerSettings) plus rabbitmq.listener.{prefetch,batch-size} and
+///   amqp::ReadBrokerSettings) plus rabbitmq.listener.{prefetch,batch-size,max-body-bytes} and
 ///   rabbitmq.listener.retry.{initial-interval,multiplier,max-interval,max-attempts};
 ///   consumer.{exchange,queue,queue-type,dead-letter-queue,confirm-timeout,poll-interval}; log.{level,json}.
 /// Errors are recorded on the reader; the caller calls reader.Finish().
