@@ -19,6 +19,7 @@
 #include "common/metrics/registry.hpp"
 #include "common/runtime/backoff.hpp"
 #include "common/runtime/signals.hpp"
+#include "common/runtime/threads.hpp"
 #include "learning-service/app/http_routes.hpp"
 #include "learning-service/app/learning_service.hpp"
 #include "learning-service/app/settings.hpp"
@@ -36,6 +37,8 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   using namespace paynotify;
   runtime::BlockTerminationSignals();  // before any thread exists, so all inherit the mask
+  // The consumer thread decodes untrusted AMQP header tables recursively (rabbitmq-c).
+  runtime::SetDefaultThreadStackSize(runtime::kConsumerThreadStack);
 
   std::string config_path = "config/learning-service.yaml";
   bool check_only = false;
