@@ -109,11 +109,8 @@ int main(int argc, char** argv) {
     }
     service.Start();
 
-    http::ServerSettings http_settings;
-    http_settings.host = settings.server.host;
-    http_settings.port = settings.server.port;
-    http::Server server(http_settings, registry);
-    learning::RegisterRoutes(server.Routes(), service.Reader());
+    http::Server server(settings.server, registry);
+    learning::RegisterRoutes(server, service.Reader());
     server.AddReadinessCheck("broker", [&service] { return service.BrokerConnected(); });
     server.AddReadinessCheck("database", [&service] { return service.DatabaseAvailable(); });
     server.Start();

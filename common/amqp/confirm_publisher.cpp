@@ -9,6 +9,7 @@
 #include "common/amqp/errors.hpp"
 #include "common/amqp/table.hpp"
 #include "common/log/log.hpp"
+#include "common/text/escape.hpp"
 
 namespace paynotify::amqp {
 namespace {
@@ -69,7 +70,7 @@ struct ConfirmPublisher::Batch {
     log::Get("amqp")->warn(
         "publisher: basic.return matches no outstanding message exchange={} routing_key={} "
         "message_id={}; ignored",
-        exchange, routing_key, message_id);
+        text::Printable(exchange), text::Printable(routing_key), text::Printable(message_id));
   }
 
   std::span<const OutgoingMessage> messages;
@@ -136,6 +137,10 @@ void ConfirmPublisher::PublishOne(const OutgoingMessage& message) {
     properties._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
     properties.content_type = Bytes(message.content_type);
   }
+  if (!message.content_encoding.empty()) {
+    properties._flags |= AMQP_BASIC_CONTENT_ENCODING_FLAG;
+    properties.content_encoding = Bytes(message.content_encoding);
+  }
   if (!message.message_id.empty()) {
     properties._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
     properties.message_id = Bytes(message.message_id);
@@ -160,9 +165,10 @@ void ConfirmPublisher::PublishOne(const OutgoingMessage& message) {
   const int status = amqp_basic_publish(
       connection_->State(), Connection::kChannel, Bytes(message.exchange),
       Bytes(message.routing_key), message.mandatory ? 1 : 0, 0, &properties, Bytes(message.body));
+  // The message_id may be a consumer's copy of a foreign message: print it escaped.
   connection_->CheckStatus(
-      status, fmt::format("basic.publish to '{}' message_id={}", message.exchange,
-                          message.message_id));
+      status, fmt::format("basic.publish to '{}' message_id={}", text::Printable(message.exchange),
+                          text::Printable(message.message_id)));
 }
 
 bool ConfirmPublisher::Pump(Batch& batch, std::chrono::milliseconds wait) {
@@ -201,7 +207,8 @@ bool ConfirmPublisher::Pump(Batch& batch, std::chrono::milliseconds wait) {
         const std::string body = ToString(returned.body);
         amqp_destroy_message(&returned);
         log::Get("amqp")->debug("publisher: returned exchange={} routing_key={} message_id={}: {}",
-                                exchange, routing_key, message_id, reply);
+                                text::Printable(exchange), text::Printable(routing_key),
+                                text::Printable(message_id), text::Printable(reply));
         batch.MarkReturned(exchange, routing_key, message_id, body);
         break;
       }

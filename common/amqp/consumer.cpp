@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <pthread.h>
+
 #include <amqp_framing.h>
 
 #include <fmt/format.h>
@@ -33,6 +35,27 @@ class EnvelopeGuard {
   amqp_envelope_t envelope_;
   bool filled_ = false;
 };
+
+// rabbitmq-c decodes a header table recursively, and a 128 KiB frame holds a table nested
+// about 18,000 levels deep: that takes 1-2 MiB of stack (measured: a 1 MiB thread stack
+// crashes, 2 MiB does not). Threads get RLIMIT_STACK (8 MiB by default); say so loudly when
+// the consuming thread has less, because then any publisher can crash the process.
+constexpr size_t kRecommendedStack = 4 * 1024 * 1024;
+
+void WarnIfStackIsSmall(const std::string& queue) {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+  size_t stack = 0;
+  const bool known = pthread_attr_getstacksize(&attr, &stack) == 0;
+  pthread_attr_destroy(&attr);
+  if (known && stack < kRecommendedStack) {
+    log::Get("amqp")->warn(
+        "consumer: queue={} is consumed on a thread with {} KiB of stack; a message with deeply nested "
+        "headers needs up to 2 MiB in rabbitmq-c's decoder and would crash the process; raise the stack "
+        "limit (ulimit -s) to at least {} KiB",
+        queue, stack / 1024, kRecommendedStack / 1024);
+  }
+}
 
 std::optional<std::string> OptionalProperty(const amqp_basic_properties_t& properties,
                                             amqp_flags_t flag, const amqp_bytes_t& value) {
@@ -68,6 +91,7 @@ void Consumer::Connect() {
   connection->CheckLastRpc(fmt::format("basic.consume '{}'", queue_));
   amqp_maybe_release_buffers(connection->State());
   connection_ = std::move(connection);
+  if (generation_ == 0) WarnIfStackIsSmall(queue_);  // once per Consumer
   // 16 bits of generation; wrapping after 65536 reconnects is harmless in practice.
   generation_ = (generation_ + 1) & 0xFFFF;
   log::Get("amqp")->info("consumer: consuming queue={} prefetch={}", queue_, prefetch_);
@@ -139,6 +163,7 @@ std::optional<Delivery> Consumer::Next(std::chrono::milliseconds timeout) {
         delivery.body = ToString(e.message.body);
         delivery.message_id = OptionalProperty(p, AMQP_BASIC_MESSAGE_ID_FLAG, p.message_id);
         delivery.content_type = OptionalProperty(p, AMQP_BASIC_CONTENT_TYPE_FLAG, p.content_type);
+        delivery.content_encoding = OptionalProperty(p, AMQP_BASIC_CONTENT_ENCODING_FLAG, p.content_encoding);
         delivery.type = OptionalProperty(p, AMQP_BASIC_TYPE_FLAG, p.type);
         delivery.app_id = OptionalProperty(p, AMQP_BASIC_APP_ID_FLAG, p.app_id);
         if ((p._flags & AMQP_BASIC_TIMESTAMP_FLAG) != 0) {

@@ -22,7 +22,10 @@ namespace paynotify::amqp {
 /// Threading: one thread only (it owns a rabbitmq-c connection). Heartbeats are serviced
 /// inside Next(), which wakes at least every heartbeat/2; a worker that calls Next() in a
 /// loop keeps an idle connection alive. Don't block for longer than the heartbeat between
-/// calls.
+/// calls. The consuming thread needs a few MiB of stack: rabbitmq-c decodes header tables
+/// recursively, and one frame can nest them ~18,000 levels deep (up to 2 MiB of stack). With
+/// less than 4 MiB the first Connect() logs a warning; threads inherit RLIMIT_STACK (8 MiB
+/// by default on Linux).
 class Consumer {
  public:
   /// Does not connect; the first Next() does.

@@ -12,7 +12,8 @@ namespace paynotify::amqp {
 /// A header value. Received headers of other AMQP types are converted: every integer kind
 /// and timestamps -> int64_t (an unsigned 64-bit value above INT64_MAX -> its decimal text),
 /// float/decimal -> double, byte arrays -> std::string, nested tables and arrays (e.g.
-/// RabbitMQ's x-death) -> their JSON text; void (null) headers are left out.
+/// RabbitMQ's x-death) -> their JSON text, cut at 4 KiB (kMaxHeaderJson); void (null)
+/// headers are left out. Received values are the sender's bytes: not necessarily UTF-8.
 using HeaderValue = std::variant<std::string, int64_t, bool, double>;
 using Headers = std::map<std::string, HeaderValue>;
 
@@ -25,6 +26,7 @@ struct OutgoingMessage {
   std::string body{};
   std::string message_id{};
   std::string content_type = "application/json";
+  std::string content_encoding{};
   std::string type{};
   std::string app_id{};
   std::optional<int64_t> timestamp_s{};
@@ -64,6 +66,7 @@ struct Delivery {
   std::string body{};
   std::optional<std::string> message_id{};
   std::optional<std::string> content_type{};
+  std::optional<std::string> content_encoding{};
   std::optional<std::string> type{};
   std::optional<std::string> app_id{};
   std::optional<int64_t> timestamp_s{};

@@ -1,5 +1,6 @@
 #include "common/amqp/table.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -11,6 +12,7 @@ namespace paynotify::amqp {
 namespace {
 
 constexpr int kMaxDepth = 32;
+constexpr size_t kMaxJsonText = kMaxHeaderJson;
 
 double DecimalToDouble(const amqp_decimal_t& decimal) {
   return static_cast<double>(static_cast<int32_t>(decimal.value)) /
@@ -22,29 +24,71 @@ std::string DoubleToJson(double value) {
   return fmt::format("{}", value);
 }
 
-std::string TableToJson(const amqp_table_t& table, int depth) {
-  if (depth >= kMaxDepth) return "\"...\"";
-  std::string out = "{";
-  for (int i = 0; i < table.num_entries; ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    out += log::JsonEscape(ToString(table.entries[i].key));
-    out += "\":";
-    out += FieldToJson(table.entries[i].value, depth + 1);
-  }
-  out += '}';
-  return out;
+void AppendJson(const amqp_field_value_t& value, int depth, std::string& out);
+
+// A received header's text costs what the sender made it cost: stop rendering once the text
+// is over budget, so one delivery's headers stay within a few frames' worth of memory.
+bool OverBudget(const std::string& out) { return out.size() > kMaxJsonText; }
+
+void AppendString(const amqp_bytes_t& bytes, std::string& out) {
+  // Only what can still fit is escaped (the escape of n bytes is at least n bytes).
+  const size_t room = kMaxJsonText + 1 - std::min(out.size(), kMaxJsonText);
+  const size_t take = bytes.bytes == nullptr ? 0 : std::min(bytes.len, room);
+  out += '"';
+  out += log::JsonEscape(std::string_view(static_cast<const char*>(bytes.bytes), take));
+  out += '"';
 }
 
-std::string ArrayToJson(const amqp_array_t& array, int depth) {
-  if (depth >= kMaxDepth) return "\"...\"";
-  std::string out = "[";
-  for (int i = 0; i < array.num_entries; ++i) {
+void AppendTable(const amqp_table_t& table, int depth, std::string& out) {
+  if (depth >= kMaxDepth) {
+    out += "\"...\"";
+    return;
+  }
+  out += '{';
+  for (int i = 0; i < table.num_entries && !OverBudget(out); ++i) {
     if (i > 0) out += ',';
-    out += FieldToJson(array.entries[i], depth + 1);
+    AppendString(table.entries[i].key, out);
+    out += ':';
+    AppendJson(table.entries[i].value, depth + 1, out);
+  }
+  out += '}';
+}
+
+void AppendArray(const amqp_array_t& array, int depth, std::string& out) {
+  if (depth >= kMaxDepth) {
+    out += "\"...\"";
+    return;
+  }
+  out += '[';
+  for (int i = 0; i < array.num_entries && !OverBudget(out); ++i) {
+    if (i > 0) out += ',';
+    AppendJson(array.entries[i], depth + 1, out);
   }
   out += ']';
-  return out;
+}
+
+void AppendJson(const amqp_field_value_t& value, int depth, std::string& out) {
+  switch (value.kind) {
+    case AMQP_FIELD_KIND_BOOLEAN: out += value.value.boolean ? "true" : "false"; return;
+    case AMQP_FIELD_KIND_I8: out += std::to_string(value.value.i8); return;
+    case AMQP_FIELD_KIND_U8: out += std::to_string(value.value.u8); return;
+    case AMQP_FIELD_KIND_I16: out += std::to_string(value.value.i16); return;
+    case AMQP_FIELD_KIND_U16: out += std::to_string(value.value.u16); return;
+    case AMQP_FIELD_KIND_I32: out += std::to_string(value.value.i32); return;
+    case AMQP_FIELD_KIND_U32: out += std::to_string(value.value.u32); return;
+    case AMQP_FIELD_KIND_I64: out += std::to_string(value.value.i64); return;
+    case AMQP_FIELD_KIND_U64:
+    case AMQP_FIELD_KIND_TIMESTAMP: out += std::to_string(value.value.u64); return;
+    case AMQP_FIELD_KIND_F32: out += DoubleToJson(value.value.f32); return;
+    case AMQP_FIELD_KIND_F64: out += DoubleToJson(value.value.f64); return;
+    case AMQP_FIELD_KIND_DECIMAL: out += DoubleToJson(DecimalToDouble(value.value.decimal)); return;
+    case AMQP_FIELD_KIND_UTF8:
+    case AMQP_FIELD_KIND_BYTES: AppendString(value.value.bytes, out); return;
+    case AMQP_FIELD_KIND_ARRAY: AppendArray(value.value.array, depth, out); return;
+    case AMQP_FIELD_KIND_TABLE: AppendTable(value.value.table, depth, out); return;
+    case AMQP_FIELD_KIND_VOID: out += "null"; return;
+    default: out += fmt::format("\"<unsupported field kind {:#04x}>\"", value.kind); return;
+  }
 }
 
 }  // namespace
@@ -79,28 +123,14 @@ amqp_table_t FieldTable::Get() const {
 }
 
 std::string FieldToJson(const amqp_field_value_t& value, int depth) {
-  switch (value.kind) {
-    case AMQP_FIELD_KIND_BOOLEAN: return value.value.boolean ? "true" : "false";
-    case AMQP_FIELD_KIND_I8: return std::to_string(value.value.i8);
-    case AMQP_FIELD_KIND_U8: return std::to_string(value.value.u8);
-    case AMQP_FIELD_KIND_I16: return std::to_string(value.value.i16);
-    case AMQP_FIELD_KIND_U16: return std::to_string(value.value.u16);
-    case AMQP_FIELD_KIND_I32: return std::to_string(value.value.i32);
-    case AMQP_FIELD_KIND_U32: return std::to_string(value.value.u32);
-    case AMQP_FIELD_KIND_I64: return std::to_string(value.value.i64);
-    case AMQP_FIELD_KIND_U64:
-    case AMQP_FIELD_KIND_TIMESTAMP: return std::to_string(value.value.u64);
-    case AMQP_FIELD_KIND_F32: return DoubleToJson(value.value.f32);
-    case AMQP_FIELD_KIND_F64: return DoubleToJson(value.value.f64);
-    case AMQP_FIELD_KIND_DECIMAL: return DoubleToJson(DecimalToDouble(value.value.decimal));
-    case AMQP_FIELD_KIND_UTF8:
-    case AMQP_FIELD_KIND_BYTES:
-      return "\"" + log::JsonEscape(ToString(value.value.bytes)) + "\"";
-    case AMQP_FIELD_KIND_ARRAY: return ArrayToJson(value.value.array, depth);
-    case AMQP_FIELD_KIND_TABLE: return TableToJson(value.value.table, depth);
-    case AMQP_FIELD_KIND_VOID: return "null";
-    default: return fmt::format("\"<unsupported field kind {:#04x}>\"", value.kind);
-  }
+  std::string out;
+  AppendJson(value, depth, out);
+  if (out.size() <= kMaxJsonText) return out;
+  size_t cut = kMaxJsonText;
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+  out.resize(cut);
+  out += "...";
+  return out;
 }
 
 Headers FromTable(const amqp_table_t& table) {

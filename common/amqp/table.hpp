@@ -39,11 +39,17 @@ class FieldTable {
   std::vector<amqp_table_entry_t> entries_;
 };
 
+/// Longest JSON text a nested table or array header is rendered to (then cut, "..." added).
+inline constexpr size_t kMaxHeaderJson = 4096;
+
 /// Converts a received table; never fails (see HeaderValue for how types map). Nesting
-/// deeper than 32 levels is rendered as "..." instead of recursing further.
+/// deeper than 32 levels is rendered as "..." instead of recursing further, and a nested
+/// value's JSON text is cut at kMaxHeaderJson bytes (no longer valid JSON then): a sender
+/// cannot make a header cost more than about its own size in memory, nor more time.
 Headers FromTable(const amqp_table_t& table);
 
-/// JSON text of one field value (used for nested tables/arrays and for tests).
+/// JSON text of one field value (used for nested tables/arrays and for tests), cut at
+/// kMaxHeaderJson bytes with "..." appended.
 std::string FieldToJson(const amqp_field_value_t& value, int depth = 0);
 
 }  // namespace paynotify::amqp

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text/escape.hpp"
 #include "common/text/utf8.hpp"
 
 namespace paynotify::messages {
@@ -19,6 +20,82 @@ using nlohmann::json;
 constexpr std::string_view kId = "id";
 constexpr std::string_view kMessageType = "messageType";
 constexpr std::string_view kBusinessKeys[] = {"businessKey1", "businessKey2", "businessKey3"};
+
+// Budgets for what a hostile body can make us print: every error names at most this much of
+// a member name or of the parser's token, and the list holds at most kMaxDecodeErrors
+// entries plus one saying how many were left out.
+constexpr size_t kMaxKeyInError = 64;
+constexpr size_t kMaxTokenInError = 40;
+constexpr size_t kMaxParseErrorDetail = 240;
+constexpr std::string_view kNulInString = "contains a NUL character (\\u0000)";
+
+// The members we read, by index (so "seen twice" and "has a bad byte" are flags, not searches).
+enum FieldIndexValue : size_t {
+  kIdField,
+  kMessageTypeField,
+  kBusinessKey1Field,
+  kBusinessKey2Field,
+  kBusinessKey3Field,
+  kFieldCount
+};
+constexpr std::string_view kFields[kFieldCount] = {kId, kMessageType, kBusinessKeys[0], kBusinessKeys[1],
+                                                   kBusinessKeys[2]};
+
+std::optional<size_t> FieldIndex(std::string_view key) {
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    if (kFields[f] == key) return f;
+  }
+  return std::nullopt;
+}
+
+// Collects at most kMaxDecodeErrors errors and counts the rest, so that no body, however
+// many problems it has, makes a long error text.
+class ErrorList {
+ public:
+  explicit ErrorList(std::vector<std::string>& out) : out_(out) {}
+
+  void Add(std::string error) {
+    if (out_.size() < kMaxDecodeErrors) {
+      out_.push_back(std::move(error));
+    } else {
+      ++omitted_;
+    }
+  }
+  bool Empty() const { return out_.empty(); }
+  /// Appends the count of what was left out, if anything was.
+  void Finish(size_t invalid_utf8_bytes) {
+    if (omitted_ == 0) return;
+    std::string note = "(" + std::to_string(omitted_) + " more problems not listed";
+    if (invalid_utf8_bytes > 0) note += "; " + std::to_string(invalid_utf8_bytes) + " invalid UTF-8 bytes in all";
+    out_.push_back(note + ")");
+  }
+
+ private:
+  std::vector<std::string>& out_;
+  size_t omitted_ = 0;
+};
+
+// Offset of the first '[' or '{' that opens a level deeper than `max_depth`, outside
+// strings; nullopt if there is none. Linear, no recursion. On text nlohmann accepts, our
+// count is its nesting depth, so the parser never goes deeper than `max_depth`.
+std::optional<size_t> FirstTooDeep(std::string_view t, size_t max_depth) {
+  size_t depth = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '"') {
+      for (++i; i < t.size() && t[i] != '"'; ++i) {
+        if (t[i] == '\\') ++i;
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      if (++depth > max_depth) return i;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
 
 // --- locating top-level members in the (already valid) JSON text -------------------------
 // nlohmann does not report where a value came from, so to name the field an invalid UTF-8
@@ -121,18 +198,31 @@ std::string Describe(const json& value) {
 }
 
 // "[json.exception.parse_error.101] parse error at line 1, column 9: syntax error ..." ->
-// "syntax error ...": the byte offset is reported separately, the rest is noise.
+// "syntax error ...": the byte offset is reported separately, the rest is noise. The
+// parser quotes the token it was reading ("last read: '...'"), which in a hostile body can
+// be the whole megabyte of an unterminated string: only its start is kept.
 std::string ParseErrorDetail(const json::parse_error& error) {
   std::string_view what = error.what();
   if (const size_t column = what.find("column "); column != std::string_view::npos) {
     if (const size_t colon = what.find(": ", column); colon != std::string_view::npos) {
-      return std::string(what.substr(colon + 2));
+      what = what.substr(colon + 2);
     }
+  } else if (const size_t bracket = what.find("] "); bracket != std::string_view::npos) {
+    what = what.substr(bracket + 2);
   }
-  if (const size_t bracket = what.find("] "); bracket != std::string_view::npos) {
-    return std::string(what.substr(bracket + 2));
+  constexpr std::string_view kLastRead = "last read: '";
+  std::string detail;
+  if (const size_t at = what.find(kLastRead); at != std::string_view::npos) {
+    const size_t token_from = at + kLastRead.size();
+    size_t token_end = what.rfind('\'');
+    if (token_end == std::string_view::npos || token_end < token_from) token_end = what.size();
+    detail = std::string(what.substr(0, token_from));
+    detail += Truncated(std::string(what.substr(token_from, token_end - token_from)), kMaxTokenInError);
+    detail += what.substr(token_end);
+  } else {
+    detail = std::string(what);
   }
-  return std::string(what);
+  return Truncated(detail, kMaxParseErrorDetail);
 }
 
 std::string Field(std::string_view name, std::string_view problem) {
@@ -157,10 +247,10 @@ IntText ParseDecimalInt64(std::string_view text, int64_t& value) {
   return IntText::kOk;
 }
 
-void DecodeId(const json& object, MqMessage& out, std::vector<std::string>& errors) {
+void DecodeId(const json& object, MqMessage& out, ErrorList& errors) {
   const auto it = object.find(kId);
   if (it == object.end()) {
-    errors.push_back(Field(kId, "missing"));
+    errors.Add(Field(kId, "missing"));
     return;
   }
   const json& value = *it;
@@ -168,7 +258,7 @@ void DecodeId(const json& object, MqMessage& out, std::vector<std::string>& erro
   if (value.is_number_integer()) {
     if (value.is_number_unsigned() &&
         value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-      errors.push_back(Field(kId, "out of range for a 64-bit integer: " + value.dump()));
+      errors.Add(Field(kId, "out of range for a 64-bit integer: " + value.dump()));
       return;
     }
     out.id = value.get<int64_t>();
@@ -179,37 +269,43 @@ void DecodeId(const json& object, MqMessage& out, std::vector<std::string>& erro
       case IntText::kOk:
         return;
       case IntText::kOutOfRange:
-        errors.push_back(Field(kId, "out of range for a 64-bit integer: " + Describe(value)));
+        errors.Add(Field(kId, "out of range for a 64-bit integer: " + Describe(value)));
         return;
       case IntText::kNotAnInteger:
         break;
     }
   }
-  errors.push_back(Field(kId, std::string(kExpected) + Describe(value)));
+  errors.Add(Field(kId, std::string(kExpected) + Describe(value)));
 }
 
-void DecodeMessageType(const json& object, MqMessage& out, std::vector<std::string>& errors) {
+void DecodeMessageType(const json& object, MqMessage& out, ErrorList& errors) {
   const auto it = object.find(kMessageType);
   if (it == object.end()) {
-    errors.push_back(Field(kMessageType, "missing"));
+    errors.Add(Field(kMessageType, "missing"));
     return;
   }
   if (!it->is_string()) {
-    errors.push_back(Field(kMessageType, "expected a string, got " + Describe(*it)));
+    errors.Add(Field(kMessageType, "expected a string, got " + Describe(*it)));
     return;
   }
   out.message_type = it->get<std::string>();
-  if (out.message_type.empty()) errors.push_back(Field(kMessageType, "must not be empty"));
+  if (out.message_type.empty()) errors.Add(Field(kMessageType, "must not be empty"));
+  if (out.message_type.find('\0') != std::string::npos) errors.Add(Field(kMessageType, kNulInString));
 }
 
 // Business keys are strings in Java, but hand-written producers send numbers (60201); we keep
 // the decimal text so the consumer compares like with like.
 void DecodeBusinessKey(const json& object, std::string_view name, std::optional<std::string>& out,
-                       std::vector<std::string>& errors) {
+                       ErrorList& errors) {
   const auto it = object.find(name);
   if (it == object.end() || it->is_null()) return;  // Java omits null fields
   const json& value = *it;
   if (value.is_string()) {
+    // "60201\u0000" would be silently "another order type"; a key must have one meaning.
+    if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      errors.Add(Field(name, kNulInString));
+      return;
+    }
     out = value.get<std::string>();
   } else if (value.is_number_unsigned()) {
     out = std::to_string(value.get<uint64_t>());
@@ -224,7 +320,7 @@ void DecodeBusinessKey(const json& object, std::string_view name, std::optional<
       out = value.dump();
     }
   } else {
-    errors.push_back(Field(name, "expected a string or a number, got " + Describe(value)));
+    errors.Add(Field(name, "expected a string or a number, got " + Describe(value)));
   }
 }
 
@@ -256,63 +352,109 @@ std::string EncodeMqMessage(const MqMessage& message) {
 
 DecodeResult DecodeMqMessage(std::string_view body) {
   DecodeResult result;
-  auto& errors = result.errors;
+  ErrorList errors(result.errors);
 
   // Invalid bytes are replaced (length-preserving) before parsing, so that nlohmann still
   // parses the document and we can report the field they sit in and every other problem.
-  const std::vector<size_t> bad_bytes = text::InvalidUtf8Offsets(body);
+  // One pass, no list of offsets: a body of nothing but bad bytes costs what a good one does.
   std::string text(body);
-  for (size_t offset : bad_bytes) text[offset] = '?';
+  size_t bad_count = 0;
+  size_t first_bad = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = text::WellFormedLength(text, i);
+    if (length != 0) {
+      i += length;
+      continue;
+    }
+    if (bad_count++ == 0) first_bad = i;
+    text[i++] = '?';
+  }
+  const auto body_utf8_error = [&] {
+    std::string e = "body: invalid UTF-8 at byte " + std::to_string(first_bad + 1);
+    if (bad_count > 1) e += " (" + std::to_string(bad_count) + " invalid bytes in all)";
+    return e;
+  };
+
+  // nlohmann's parser keeps a stack as deep as the document: bound it before parsing.
+  if (const auto too_deep = FirstTooDeep(text, kMaxNestingDepth)) {
+    if (bad_count > 0) errors.Add(body_utf8_error());
+    errors.Add("body: invalid JSON at byte " + std::to_string(*too_deep + 1) + ": nested deeper than " +
+               std::to_string(kMaxNestingDepth) + " levels");
+    errors.Finish(bad_count);
+    return result;
+  }
 
   json document;
   try {
     document = json::parse(text);
   } catch (const json::parse_error& error) {
-    if (!bad_bytes.empty()) {
-      errors.push_back("body: invalid UTF-8 at byte " + std::to_string(bad_bytes.front() + 1));
-    }
-    errors.push_back("body: invalid JSON at byte " + std::to_string(error.byte) + ": " +
-                     ParseErrorDetail(error));
+    if (bad_count > 0) errors.Add(body_utf8_error());
+    errors.Add("body: invalid JSON at byte " + std::to_string(error.byte) + ": " + ParseErrorDetail(error));
+    errors.Finish(bad_count);
     return result;
   }
   if (!document.is_object()) {
-    errors.push_back("body: expected a JSON object, got " + Describe(document));
+    errors.Add("body: expected a JSON object, got " + Describe(document));
+    errors.Finish(bad_count);
     return result;
   }
 
-  // One UTF-8 error per member (its first bad byte), naming the member it lies in.
-  std::vector<std::string> bad_members;
-  if (!bad_bytes.empty()) {
-    const std::vector<MemberSpan> members = TopLevelMembers(text);
+  // The members as written (nlohmann keeps only the last of a repeated name).
+  const std::vector<MemberSpan> members = TopLevelMembers(text);
+  bool field_bad[kFieldCount] = {};
+  int field_seen[kFieldCount] = {};
+  for (const MemberSpan& member : members) {
+    if (const auto field = FieldIndex(member.key)) ++field_seen[*field];
+  }
+
+  // One UTF-8 error per member (its first bad byte), naming the member it lies in. Members
+  // are disjoint and in order, so one walk over the body finds them all (linear).
+  if (bad_count > 0) {
+    size_t next_member = 0;
+    std::optional<size_t> reported_member;
     bool reported_body = false;
-    for (size_t offset : bad_bytes) {
-      const MemberSpan* owner = nullptr;
-      for (const auto& member : members) {
-        if (offset >= member.begin && offset < member.end) owner = &member;
+    for (size_t i = first_bad; i < body.size();) {
+      const size_t length = text::WellFormedLength(body, i);
+      if (length != 0) {
+        i += length;
+        continue;
       }
-      const std::string where = "invalid UTF-8 at byte " + std::to_string(offset + 1);
-      if (owner == nullptr) {
-        if (!reported_body) errors.push_back("body: " + where);
+      while (next_member < members.size() && members[next_member].end <= i) ++next_member;
+      const std::string where = "invalid UTF-8 at byte " + std::to_string(i + 1);
+      if (next_member < members.size() && i >= members[next_member].begin) {
+        if (reported_member != next_member) {
+          reported_member = next_member;
+          const MemberSpan& owner = members[next_member];
+          if (const auto field = FieldIndex(owner.key)) field_bad[*field] = true;
+          errors.Add(Field(text::Printable(owner.key, kMaxKeyInError), where));
+        }
+      } else if (!reported_body) {
         reported_body = true;
-      } else if (std::find(bad_members.begin(), bad_members.end(), owner->key) == bad_members.end()) {
-        bad_members.push_back(owner->key);
-        errors.push_back(Field(owner->key, where));
+        errors.Add("body: " + where);
       }
+      ++i;
     }
   }
-  const auto is_bad = [&](std::string_view field) {
-    return std::find(bad_members.begin(), bad_members.end(), field) != bad_members.end();
-  };
+
+  // The decoded value of a repeated field would be whichever came last: refuse to guess.
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    if (field_seen[f] > 1) {
+      field_bad[f] = true;
+      errors.Add(Field(kFields[f], "given " + std::to_string(field_seen[f]) + " times; it must appear once"));
+    }
+  }
 
   MqMessage message;
-  if (!is_bad(kId)) DecodeId(document, message, errors);
-  if (!is_bad(kMessageType)) DecodeMessageType(document, message, errors);
+  if (!field_bad[kIdField]) DecodeId(document, message, errors);
+  if (!field_bad[kMessageTypeField]) DecodeMessageType(document, message, errors);
   std::optional<std::string>* keys[] = {&message.business_key1, &message.business_key2,
                                         &message.business_key3};
-  for (int i = 0; i < 3; ++i) {
-    if (!is_bad(kBusinessKeys[i])) DecodeBusinessKey(document, kBusinessKeys[i], *keys[i], errors);
+  for (size_t i = 0; i < 3; ++i) {
+    if (!field_bad[kBusinessKey1Field + i]) DecodeBusinessKey(document, kBusinessKeys[i], *keys[i], errors);
   }
-  if (errors.empty()) result.message = std::move(message);
+  const bool ok = errors.Empty();
+  errors.Finish(bad_count);
+  if (ok) result.message = std::move(message);
   return result;
 }
 

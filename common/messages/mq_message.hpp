@@ -39,9 +39,18 @@ struct MqMessage {
 /// must be UTF-8 JSON; silently replacing bytes would change a business key).
 std::string EncodeMqMessage(const MqMessage& message);
 
+/// Deepest nesting of arrays/objects a body may have (ours is flat; Java's is too). Checked
+/// before parsing, so a hostile body of a million '[' costs one linear scan.
+inline constexpr size_t kMaxNestingDepth = 64;
+/// Most errors a DecodeResult lists; one more entry then says how many were left out.
+inline constexpr size_t kMaxDecodeErrors = 8;
+
 /// Outcome of decoding a body: `message` is set exactly when `errors` is empty.
 /// Each error starts with the field it concerns ("id: ...", "businessKey1: ...") or
-/// "body: " for the document as a whole; the list holds every problem found, not just the first.
+/// "body: " for the document as a whole. At most kMaxDecodeErrors problems are listed, in the
+/// order found; if there were more, a last entry "(N more problems not listed...)" counts
+/// them. Every entry is short (member names and quoted values are cut to a few dozen bytes),
+/// so the whole list stays under a few KiB whatever the body.
 struct DecodeResult {
   std::optional<MqMessage> message;
   std::vector<std::string> errors;
@@ -52,9 +61,13 @@ struct DecodeResult {
 ///  - id is a JSON integer or a string of decimal digits (how Java Longs are sometimes written);
 ///  - business keys are strings, or numbers (stored as their decimal text: 60201 -> "60201");
 ///  - messageType must be a non-empty string.
-/// Problems reported: invalid UTF-8 (with the byte offset and, where it lies in a top-level
-/// member, the field), invalid JSON (with the parser's byte position), a document that is not
-/// an object, and each field that is missing or of the wrong type. Never throws for bad input.
+/// Problems reported: invalid UTF-8 (the first bad byte's offset, and where it lies in a
+/// top-level member the member; for a body that is no JSON at all, how many bad bytes in
+/// all), invalid JSON (with the parser's byte position), nesting deeper than
+/// kMaxNestingDepth, a document that is not an object, one of our fields given more than
+/// once (JSON parsers disagree on which one wins) or holding a NUL character (\u0000: text
+/// stores would cut it), and each field that is missing or of the wrong type. Never throws for bad input. Linear in the body's size: size limits belong to
+/// the caller (the consumer refuses oversized bodies before decoding).
 DecodeResult DecodeMqMessage(std::string_view body);
 
 /// The key the consumer's inbox deduplicates on: the AMQP message_id when present and

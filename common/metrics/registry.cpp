@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/text/utf8.hpp"
+
 namespace paynotify::metrics {
 namespace {
 
@@ -33,10 +35,22 @@ std::string FormatValue(double v) {
 
 // Prometheus text format escapes: backslash and newline everywhere, and the double quote
 // too inside a label value (HELP text is not quoted).
+// Ill-formed UTF-8 becomes U+FFFD: one bad byte in a label value would otherwise make
+// Prometheus reject the whole scrape. Labels should come from fixed sets anyway; this is the
+// last line of defence.
 std::string Escape(const std::string& text, bool in_quotes) {
   std::string out;
-  for (const char c : text) {
-    if (c == '\\') {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      const size_t length = text::WellFormedLength(text, i);
+      if (length == 0) {
+        out += "\xEF\xBF\xBD";
+      } else {
+        out.append(text, i, length);
+        i += length - 1;
+      }
+    } else if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";

@@ -5,63 +5,64 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log/log.hpp"
+#include "common/text/escape.hpp"
+#include "common/text/utf8.hpp"
 
 namespace paynotify::learning {
 namespace {
 
 constexpr const char* kJson = "application/json";
+constexpr size_t kMaxUserIdBytes = 64;
 
-void Reply(httplib::Response& res, int status, const nlohmann::json& body) {
-  res.status = status;
-  res.set_content(body.dump(), kJson);
+http::Response Reply(int status, const nlohmann::json& body) {
+  http::Response response;
+  response.status = status;
+  response.content_type = kJson;
+  // Replace, never throw: a stored value that is not UTF-8 must not turn a read into a 500.
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
 }
 
-void ReplyError(httplib::Response& res, int status, const std::string& message) {
-  Reply(res, status, nlohmann::json{{"error", message}});
+http::Response ReplyError(int status, const std::string& message) {
+  return Reply(status, nlohmann::json{{"error", message}});
 }
 
 template <class F>
-void Guarded(httplib::Response& res, F&& f) {
+http::Response Guarded(F&& f) {
   try {
-    f();
+    return f();
   } catch (const RepositoryError& e) {
     const bool down = e.kind() == FailureKind::kUnavailable;
-    log::Get("http")->warn("query failed: {}; answered {}", e.what(), down ? 503 : 500);
-    ReplyError(res, down ? 503 : 500, down ? "database unavailable" : "query failed");
-  } catch (const std::exception& e) {
-    log::Get("http")->error("query failed: {}; answered 500", e.what());
-    ReplyError(res, 500, "internal error");
+    log::Get("http")->warn("query failed: {}; answered {}", text::Printable(e.what()),
+                           down ? 503 : 500);
+    return ReplyError(down ? 503 : 500, down ? "database unavailable" : "query failed");
   }
 }
 
 }  // namespace
 
-void RegisterRoutes(httplib::Server& routes, PgEnrollmentReader& reader) {
-  routes.Get(R"(/choosecourse/([^/]+))", [&reader](const httplib::Request& req, httplib::Response& res) {
-    const std::string text = req.matches[1];
+void RegisterRoutes(http::Server& server, PgEnrollmentReader& reader) {
+  server.Handle("GET", "/choosecourse/{id}", [&reader](const http::Request& request) {
+    const std::string& text = request.path_params.at(0);
     int64_t id = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
     if (ec != std::errc{} || ptr != text.data() + text.size() || id <= 0) {
-      ReplyError(res, 400, "id must be a positive integer, got '" + text + "'");
-      return;
+      return ReplyError(400, "id must be a positive integer, got '" + text::Printable(text, 32) + "'");
     }
-    Guarded(res, [&] {
+    return Guarded([&] {
       auto selection = reader.FindSelection(id);
-      if (!selection) {
-        ReplyError(res, 404, "no course selection with id " + text);
-        return;
-      }
-      Reply(res, 200, *selection);
+      if (!selection) return ReplyError(404, "no course selection with id " + text);
+      return Reply(200, *selection);
     });
   });
 
-  routes.Get("/coursetables", [&reader](const httplib::Request& req, httplib::Response& res) {
-    const std::string user_id = req.get_param_value("userId");
-    if (user_id.empty()) {
-      ReplyError(res, 400, "query parameter userId is required");
-      return;
+  server.Handle("GET", "/coursetables", [&reader](const http::Request& request) {
+    const std::string user_id = request.QueryParam("userId").value_or("");
+    if (user_id.empty()) return ReplyError(400, "query parameter userId is required");
+    if (user_id.size() > kMaxUserIdBytes || !text::IsValidUtf8(user_id)) {
+      return ReplyError(400, "query parameter userId must be UTF-8 text of at most 64 bytes");
     }
-    Guarded(res, [&] { Reply(res, 200, reader.CourseTables(user_id)); });
+    return Guarded([&] { return Reply(200, reader.CourseTables(user_id)); });
   });
 }
 

@@ -34,7 +34,7 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry& r
       }()),
       source_(settings_.broker, settings_.topology.queue, settings_.prefetch),
       publisher_(settings_.broker, settings_.confirm_timeout),
-      handler_(repository_, settings_.topology.retry, PausePolicy(settings_), clock),
+      handler_(repository_, settings_.topology.retry, PausePolicy(settings_), clock, settings_.max_body_bytes),
       loop_(source_, publisher_, handler_, settings_.topology, metrics_, clock,
             ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect,
                                  std::min<size_t>(settings_.batch_size, settings_.prefetch)}) {}

@@ -8,8 +8,9 @@ using namespace std::chrono_literals;
 
 LearningSettings ReadLearningSettings(config::Reader& reader) {
   LearningSettings s;
-  s.server.host = reader.String("server.host", "127.0.0.1");
-  s.server.port = static_cast<int>(reader.Int("server.port", 8082, 0, 65535));
+  http::ServerSettings server_defaults;
+  server_defaults.port = 8082;
+  s.server = http::ReadServerSettings(reader, "server", server_defaults);
 
   s.database = pg::ReadPgSettings(reader, "database", "learning-service");
   s.broker = amqp::ReadBrokerSettings(reader);
@@ -23,6 +24,13 @@ LearningSettings ReadLearningSettings(config::Reader& reader) {
                     "must not exceed rabbitmq.listener.prefetch (" + std::to_string(s.prefetch) +
                         "): a batch only takes deliveries the broker has already sent");
   }
+  // A body is read whole before we can refuse it, so the broker's own limit (RabbitMQ's
+  // max_message_size, 128 MiB by default) still bounds one delivery; this bounds decoding,
+  // and the consumer never batches more than one body over it.
+  constexpr int64_t kMaxBodyBytesLimit = 64 * 1024 * 1024;
+  s.max_body_bytes = static_cast<size_t>(reader.Int("rabbitmq.listener.max-body-bytes",
+                                                    static_cast<int64_t>(kDefaultMaxBodyBytes), 1024,
+                                                    kMaxBodyBytesLimit));
   RetryPolicy& retry = s.topology.retry;
   retry.backoff.initial = reader.Duration("rabbitmq.listener.retry.initial-interval", 1000ms);
   retry.backoff.multiplier = reader.Double("rabbitmq.listener.retry.multiplier", 2.0, 1.0, 100.0);

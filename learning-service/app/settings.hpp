@@ -6,32 +6,30 @@
 
 #include "common/amqp/settings.hpp"
 #include "common/config/reader.hpp"
+#include "common/http/settings.hpp"
 #include "common/log/log.hpp"
 #include "common/pg/settings.hpp"
 #include "learning-service/consumer/topology_plan.hpp"
+#include "learning-service/enrollment/enrollment_handler.hpp"
 
 namespace paynotify::learning {
 
-struct HttpSettings {
-  std::string host = "127.0.0.1";
-  int port = 8082;
-};
-
 struct LearningSettings {
-  HttpSettings server;
+  http::ServerSettings server;  ///< server.*: the query API, probes and metrics
   pg::PgSettings database;
   amqp::BrokerSettings broker;
   ConsumerTopology topology;
   uint16_t prefetch = 250;
   uint16_t batch_size = 100;  ///< most deliveries applied in one transaction (<= prefetch)
+  size_t max_body_bytes = kDefaultMaxBodyBytes;  ///< longer bodies are dead-lettered "too-large" undecoded
   std::chrono::milliseconds confirm_timeout{5000};
   std::chrono::milliseconds poll_interval{500};
   log::LogSettings log;
 };
 
 /// Reads every key (see config/learning-service.yaml for the documented list):
-///   server.host, server.port; database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
-///   amqp::ReadBrokerSettings) plus rabbitmq.listener.{prefetch,batch-size} and
+///   server.* (http::ReadServerSettings); database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
+///   amqp::ReadBrokerSettings) plus rabbitmq.listener.{prefetch,batch-size,max-body-bytes} and
 ///   rabbitmq.listener.retry.{initial-interval,multiplier,max-interval,max-attempts};
 ///   consumer.{exchange,queue,queue-type,dead-letter-queue,confirm-timeout,poll-interval}; log.{level,json}.
 /// Errors are recorded on the reader; the caller calls reader.Finish().

@@ -6,6 +6,7 @@
 #include "common/amqp/errors.hpp"
 #include "common/amqp/topology.hpp"
 #include "common/log/log.hpp"
+#include "common/text/escape.hpp"
 
 namespace paynotify::learning {
 
@@ -18,6 +19,7 @@ Delivery FromAmqp(amqp::Delivery in) {
   d.body = std::move(in.body);
   d.message_id = std::move(in.message_id);
   d.content_type = std::move(in.content_type);
+  d.content_encoding = std::move(in.content_encoding);
   d.type = std::move(in.type);
   d.app_id = std::move(in.app_id);
   d.timestamp_s = in.timestamp_s;
@@ -34,6 +36,7 @@ amqp::OutgoingMessage ToAmqp(const OutgoingCopy& copy) {
   m.body = copy.body;
   m.message_id = copy.message_id.value_or("");
   m.content_type = copy.content_type.value_or("");
+  m.content_encoding = copy.content_encoding.value_or("");
   m.type = copy.type.value_or("");
   m.app_id = copy.app_id.value_or("");
   m.timestamp_s = copy.timestamp_s;
@@ -71,7 +74,7 @@ bool AmqpCopyPublisher::PublishConfirmed(const OutgoingCopy& copy) {
   if (outcome != amqp::PublishOutcome::kConfirmed) {
     log::Get("consumer")
         ->warn("copy to queue={} {}{}", copy.routing_key, amqp::ToString(outcome),
-               publisher_.LastError().empty() ? "" : ": " + publisher_.LastError());
+               publisher_.LastError().empty() ? "" : ": " + text::Printable(publisher_.LastError(), 512));
   }
   return outcome == amqp::PublishOutcome::kConfirmed;
 }

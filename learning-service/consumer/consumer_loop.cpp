@@ -4,14 +4,21 @@
 
 #include "common/log/log.hpp"
 #include "common/runtime/stop.hpp"
+#include "common/text/escape.hpp"
 
 namespace paynotify::learning {
 namespace {
 
+// Error texts in our logs: long enough for a SQL error, short enough for a log line.
+constexpr size_t kMaxLoggedError = 512;
+
+// The message's key for a log line: it comes from the message, so escaped and cut short.
 std::string KeyOf(const Delivery& d, const HandleResult& r) {
-  if (!r.dedup_key.empty()) return r.dedup_key;
-  return d.message_id.value_or("<none>");
+  if (!r.dedup_key.empty()) return text::Printable(r.dedup_key);
+  return d.message_id ? text::Printable(*d.message_id) : "<none>";
 }
+
+std::string ErrorText(std::string_view text) { return text::Printable(text, kMaxLoggedError); }
 
 }  // namespace
 
@@ -47,7 +54,9 @@ void ConsumerLoop::Run(std::stop_token stop) {
       batch.clear();
       batch.push_back(std::move(*delivery));
       // Only what has already arrived (prefetch): waiting for a fuller batch would add latency.
-      while (batch.size() < settings_.batch_size) {
+      // An oversized body ends the batch, so a batch holds at most one of them in memory.
+      const auto oversized = [&](const Delivery& d) { return d.body.size() > handler_.MaxBodyBytes(); };
+      while (batch.size() < settings_.batch_size && !oversized(batch.back())) {
         std::optional<Delivery> more = source_.Next(std::chrono::milliseconds::zero());
         if (!more) break;
         batch.push_back(std::move(*more));
@@ -58,7 +67,7 @@ void ConsumerLoop::Run(std::stop_token stop) {
       connected_ = false;
       const auto delay = reconnect.Next();
       log->warn("broker connection lost queue={}: {}; unacked deliveries return to the queue; will reconnect in {}ms",
-                topology_.queue, e.what(), delay.count());
+                topology_.queue, ErrorText(e.what()), delay.count());
       runtime::SleepFor(stop, delay);
     }
   }
@@ -74,7 +83,7 @@ void ConsumerLoop::Process(const Delivery& delivery, std::stop_token stop) {
     if (result.disposition.kind != Disposition::Kind::kPause) break;
     if (!paused_.exchange(true)) {
       log->warn("database unavailable: {}; pausing consumption, holding message_key={} unacked",
-                result.disposition.text, KeyOf(delivery, result));
+                ErrorText(result.disposition.text), KeyOf(delivery, result));
     }
     log->info("database still unavailable; will retry message_key={} in {}ms", KeyOf(delivery, result),
               result.disposition.delay.count());
@@ -100,7 +109,7 @@ void ConsumerLoop::ProcessBatch(std::span<const Delivery> batch, std::stop_token
   if (!results) {
     metrics_.BatchFellBack();
     log->info("batch of {} not applied, nothing of it committed ({}); handling its messages one by one",
-              batch.size(), failure);
+              batch.size(), ErrorText(failure));
     for (const Delivery& delivery : batch) {
       if (stop.stop_requested()) {
         source_.Requeue(delivery.delivery_tag);  // the rest of a batch held by an outage
@@ -141,16 +150,15 @@ void ConsumerLoop::Settle(const Delivery& delivery, const HandleResult& result, 
       if (PublishThenAck(delivery, MakeRetryCopy(delivery, topology_, d), "retry", stop)) {
         metrics_.Retried(d.attempt);
         log->warn("apply failed message_key={} attempt={}: {}; will retry in {}ms (attempt {} of {})",
-                  KeyOf(delivery, result), d.attempt - 1, d.text, d.delay.count(), d.attempt,
+                  KeyOf(delivery, result), d.attempt - 1, ErrorText(d.text), d.delay.count(), d.attempt,
                   topology_.retry.max_attempts);
       }
       break;
     case Disposition::Kind::kDeadLetter:
-      if (PublishThenAck(delivery, MakeDeadLetterCopy(delivery, topology_, d, clock_.WallNow()), "dead-letter",
-                         stop)) {
+      if (ParkThenAck(delivery, result, stop)) {
         metrics_.DeadLettered(d.reason);
         log->error("dead-lettered message_key={} reason={} attempts={}: {}; parked in {}", KeyOf(delivery, result),
-                   d.reason, d.attempt, d.text, topology_.dead_letter_queue);
+                   d.reason, d.attempt, ErrorText(d.text), topology_.dead_letter_queue);
       }
       break;
     case Disposition::Kind::kPause:
@@ -160,29 +168,65 @@ void ConsumerLoop::Settle(const Delivery& delivery, const HandleResult& result, 
   }
 }
 
-bool ConsumerLoop::PublishThenAck(const Delivery& delivery, const OutgoingCopy& copy, std::string_view action,
-                                  std::stop_token stop) {
-  bool confirmed = false;
-  std::string why = "not confirmed by the broker";
+bool ConsumerLoop::TryPublish(const OutgoingCopy& copy, std::string& why) {
   try {
-    confirmed = publisher_.PublishConfirmed(copy);
+    if (publisher_.PublishConfirmed(copy)) return true;
+    why = "not confirmed by the broker";
   } catch (const std::exception& e) {
     why = e.what();
   }
-  if (confirmed) {
+  return false;
+}
+
+bool ConsumerLoop::PublishThenAck(const Delivery& delivery, const OutgoingCopy& copy, std::string_view action,
+                                  std::stop_token stop) {
+  std::string why;
+  if (TryPublish(copy, why)) {
     settle_backoff_.Reset();
     source_.Ack(delivery.delivery_tag);
     return true;
   }
+  RequeueAfterFailure(delivery, copy, action, why, stop);
+  return false;
+}
+
+bool ConsumerLoop::ParkThenAck(const Delivery& delivery, const HandleResult& result, std::stop_token stop) {
+  const Disposition& d = result.disposition;
+  const OutgoingCopy full = MakeDeadLetterCopy(delivery, topology_, d, clock_.WallNow());
+  std::string why;
+  if (TryPublish(full, why)) {
+    settle_backoff_.Reset();
+    source_.Ack(delivery.delivery_tag);
+    return true;
+  }
+  // The full copy holds the body, short properties and our own bounded headers, so this is
+  // almost surely the broker; but if the message is the cause after all, requeueing it would
+  // bring it back forever. Park what cannot fail because of the message.
+  log::Get("consumer")->warn("dead-letter copy to {} {} message_key={}; parking a minimal copy (body, message_id, "
+                             "reason) instead",
+                             full.routing_key, ErrorText(why), KeyOf(delivery, result));
+  const OutgoingCopy minimal = MakeMinimalDeadLetterCopy(delivery, topology_, d);
+  if (TryPublish(minimal, why)) {
+    metrics_.ParkedMinimal();
+    settle_backoff_.Reset();
+    source_.Ack(delivery.delivery_tag);
+    return true;
+  }
+  RequeueAfterFailure(delivery, minimal, "dead-letter", why, stop);
+  return false;
+}
+
+void ConsumerLoop::RequeueAfterFailure(const Delivery& delivery, const OutgoingCopy& copy, std::string_view action,
+                                       const std::string& why, std::stop_token stop) {
   metrics_.SettleFailed(action);
   source_.Requeue(delivery.delivery_tag);
   // The requeued delivery comes straight back: wait a little so a broker that keeps
   // refusing the copy does not turn this into a hot loop.
   const auto delay = settle_backoff_.Next();
   log::Get("consumer")->warn("{} copy to {} {} message_id={}; original requeued, will handle it again in {}ms",
-                             action, copy.routing_key, why, delivery.message_id.value_or("<none>"), delay.count());
+                             action, copy.routing_key, ErrorText(why),
+                             delivery.message_id ? text::Printable(*delivery.message_id) : "<none>", delay.count());
   runtime::SleepFor(stop, delay);
-  return false;
 }
 
 }  // namespace paynotify::learning

@@ -10,9 +10,17 @@
 ///
 /// At-least-once contract: a delivery is acked only after (a) it was applied, found a
 /// duplicate or ignored, or (b) its retry / dead-letter copy was CONFIRMED by the broker.
-/// If a copy is not confirmed (nacked, returned, unknown) the original is requeued; if the
-/// process dies anywhere, the broker redelivers the unacked original. The dedup key
-/// absorbs every resulting duplicate apply. Nothing is ever dropped.
+/// A dead-letter copy that is not confirmed (nacked, returned, unknown) is followed by a
+/// minimal one (body, message_id, reason: nothing the message could make unpublishable);
+/// if that or a retry copy is not confirmed either, the original is requeued after the
+/// settle back-off (the broker is refusing: nothing the message can cause). If the process
+/// dies anywhere, the broker redelivers the unacked original. The dedup key absorbs every
+/// resulting duplicate apply. Nothing is ever dropped.
+///
+/// Hostile messages: copies carry only our own headers (see topology_plan.hpp), so no
+/// message can hold the thread in a requeue loop; an oversized body ends its batch (memory:
+/// at most batch_size - 1 bodies within the limit plus one over it); every value from a
+/// message is logged through text::Printable.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -92,9 +100,17 @@ class ConsumerLoop {
  private:
   /// Carries out a retry or dead-letter disposition, or acks (kAck).
   void Settle(const Delivery& delivery, const HandleResult& result, std::stop_token stop);
+  /// True if the broker confirmed `copy`; else false with `why`. Never throws.
+  bool TryPublish(const OutgoingCopy& copy, std::string& why);
   /// Publishes `copy`; acks on confirm, requeues otherwise. Returns true if acked.
   bool PublishThenAck(const Delivery& delivery, const OutgoingCopy& copy, std::string_view action,
                       std::stop_token stop);
+  /// Parks the delivery: its dead-letter copy, or if that is not confirmed its minimal copy;
+  /// acks once one is confirmed, requeues if neither is. Returns true if acked.
+  bool ParkThenAck(const Delivery& delivery, const HandleResult& result, std::stop_token stop);
+  /// Counts, requeues and backs off (settle back-off) after a copy was not confirmed.
+  void RequeueAfterFailure(const Delivery& delivery, const OutgoingCopy& copy, std::string_view action,
+                           const std::string& why, std::stop_token stop);
 
   DeliverySource& source_;
   CopyPublisher& publisher_;

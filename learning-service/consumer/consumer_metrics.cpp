@@ -1,6 +1,16 @@
 #include "learning-service/consumer/consumer_metrics.hpp"
 
+#include <algorithm>
+
 namespace paynotify::learning {
+namespace {
+
+bool IsKnownReason(std::string_view reason) {
+  return std::find(std::begin(kDeadLetterReasons), std::end(kDeadLetterReasons), reason) !=
+         std::end(kDeadLetterReasons);
+}
+
+}  // namespace
 
 ConsumerMetrics::ConsumerMetrics(metrics::Registry& registry)
     : registry_(registry),
@@ -25,7 +35,12 @@ ConsumerMetrics::ConsumerMetrics(metrics::Registry& registry)
                                         kBatchSizeBuckets)),
       batch_fallbacks_(registry.GetCounter("paynotify_learning_batch_fallbacks_total",
                                            "Batches whose transaction failed; their deliveries were then handled "
-                                           "one by one")) {}
+                                           "one by one")),
+      parked_minimal_(registry.GetCounter("paynotify_learning_parked_minimal_total",
+                                          "Dead-letter copies refused by the broker and parked in minimal form instead "
+                                          "(body, message_id, reason)")) {}
+
+void ConsumerMetrics::ParkedMinimal() { parked_minimal_.Inc(); }
 
 void ConsumerMetrics::Batch(size_t deliveries) { batch_size_.Observe(static_cast<double>(deliveries)); }
 
@@ -57,7 +72,7 @@ void ConsumerMetrics::Retried(int next_attempt) {
 void ConsumerMetrics::DeadLettered(const std::string& reason) {
   registry_
       .GetCounter("paynotify_learning_dead_lettered_total", "Deliveries parked in the dead-letter queue, by reason",
-                  {{"reason", reason}})
+                  {{"reason", IsKnownReason(reason) ? reason : std::string("other")}})
       .Inc();
 }
 

@@ -13,6 +13,7 @@ namespace paynotify::learning {
 ///   paynotify_learning_consumed_total, _applied_total, _duplicates_total, _ignored_total,
 ///   _retried_total{attempt}, _dead_lettered_total{reason}, _paused_total,
 ///   _settle_failures_total{action} (copy not confirmed -> original requeued),
+///   _parked_minimal_total (dead-letter copy refused, minimal copy parked instead),
 ///   _apply_seconds (histogram, per message), _publish_to_apply_seconds (histogram: message
 ///   timestamp -> applied), _batch_size (histogram), _batch_fallbacks_total.
 /// Buckets of paynotify_learning_batch_size (deliveries per batch).
@@ -27,8 +28,12 @@ class ConsumerMetrics {
   void Record(const HandleResult& result);
   /// A retry / dead-letter copy was confirmed and the original acked.
   void Retried(int next_attempt);
+  /// `reason` is one of kDeadLetterReasons; anything else is counted as "other", so the
+  /// label's values stay a fixed set.
   void DeadLettered(const std::string& reason);
   void SettleFailed(std::string_view action);
+  /// A dead-letter copy was not confirmed, its minimal form was (and the original acked).
+  void ParkedMinimal();
   /// A batch of `deliveries` was taken from the queue (1 when only one was waiting).
   void Batch(size_t deliveries);
   /// A batch's transaction failed and its deliveries went through one by one.
@@ -45,6 +50,7 @@ class ConsumerMetrics {
   metrics::Histogram& publish_to_apply_seconds_;
   metrics::Histogram& batch_size_;
   metrics::Counter& batch_fallbacks_;
+  metrics::Counter& parked_minimal_;
 };
 
 }  // namespace paynotify::learning

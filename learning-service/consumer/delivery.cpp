@@ -1,8 +1,8 @@
 #include "learning-service/consumer/delivery.hpp"
 
+#include <algorithm>
 #include <charconv>
-
-#include <fmt/format.h>
+#include <cmath>
 
 namespace paynotify::learning {
 
@@ -16,28 +16,12 @@ int AttemptOf(const Delivery& delivery) {
     auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), value);
     if (ec != std::errc{} || ptr != s->data() + s->size()) value = 1;
   } else if (const auto* d = std::get_if<double>(&it->second)) {
-    value = static_cast<int64_t>(*d);
+    // A cast of NaN or of a double beyond int64 is undefined: clamp first.
+    if (std::isfinite(*d)) value = static_cast<int64_t>(std::clamp(*d, -1.0, 1'000'000.0));
   }
   if (value < 1) return 1;
   if (value > 1'000'000) return 1'000'000;
   return static_cast<int>(value);
-}
-
-std::string HeaderText(const Headers& headers, const std::string& name) {
-  auto it = headers.find(name);
-  if (it == headers.end()) return {};
-  return std::visit(
-      [](const auto& v) -> std::string {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          return v;
-        } else if constexpr (std::is_same_v<T, bool>) {
-          return v ? "true" : "false";
-        } else {
-          return fmt::format("{}", v);
-        }
-      },
-      it->second);
 }
 
 }  // namespace paynotify::learning

@@ -10,8 +10,8 @@
 
 namespace paynotify::learning {
 
-/// Header values we read or write. Table/array headers (e.g. the broker's x-death) are not
-/// represented: the adapter drops them, which is fine because we keep our own attempt count.
+/// Header values we read or write. Table/array headers (e.g. the broker's x-death) arrive as
+/// their (bounded) JSON text; we never copy them: we keep our own attempt count.
 using HeaderValue = std::variant<std::string, int64_t, bool, double>;
 using Headers = std::map<std::string, HeaderValue>;
 
@@ -24,6 +24,9 @@ inline constexpr const char* kAttemptsHeader = "x-paynotify-attempts";
 inline constexpr const char* kOriginalExchangeHeader = "x-paynotify-original-exchange";
 inline constexpr const char* kOriginalQueueHeader = "x-paynotify-original-queue";
 inline constexpr const char* kFailedAtHeader = "x-paynotify-failed-at";
+/// Retry and dead-letter copies carry our own headers only; this one holds a short summary
+/// of the headers the first delivery came with (names, types, the start of short values).
+inline constexpr const char* kOriginalHeadersHeader = "x-paynotify-original-headers";
 
 struct Delivery {
   uint64_t delivery_tag = 0;
@@ -33,6 +36,7 @@ struct Delivery {
   std::string body;
   std::optional<std::string> message_id;
   std::optional<std::string> content_type;
+  std::optional<std::string> content_encoding;
   std::optional<std::string> type;
   std::optional<std::string> app_id;
   std::optional<int64_t> timestamp_s;
@@ -40,10 +44,8 @@ struct Delivery {
 };
 
 /// The attempt this delivery represents: the x-paynotify-attempt header (integer, or a
-/// string of digits from a foreign producer), 1 when absent or unreadable, never below 1.
+/// string of digits from a foreign producer), 1 when absent or unreadable, never below 1,
+/// never above 1,000,000 (whatever a producer wrote there).
 int AttemptOf(const Delivery& delivery);
-
-/// A header as text, for logs and copies ("" when absent).
-std::string HeaderText(const Headers& headers, const std::string& name);
 
 }  // namespace paynotify::learning

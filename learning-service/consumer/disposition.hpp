@@ -2,8 +2,29 @@
 /// What the consumer must do with one delivery: the decision core's only output.
 #include <chrono>
 #include <string>
+#include <string_view>
 
 namespace paynotify::learning {
+
+/// Every reason a message is dead-lettered for: the x-paynotify-reason header of the parked
+/// copy and the `reason` label of paynotify_learning_dead_lettered_total. A fixed set, so no
+/// message can make up a label value.
+namespace reason {
+inline constexpr std::string_view kMalformedJson = "malformed-json";        ///< not JSON, not an object, too deep
+inline constexpr std::string_view kInvalidMessage = "invalid-message";      ///< a field or property unusable
+inline constexpr std::string_view kTooLarge = "too-large";                  ///< body over rabbitmq.listener.max-body-bytes
+inline constexpr std::string_view kUnsupportedEncoding = "unsupported-encoding";  ///< e.g. gzip: we read plain JSON
+inline constexpr std::string_view kMissingBusinessKey1 = "missing-business-key1";
+inline constexpr std::string_view kNonNumericBusinessKey1 = "non-numeric-business-key1";
+inline constexpr std::string_view kSelectionMissing = "selection-missing";
+inline constexpr std::string_view kRetriesExhausted = "retries-exhausted";
+inline constexpr std::string_view kApplyFailed = "apply-failed";
+}  // namespace reason
+
+inline constexpr std::string_view kDeadLetterReasons[] = {
+    reason::kMalformedJson,        reason::kInvalidMessage,    reason::kTooLarge,
+    reason::kUnsupportedEncoding,  reason::kMissingBusinessKey1, reason::kNonNumericBusinessKey1,
+    reason::kSelectionMissing,     reason::kRetriesExhausted,  reason::kApplyFailed};
 
 struct Disposition {
   enum class Kind {

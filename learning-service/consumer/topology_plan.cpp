@@ -3,42 +3,104 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "common/text/escape.hpp"
+#include "common/text/utf8.hpp"
+
 namespace paynotify::learning {
 namespace {
 
 // Header values are short strings in the broker's table; an exception text can be long
 // (a whole SQL error). Keep the start, which names the problem.
 constexpr size_t kMaxErrorText = 1000;
+// Exchange and queue names are short strings (at most 255 bytes) in AMQP.
+constexpr size_t kMaxNameText = 255;
+// x-paynotify-original-headers: the summary stops growing past this (plus one entry).
+constexpr size_t kMaxHeaderSummary = 1024;
+// Each name and value in the summary shows at most this much of itself.
+constexpr size_t kMaxSummaryPart = 64;
 
-std::string Truncated(const std::string& text) {
-  if (text.size() <= kMaxErrorText) return text;
-  return text.substr(0, kMaxErrorText) + "...";
+std::string Truncated(const std::string& text, size_t max_bytes = kMaxErrorText) {
+  if (text.size() <= max_bytes) return text;
+  size_t cut = max_bytes;
+  // Keep the header valid UTF-8: never cut a character in half.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
 }
 
 bool IsBrokerDeathHeader(const std::string& name) {
-  // The broker adds x-death (a table we cannot carry) and x-first/last-death-* when a message
-  // expires from a retry queue; copying the scalar ones would describe the previous hop only.
+  // The broker adds x-death (a table) and x-first/last-death-* when a message expires from a
+  // retry queue; they describe our own retry hops, not the message.
   return name.rfind("x-death", 0) == 0 || name.rfind("x-first-death", 0) == 0 ||
          name.rfind("x-last-death", 0) == 0;
 }
 
+bool IsOwnHeader(const std::string& name) { return name.rfind("x-paynotify-", 0) == 0; }
+
+// One of our headers as the delivery carries it, if it is a string we could have written
+// (valid UTF-8, at most `max_bytes`): anything else was forged upstream and is not kept.
+std::optional<std::string> OwnText(const Delivery& delivery, const char* name, size_t max_bytes) {
+  const auto it = delivery.headers.find(name);
+  if (it == delivery.headers.end()) return std::nullopt;
+  const auto* value = std::get_if<std::string>(&it->second);
+  if (value == nullptr || value->size() > max_bytes || !text::IsValidUtf8(*value)) return std::nullopt;
+  return *value;
+}
+
+std::string SummaryValue(const HeaderValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return "\"" + text::Printable(v, kMaxSummaryPart) + "\"";
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else {
+          return fmt::format("{}", v);
+        }
+      },
+      value);
+}
+
+// The original's headers but ours and the broker's retry bookkeeping, for operators.
+std::string SummarizeHeaders(const Headers& headers) {
+  std::string summary;
+  size_t shown = 0;
+  size_t total = 0;
+  for (const auto& [name, value] : headers) {
+    if (IsBrokerDeathHeader(name) || IsOwnHeader(name)) continue;
+    ++total;
+    if (summary.size() >= kMaxHeaderSummary) continue;  // counted, not shown
+    if (!summary.empty()) summary += ", ";
+    summary += text::Printable(name, kMaxSummaryPart) + "=" + SummaryValue(value);
+    ++shown;
+  }
+  if (shown < total) summary += fmt::format("{}...(+{} more headers)", summary.empty() ? "" : ", ", total - shown);
+  return summary;
+}
+
+// Body and properties (AMQP short strings, so bounded), plus only the headers we own: what
+// the first delivery came from and a summary of its own headers. Never the original's other
+// headers: a table that fits in the original's frame may not fit in a copy's, and then the
+// copy could never be published (issue 10).
 OutgoingCopy BaseCopy(const Delivery& delivery, const ConsumerTopology& topology) {
   OutgoingCopy copy;
   copy.body = delivery.body;
   copy.message_id = delivery.message_id;
   copy.content_type = delivery.content_type;
+  copy.content_encoding = delivery.content_encoding;
   copy.type = delivery.type;
   copy.app_id = delivery.app_id;
   copy.timestamp_s = delivery.timestamp_s;
-  for (const auto& [name, value] : delivery.headers) {
-    if (!IsBrokerDeathHeader(name)) copy.headers.emplace(name, value);
-  }
   // Where the message first came from: a retried message arrives from the default exchange,
   // so the first hop's values are kept once set.
-  if (!copy.headers.contains(kOriginalExchangeHeader)) {
-    copy.headers[kOriginalExchangeHeader] = delivery.exchange.empty() ? topology.exchange : delivery.exchange;
-  }
-  if (!copy.headers.contains(kOriginalQueueHeader)) copy.headers[kOriginalQueueHeader] = topology.queue;
+  copy.headers[kOriginalExchangeHeader] =
+      OwnText(delivery, kOriginalExchangeHeader, kMaxNameText)
+          .value_or(delivery.exchange.empty() ? topology.exchange : delivery.exchange);
+  copy.headers[kOriginalQueueHeader] = OwnText(delivery, kOriginalQueueHeader, kMaxNameText).value_or(topology.queue);
+  // The first hop summarises; later hops (whose headers are ours) pass its summary on.
+  std::optional<std::string> summary = OwnText(delivery, kOriginalHeadersHeader, 2 * kMaxHeaderSummary);
+  if (!summary) summary = SummarizeHeaders(delivery.headers);
+  if (!summary->empty()) copy.headers[kOriginalHeadersHeader] = std::move(*summary);
   return copy;
 }
 
@@ -84,10 +146,24 @@ OutgoingCopy MakeDeadLetterCopy(const Delivery& delivery, const ConsumerTopology
                                 std::chrono::system_clock::time_point failed_at) {
   OutgoingCopy copy = BaseCopy(delivery, topology);
   copy.routing_key = topology.dead_letter_queue;
+  // Why the earlier attempts failed, when the last one failed for another reason.
+  if (auto last_error = OwnText(delivery, kLastErrorHeader, kMaxErrorText + 3)) {
+    copy.headers[kLastErrorHeader] = std::move(*last_error);
+  }
   copy.headers[kReasonHeader] = dead_letter.reason;
   copy.headers[kErrorHeader] = Truncated(dead_letter.text);
   copy.headers[kAttemptsHeader] = static_cast<int64_t>(dead_letter.attempt);
   copy.headers[kFailedAtHeader] = Iso8601Utc(failed_at);
+  return copy;
+}
+
+OutgoingCopy MakeMinimalDeadLetterCopy(const Delivery& delivery, const ConsumerTopology& topology,
+                                       const Disposition& dead_letter) {
+  OutgoingCopy copy;
+  copy.routing_key = topology.dead_letter_queue;
+  copy.body = delivery.body;
+  copy.message_id = delivery.message_id;
+  copy.headers[kReasonHeader] = dead_letter.reason;
   return copy;
 }
 

@@ -49,23 +49,41 @@ struct OutgoingCopy {
   std::string body;
   std::optional<std::string> message_id;
   std::optional<std::string> content_type;
+  std::optional<std::string> content_encoding;
   std::optional<std::string> type;
   std::optional<std::string> app_id;
   std::optional<int64_t> timestamp_s;
   Headers headers;
 };
 
-/// Copy of `delivery` for `retry` (a kRetry disposition): same body and properties
-/// (message_id kept, so the dedup key is unchanged), x-paynotify-attempt = retry.attempt,
-/// x-paynotify-last-error = retry.text, x-paynotify-original-exchange/-queue kept from the
-/// first delivery; routed to RetryQueue(retry.attempt - 1).
+/// What every copy carries: the body and the properties (message_id kept, so the dedup key is
+/// unchanged; all are AMQP short strings), and of the headers ONLY our own:
+/// x-paynotify-original-exchange/-queue kept from the first delivery, and
+/// x-paynotify-original-headers, a summary of the first delivery's other headers (names,
+/// types and the start of each value, about 1 KiB at most; the broker's x-death bookkeeping
+/// left out). The original's headers themselves are never copied: a table that fits the
+/// original's frame need not fit the copy's, and a copy that cannot be published would hold
+/// the message forever. So a copy's headers stay a few KiB, whatever the original carried.
+/// Our own headers from the delivery are kept only if they look like ours (strings of valid
+/// UTF-8 and sensible length); anything else a producer put there is replaced.
+
+/// Copy of `delivery` for `retry` (a kRetry disposition), see above, with
+/// x-paynotify-attempt = retry.attempt and x-paynotify-last-error = retry.text (cut to 1000
+/// bytes); routed to RetryQueue(retry.attempt - 1).
 OutgoingCopy MakeRetryCopy(const Delivery& delivery, const ConsumerTopology& topology, const Disposition& retry);
 
-/// Copy of `delivery` for the parking queue with x-paynotify-reason, -error, -attempts,
-/// -original-exchange, -original-queue and -failed-at (ISO-8601 UTC, from `failed_at`).
+/// Copy of `delivery` for the parking queue, see above, with x-paynotify-reason, -error (cut
+/// to 1000 bytes), -attempts, -failed-at (ISO-8601 UTC, from `failed_at`) and the
+/// -last-error of the previous attempt if there was one.
 OutgoingCopy MakeDeadLetterCopy(const Delivery& delivery, const ConsumerTopology& topology,
                                 const Disposition& dead_letter,
                                 std::chrono::system_clock::time_point failed_at);
+
+/// The last resort when even that copy is not confirmed: the body, the message_id (the
+/// dedup key, so that replaying the parked message can never apply it twice) and
+/// x-paynotify-reason; nothing else that the message could have made unpublishable.
+OutgoingCopy MakeMinimalDeadLetterCopy(const Delivery& delivery, const ConsumerTopology& topology,
+                                       const Disposition& dead_letter);
 
 /// "2024-01-01T10:00:00.123Z".
 std::string Iso8601Utc(std::chrono::system_clock::time_point t);

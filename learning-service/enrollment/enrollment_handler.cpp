@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include "common/messages/mq_message.hpp"
+#include "common/text/escape.hpp"
+#include "common/text/utf8.hpp"
 
 namespace paynotify::learning {
 namespace {
@@ -32,13 +34,35 @@ std::optional<int64_t> ParsePositiveId(const std::string& text) {
   return value;
 }
 
-HandleResult DeadLetter(std::string reason, std::string text, int attempts, std::string key = {}) {
+HandleResult DeadLetter(std::string_view reason, std::string text, int attempts, std::string key = {}) {
   HandleResult r;
-  r.disposition = Disposition::DeadLetter(std::move(reason), std::move(text), attempts);
+  r.disposition = Disposition::DeadLetter(std::string(reason), std::move(text), attempts);
   r.outcome = Outcome::kDeadLetter;
   r.dedup_key = std::move(key);
   return r;
 }
+
+// Content encodings that leave the body as it is. Spring AMQP writes the charset here
+// ("UTF-8"), so charsets count as "not encoded"; a compression (gzip, deflate, br, ...) does
+// not: we never inflate a body from the queue (a small message could expand without bound).
+bool IsPlainEncoding(const std::optional<std::string>& encoding) {
+  if (!encoding || encoding->empty()) return true;
+  std::string lower;
+  for (char c : *encoding) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return lower == "identity" || lower == "utf-8" || lower == "utf8" || lower == "us-ascii" || lower == "ascii";
+}
+
+// A message_id is our dedup key, stored as PostgreSQL text: it must be valid UTF-8 without
+// NUL (libpq would cut the key at a NUL, and an invalid byte fails the whole batch).
+std::optional<std::string> MessageIdProblem(const std::optional<std::string>& message_id) {
+  if (!message_id) return std::nullopt;
+  if (!text::IsValidUtf8(*message_id)) return "not valid UTF-8";
+  if (message_id->find('\0') != std::string::npos) return "contains a NUL character";
+  return std::nullopt;
+}
+
+// Timestamps a producer can put in the property that we can subtract without overflow.
+constexpr int64_t kLatestTimestamp = 4'102'444'800;  // 2100-01-01T00:00:00Z
 
 }  // namespace
 
@@ -65,8 +89,9 @@ std::string_view KindName(Disposition::Kind kind) {
 }
 
 EnrollmentHandler::EnrollmentHandler(EnrollmentRepository& repository, RetryPolicy retry,
-                                     runtime::BackoffPolicy pause, const runtime::Clock& clock)
-    : repository_(repository), retry_(retry), pause_(pause), clock_(clock) {}
+                                     runtime::BackoffPolicy pause, const runtime::Clock& clock,
+                                     size_t max_body_bytes)
+    : repository_(repository), retry_(retry), pause_(pause), clock_(clock), max_body_bytes_(max_body_bytes) {}
 
 HandleResult EnrollmentHandler::RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error) const {
   HandleResult r;
@@ -81,10 +106,42 @@ HandleResult EnrollmentHandler::RetryOrDeadLetter(int attempt, std::string exhau
 }
 
 EnrollmentHandler::Decision EnrollmentHandler::Decide(const Delivery& delivery) const {
+  try {
+    return DecideOrThrow(delivery);
+  } catch (const std::exception& e) {
+    // Decoding does not throw for bad input; this is running out of memory or a bug. Not
+    // known to be the message's fault: retry within the budget, then park it.
+    return RetryOrDeadLetter(AttemptOf(delivery), std::string(reason::kRetriesExhausted),
+                             fmt::format("could not decide what to do with the message: {}", e.what()));
+  }
+}
+
+EnrollmentHandler::Decision EnrollmentHandler::DecideOrThrow(const Delivery& delivery) const {
   const int attempt = AttemptOf(delivery);
+  // Before decoding: the time and memory a body costs grow with its size.
+  if (delivery.body.size() > max_body_bytes_) {
+    return DeadLetter(reason::kTooLarge,
+                      fmt::format("body: {} bytes, more than the {} allowed (rabbitmq.listener.max-body-bytes); "
+                                  "not decoded",
+                                  delivery.body.size(), max_body_bytes_),
+                      attempt);
+  }
+  if (const auto problem = MessageIdProblem(delivery.message_id)) {
+    return DeadLetter(reason::kInvalidMessage,
+                      fmt::format("message_id property: {} (it is the dedup key): '{}'", *problem,
+                                  text::Printable(*delivery.message_id, 64)),
+                      attempt);
+  }
   const messages::DecodeResult decoded = messages::DecodeMqMessage(delivery.body);
   if (!decoded.message) {
-    return DeadLetter(IsDocumentError(decoded.errors) ? "malformed-json" : "invalid-message",
+    if (!IsPlainEncoding(delivery.content_encoding)) {
+      return DeadLetter(reason::kUnsupportedEncoding,
+                        fmt::format("content_encoding property: '{}' is not supported (bodies are read as "
+                                    "plain UTF-8 JSON): {}",
+                                    text::Printable(*delivery.content_encoding, 64), JoinErrors(decoded.errors)),
+                        attempt);
+    }
+    return DeadLetter(IsDocumentError(decoded.errors) ? reason::kMalformedJson : reason::kInvalidMessage,
                       JoinErrors(decoded.errors), attempt);
   }
   const messages::MqMessage& message = *decoded.message;
@@ -98,14 +155,14 @@ EnrollmentHandler::Decision EnrollmentHandler::Decide(const Delivery& delivery) 
     return r;
   }
   if (!message.business_key1 || message.business_key1->empty()) {
-    return DeadLetter("missing-business-key1", "businessKey1: missing (the course-selection id)", attempt,
+    return DeadLetter(reason::kMissingBusinessKey1, "businessKey1: missing (the course-selection id)", attempt,
                       std::move(key));
   }
   const auto selection_id = ParsePositiveId(*message.business_key1);
   if (!selection_id) {
-    return DeadLetter("non-numeric-business-key1",
+    return DeadLetter(reason::kNonNumericBusinessKey1,
                       fmt::format("businessKey1: '{}' is not a positive integer (the course-selection id)",
-                                  *message.business_key1),
+                                  text::Printable(*message.business_key1, 64)),
                       attempt, std::move(key));
   }
   return PaymentApplication{std::move(key), *selection_id};
@@ -117,7 +174,7 @@ HandleResult EnrollmentHandler::Interpret(const Delivery& delivery, const Paymen
   switch (applied) {
     case ApplyResult::kApplied:
       r.outcome = Outcome::kApplied;
-      if (delivery.timestamp_s) {
+      if (delivery.timestamp_s && *delivery.timestamp_s >= 0 && *delivery.timestamp_s <= kLatestTimestamp) {
         r.since_published =
             clock_.WallNow() - std::chrono::system_clock::time_point{std::chrono::seconds{*delivery.timestamp_s}};
       }
@@ -126,7 +183,7 @@ HandleResult EnrollmentHandler::Interpret(const Delivery& delivery, const Paymen
       r.outcome = Outcome::kDuplicate;
       break;
     case ApplyResult::kSelectionMissing:
-      r = RetryOrDeadLetter(AttemptOf(delivery), "selection-missing",
+      r = RetryOrDeadLetter(AttemptOf(delivery), std::string(reason::kSelectionMissing),
                             fmt::format("course selection {} not found", application.choose_course_id));
       break;
   }
@@ -156,18 +213,18 @@ HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
         break;
       case FailureKind::kTransient:
         pause_.Reset();
-        r = RetryOrDeadLetter(attempt, "retries-exhausted", e.what());
+        r = RetryOrDeadLetter(attempt, std::string(reason::kRetriesExhausted), e.what());
         break;
       case FailureKind::kPermanent:
         pause_.Reset();
-        r = DeadLetter("apply-failed", e.what(), attempt);
+        r = DeadLetter(reason::kApplyFailed, e.what(), attempt);
         break;
     }
   } catch (const std::exception& e) {
     // Not classified by the adapter: we cannot tell whether retrying helps, so retry within
     // the budget and park it after that, rather than drop it or loop forever.
     pause_.Reset();
-    r = RetryOrDeadLetter(attempt, "retries-exhausted", e.what());
+    r = RetryOrDeadLetter(attempt, std::string(reason::kRetriesExhausted), e.what());
   }
   r.apply_duration = clock_.Now() - started;
   r.dedup_key = application.message_key;

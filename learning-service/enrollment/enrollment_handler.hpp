@@ -1,6 +1,7 @@
 #pragma once
 /// The decision core of learning-service: deliveries in, one Disposition per delivery out.
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,10 @@ namespace paynotify::learning {
 /// Order type of a course purchase (xc_orders.order_type); 60202 (materials) is ignored.
 inline constexpr std::string_view kCourseOrderType = "60201";
 
+/// Default of rabbitmq.listener.max-body-bytes: our bodies are ~150 bytes, the Java
+/// platform's a few hundred.
+inline constexpr size_t kDefaultMaxBodyBytes = 256 * 1024;
+
 enum class Outcome { kApplied, kDuplicate, kIgnored, kRetry, kDeadLetter, kPaused };
 std::string_view OutcomeName(Outcome outcome);
 
@@ -30,9 +35,14 @@ struct HandleResult {
   std::optional<std::chrono::duration<double>> since_published;  ///< message timestamp -> applied (kApplied with a timestamp)
 };
 
-/// Decides what happens to one delivery:
-///  - malformed body -> dead-letter "malformed-json" (not JSON / not an object) or
-///    "invalid-message" (a field missing or of the wrong type), text = every error found;
+/// Decides what happens to one delivery (dead-letter reasons: see learning::reason):
+///  - body longer than `max_body_bytes` -> dead-letter "too-large", before any decoding;
+///  - a message_id property that is not valid UTF-8 or holds a NUL (it is the dedup key,
+///    stored as text) -> dead-letter "invalid-message";
+///  - malformed body -> dead-letter "malformed-json" (not JSON / not an object / too deep) or
+///    "invalid-message" (a field missing, repeated or of the wrong type), text = the errors
+///    found (bounded, see messages::DecodeResult); "unsupported-encoding" instead when the
+///    content_encoding property names a compression (we never inflate bodies);
 ///  - messageType != payresult_notify, or businessKey2 != 60201 -> ack, ignored;
 ///  - businessKey1 missing -> dead-letter "missing-business-key1"; not a positive integer ->
 ///    "non-numeric-business-key1";
@@ -40,7 +50,11 @@ struct HandleResult {
 ///    remain, then dead-letter "selection-missing";
 ///  - RepositoryError kTransient (and any unexpected exception) -> retry while attempts
 ///    remain, then dead-letter "retries-exhausted"; kPermanent -> dead-letter "apply-failed";
-///  - RepositoryError kUnavailable -> kPause with a capped back-off delay.
+///  - RepositoryError kUnavailable -> kPause with a capped back-off delay;
+///  - an exception while deciding (out of memory: decoding never throws for bad input) ->
+///    retry while attempts remain, then "retries-exhausted". Handle never throws.
+///
+/// Error texts quote message content only cut short and escaped (text::Printable).
 ///
 /// Why pause instead of using up attempts when the database is down: an outage is not a
 /// property of the message. Burning the retry budget (1+2+4+8 s by default) would park every
@@ -54,7 +68,10 @@ struct HandleResult {
 class EnrollmentHandler {
  public:
   EnrollmentHandler(EnrollmentRepository& repository, RetryPolicy retry, runtime::BackoffPolicy pause,
-                    const runtime::Clock& clock);
+                    const runtime::Clock& clock, size_t max_body_bytes = kDefaultMaxBodyBytes);
+
+  /// Bodies longer than this are dead-lettered "too-large" without being decoded.
+  size_t MaxBodyBytes() const { return max_body_bytes_; }
 
   HandleResult Handle(const Delivery& delivery);
 
@@ -72,6 +89,7 @@ class EnrollmentHandler {
   /// Either the final result (malformed, ignored, bad businessKey1) or what to apply.
   using Decision = std::variant<HandleResult, PaymentApplication>;
   Decision Decide(const Delivery& delivery) const;
+  Decision DecideOrThrow(const Delivery& delivery) const;
   /// The result of a delivery whose application the repository answered with `applied`.
   HandleResult Interpret(const Delivery& delivery, const PaymentApplication& application, ApplyResult applied) const;
   HandleResult RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error) const;
@@ -80,6 +98,7 @@ class EnrollmentHandler {
   RetryPolicy retry_;
   runtime::Backoff pause_;
   const runtime::Clock& clock_;
+  size_t max_body_bytes_;
 };
 
 }  // namespace paynotify::learning

@@ -1,5 +1,6 @@
 #include "order-service/app/order_config.hpp"
 
+#include "common/http/bearer_auth.hpp"
 #include "common/messages/mq_message.hpp"
 
 namespace paynotify::order {
@@ -9,10 +10,25 @@ using std::chrono::milliseconds;
 OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
   OrderServiceConfig c;
 
-  c.server.host = reader.String("server.host", "127.0.0.1");
-  c.server.port = static_cast<int>(reader.Int("server.port", 8081, 0, 65535));
-  c.server.max_body_bytes =
-      static_cast<size_t>(reader.Int("server.max-body-bytes", 65536, 1024, 16 * 1024 * 1024));
+  http::ServerSettings public_defaults;
+  public_defaults.name = "public";
+  public_defaults.port = 8081;
+  public_defaults.operator_endpoints = false;  // the internet sees no readiness or metrics
+  c.server = http::ReadServerSettings(reader, "server", public_defaults);
+  http::ServerSettings internal_defaults;
+  internal_defaults.name = "internal";
+  internal_defaults.port = 8091;
+  c.internal_server = http::ReadServerSettings(reader, "internal-server", internal_defaults);
+  if (c.server.port != 0 && c.server.port == c.internal_server.port) {
+    reader.AddError("internal-server.port", "must differ from server.port (the public listener)");
+  }
+  const size_t errors_before_token = reader.Errors().size();
+  c.api_tokens = http::SplitTokens(reader.Secret("order-api.token"));
+  if (c.api_tokens.empty() && reader.Errors().size() == errors_before_token) {
+    reader.AddError("order-api.token",
+                    "required: give at least one token in PAYNOTIFY_ORDER_API_TOKEN or "
+                    "order-api.token-file (the order API is never open)");
+  }
 
   c.database = pg::ReadPgSettings(reader, "database", "order-service");
   c.database_pool_size = static_cast<int>(reader.Int("database.pool-size", 8, 1, 256));

@@ -4,10 +4,12 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/amqp/settings.hpp"
 #include "common/config/reader.hpp"
 #include "common/http/server.hpp"
+#include "common/http/settings.hpp"
 #include "common/log/log.hpp"
 #include "common/pg/settings.hpp"
 #include "order-service/intake/signature.hpp"
@@ -30,7 +32,14 @@ struct RelayConfig {
 };
 
 struct OrderServiceConfig {
+  /// server.*: the internet-facing listener (POST /orders/paynotify and /healthz only).
   http::ServerSettings server;
+  /// internal-server.*: the order API, /readyz and /metrics, for callers inside the trust
+  /// boundary; the order API needs a bearer token.
+  http::ServerSettings internal_server;
+  /// order-api.token (PAYNOTIFY_ORDER_API_TOKEN or order-api.token-file): one or more tokens
+  /// separated by commas or white space. Required.
+  std::vector<std::string> api_tokens;
   pg::PgSettings database;
   int database_pool_size = 8;         ///< database.pool-size: connections for HTTP requests
   amqp::BrokerSettings rabbitmq;

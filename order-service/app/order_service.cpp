@@ -16,8 +16,11 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
                                             config_.alipay.verify_signature ? config_.alipay.verifier
                                                                             : std::nullopt,
                                             registry_);
+    api_auth_ = std::make_unique<http::BearerAuth>(config_.api_tokens);
     http_ = std::make_unique<http::Server>(config_.server, registry_);
-    RegisterOrderRoutes(http_->Routes(), *intake_);
+    RegisterNotifyRoutes(*http_, *intake_);
+    internal_http_ = std::make_unique<http::Server>(config_.internal_server, registry_);
+    RegisterOrderApiRoutes(*internal_http_, *intake_, *api_auth_);
   }
   if (options_.run_relay) {
     pg::PgSettings relay_db = config_.database;
@@ -29,14 +32,15 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
     relay_ = std::make_unique<Relay>(config_.relay.core, *outbox_store_, *publisher_, *wake_, clock_,
                                      registry_);
   }
-  if (http_) {
+  if (internal_http_) {
     Relay* relay = relay_.get();
     PgOutboxStore* outbox = outbox_store_.get();
     // Cheap, non-blocking: flags the relay thread keeps current every poll interval.
-    http_->AddReadinessCheck("database", [relay, outbox] {
+    internal_http_->AddReadinessCheck("database", [relay, outbox] {
       return relay == nullptr || (relay->DatabaseUp() && outbox->IsConnected());
     });
-    http_->AddReadinessCheck("broker", [relay] { return relay == nullptr || relay->BrokerUp(); });
+    internal_http_->AddReadinessCheck("broker",
+                                      [relay] { return relay == nullptr || relay->BrokerUp(); });
   }
 }
 
@@ -47,8 +51,11 @@ void OrderService::Start() {
     relay_thread_ = std::jthread([relay = relay_.get()](std::stop_token stop) { relay->Run(stop); });
   }
   if (http_) {
+    internal_http_->Start();
     http_->Start();
-    log::Get("order-service")->info("listening on {}:{}", config_.server.host, http_->Port());
+    log::Get("order-service")
+        ->info("listening public={}:{} internal={}:{}", config_.server.host, http_->Port(),
+               config_.internal_server.host, internal_http_->Port());
   }
 }
 
@@ -58,7 +65,9 @@ void OrderService::Stop() noexcept {
   auto logger = log::Get("order-service");
   if (http_) {
     http_->BeginDrain();
+    internal_http_->BeginDrain();
     http_->Stop();  // in-flight notifications finish (their transactions commit or roll back)
+    internal_http_->Stop();
   }
   if (relay_thread_.joinable()) {
     relay_thread_.request_stop();
@@ -67,6 +76,8 @@ void OrderService::Stop() noexcept {
   if (publisher_) publisher_->Close();
   wake_.reset();
   outbox_store_.reset();
+  internal_http_.reset();
+  http_.reset();
   intake_.reset();
   order_store_.reset();
   logger->info("stopped");

@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "common/http/bearer_auth.hpp"
 #include "common/http/server.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/runtime/clock.hpp"
@@ -33,14 +34,19 @@ class OrderService {
                const runtime::Clock& clock = runtime::SystemClock::Instance());
   ~OrderService();  // Stop()
 
-  /// Starts the relay thread, then HTTP last (throws if the address cannot be bound).
+  /// Starts the relay thread, then both HTTP listeners last (throws if an address cannot be
+  /// bound).
   void Start();
-  /// Graceful stop, in order: readiness false + new requests 503 -> HTTP stops (in-flight
+  /// Graceful stop, in order: readiness false + new requests 503 -> HTTP stops, both
+  /// listeners (in-flight
   /// requests finish) -> the relay finishes its batch (bounded by relay.confirm-timeout) ->
   /// AMQP closed -> PostgreSQL connections closed. Idempotent, never throws.
   void Stop() noexcept;
 
+  /// The public listener's port (POST /orders/paynotify, /healthz).
   int Port() const { return http_ ? http_->Port() : 0; }
+  /// The internal listener's port (order API with bearer token, /readyz, /metrics).
+  int InternalPort() const { return internal_http_ ? internal_http_->Port() : 0; }
   metrics::Registry& Metrics() { return registry_; }
   Relay* relay() { return relay_.get(); }
 
@@ -52,7 +58,9 @@ class OrderService {
   // Intake side (HTTP worker threads).
   std::unique_ptr<PgOrderStore> order_store_;
   std::unique_ptr<OrderIntake> intake_;
-  std::unique_ptr<http::Server> http_;
+  std::unique_ptr<http::BearerAuth> api_auth_;
+  std::unique_ptr<http::Server> http_;           // public: the payment platform
+  std::unique_ptr<http::Server> internal_http_;  // internal: order API, probes, metrics
   // Relay side (used only on the relay thread once started).
   std::unique_ptr<PgOutboxStore> outbox_store_;
   std::unique_ptr<AmqpPublisher> publisher_;

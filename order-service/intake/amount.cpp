@@ -2,13 +2,16 @@
 
 #include <fmt/format.h>
 
+#include "common/text/escape.hpp"
+
 namespace paynotify::order {
 
 namespace {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// The input is quoted escaped and bounded: the error reaches replies and log lines.
 AmountParse Fail(std::string_view text, std::string_view why) {
-  return AmountParse{std::nullopt, fmt::format("{}, got '{}'", why, text)};
+  return AmountParse{std::nullopt, fmt::format("{}, got '{}'", why, text::Printable(text, 64))};
 }
 }  // namespace
 

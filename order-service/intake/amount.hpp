@@ -22,7 +22,8 @@ struct AmountParse {
 /// Parses a plain decimal: digits, optionally '.' and 1 or 2 digits ("0.01", "12.3",
 /// "12.30", "7"). Rejects signs, exponents, spaces, empty parts ("12.", ".5"), more than
 /// two fraction digits, and values above kMaxAmountCents. Zero parses (callers that need a
-/// positive amount check that themselves). Pure.
+/// positive amount check that themselves). The error quotes at most 64 bytes of the input,
+/// escaped (text::Printable). Pure; linear in the input.
 AmountParse ParseAmount(std::string_view text);
 
 /// Cents as decimal text with exactly two fraction digits: 1230 -> "12.30". Negative

@@ -1,6 +1,10 @@
 #include "order-service/intake/form.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "common/text/escape.hpp"
 
 namespace paynotify::order {
 
@@ -10,6 +14,10 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 }  // namespace
 
@@ -49,6 +57,17 @@ std::string UrlEncode(std::string_view text) {
 
 FormParse ParseForm(std::string_view body) {
   FormParse result;
+  size_t fields = 0;
+  // One error more than the budget ends the parse: a body of 10,000 bad pairs is one short
+  // reply and one short log line, not 10,000.
+  auto fail = [&](std::string error) {
+    if (result.errors.size() == kMaxFormErrors) {
+      result.errors.push_back("form: further problems not listed");
+      return false;
+    }
+    result.errors.push_back(std::move(error));
+    return true;
+  };
   size_t start = 0;
   while (start <= body.size()) {
     size_t end = body.find('&', start);
@@ -56,6 +75,10 @@ FormParse ParseForm(std::string_view body) {
     const std::string_view pair = body.substr(start, end - start);
     start = end + 1;
     if (pair.empty()) continue;
+    if (++fields > kMaxFormFields) {
+      fail(fmt::format("form: more than {} fields", kMaxFormFields));
+      break;
+    }
     const size_t eq = pair.find('=');
     const std::string_view raw_name = pair.substr(0, eq);
     const std::string_view raw_value =
@@ -63,20 +86,35 @@ FormParse ParseForm(std::string_view body) {
     std::string name;
     std::string value;
     if (!UrlDecode(raw_name, name)) {
-      result.errors.push_back(fmt::format("form: bad percent-escape in field name '{}'", raw_name));
+      if (!fail(fmt::format("form: bad percent-escape in field name '{}'", text::Printable(raw_name, 64)))) break;
       continue;
     }
     if (name.empty()) {
-      result.errors.push_back("form: a field has an empty name");
+      if (!fail("form: a field has an empty name")) break;
+      continue;
+    }
+    if (name.size() > kMaxFormNameBytes) {
+      if (!fail(fmt::format("form: a field name is longer than {} bytes", kMaxFormNameBytes))) break;
+      continue;
+    }
+    if (!std::all_of(name.begin(), name.end(), IsNameChar)) {
+      if (!fail(fmt::format("form: field name '{}' may have only letters, digits and '_'",
+                            text::Printable(name, 64)))) {
+        break;
+      }
       continue;
     }
     if (!UrlDecode(raw_value, value)) {
-      result.errors.push_back(fmt::format("form: bad percent-escape in field '{}'", name));
+      if (!fail(fmt::format("form: bad percent-escape in field '{}'", name))) break;
       continue;
     }
-    auto [it, inserted] = result.fields.emplace(name, std::move(value));
+    if (value.size() > kMaxFormValueBytes) {
+      if (!fail(fmt::format("form: field '{}' is longer than {} bytes", name, kMaxFormValueBytes))) break;
+      continue;
+    }
+    auto [it, inserted] = result.fields.emplace(std::move(name), std::move(value));
     if (!inserted) {
-      result.errors.push_back(fmt::format("form: field '{}' appears more than once", name));
+      if (!fail(fmt::format("form: field '{}' appears more than once", it->first))) break;
     }
   }
   return result;

@@ -3,24 +3,32 @@
 namespace paynotify::order {
 
 namespace {
-void Send(httplib::Response& response, const Reply& reply) {
+http::Response ToResponse(Reply reply) {
+  http::Response response;
   response.status = reply.status;
-  response.set_content(reply.body, reply.content_type.c_str());
+  response.content_type = std::move(reply.content_type);
+  response.body = std::move(reply.body);
+  return response;
 }
 }  // namespace
 
-void RegisterOrderRoutes(httplib::Server& server, OrderIntake& intake) {
-  server.Post("/orders/paynotify", [&intake](const httplib::Request& request, httplib::Response& response) {
-    Send(response, intake.HandleNotify(request.get_header_value("Content-Type"), request.body));
+void RegisterNotifyRoutes(http::Server& public_server, OrderIntake& intake) {
+  public_server.Handle("POST", "/orders/paynotify", [&intake](const http::Request& request) {
+    return ToResponse(
+        intake.HandleNotify(request.Header("Content-Type").value_or(""), request.body));
   });
-  server.Post("/orders", [&intake](const httplib::Request& request, httplib::Response& response) {
-    Send(response, intake.HandleCreateOrder(request.get_header_value("Content-Type"), request.body));
-  });
-  server.Get("/orders/payresult", [&intake](const httplib::Request& request, httplib::Response& response) {
-    std::optional<std::string> pay_no;
-    if (request.has_param("payNo")) pay_no = request.get_param_value("payNo");
-    Send(response, intake.HandlePayResult(pay_no));
-  });
+}
+
+void RegisterOrderApiRoutes(http::Server& internal_server, OrderIntake& intake,
+                            const http::BearerAuth& auth) {
+  internal_server.Handle("POST", "/orders", auth.Protect([&intake](const http::Request& request) {
+    return ToResponse(
+        intake.HandleCreateOrder(request.Header("Content-Type").value_or(""), request.body));
+  }));
+  internal_server.Handle("GET", "/orders/payresult",
+                         auth.Protect([&intake](const http::Request& request) {
+                           return ToResponse(intake.HandlePayResult(request.QueryParam("payNo")));
+                         }));
 }
 
 }  // namespace paynotify::order

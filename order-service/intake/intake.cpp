@@ -6,15 +6,26 @@
 
 #include "common/log/log.hpp"
 #include "common/messages/mq_message.hpp"
+#include "common/text/escape.hpp"
 #include "order-service/intake/amount.hpp"
-#include "order-service/intake/form.hpp"
-#include "order-service/intake/notification.hpp"
+#include "order-service/intake/text_budget.hpp"
 
 namespace paynotify::order {
 
 namespace {
 
+using text::Printable;
+
 constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kText = "text/plain; charset=utf-8";
+
+// Bound of the reason line in a "failure" reply (and of the reason in its log line): the
+// parts are escaped already, this bounds their sum (issue 10).
+constexpr size_t kMaxReasonBytes = 1024;
+// Bound of the notification summary kept with a payment conflict.
+constexpr size_t kMaxSummaryBytes = 2048;
+// Bound of a database error's text in a log line (it can quote values: DETAIL lines).
+constexpr size_t kMaxStoreErrorBytes = 512;
 
 bool ContentTypeIs(std::string_view content_type, std::string_view expected) {
   // "application/x-www-form-urlencoded; charset=utf-8" -> compare the media type only.
@@ -37,8 +48,18 @@ std::string Join(const std::vector<std::string>& items, std::string_view separat
   return out;
 }
 
+// dump() throws on invalid UTF-8; every string here is escaped already, but a reply must
+// never turn into an exception (that was the 500 of issue 10).
+std::string Dump(const nlohmann::json& body) {
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Reply JsonReply(int status, const nlohmann::json& body) {
-  return Reply{status, std::string(kJson), body.dump()};
+  return Reply{status, std::string(kJson), Dump(body)};
+}
+
+Reply JsonErrors(int status, std::vector<std::string> errors) {
+  return Reply{status, std::string(kJson), ErrorsJson(errors)};
 }
 
 nlohmann::json PaymentJson(const PaymentRow& p) {
@@ -57,10 +78,33 @@ nlohmann::json PaymentJson(const PaymentRow& p) {
   return j;
 }
 
+// "k=v&k=v" of every field but sign, each value escaped and bounded; whole fields only,
+// the rest counted. What the operator sees of a conflicting notification.
+std::string Summary(const FormFields& fields) {
+  std::string out;
+  size_t left_out = 0;
+  for (const auto& [name, value] : fields) {
+    if (name == "sign") continue;
+    std::string part = fmt::format("{}={}", Printable(name, 64), Printable(value, 128));
+    if (out.size() + part.size() + 1 > kMaxSummaryBytes) {
+      ++left_out;
+      continue;
+    }
+    if (!out.empty()) out += '&';
+    out += part;
+  }
+  if (left_out > 0) out += fmt::format("&...({} more fields)", left_out);
+  return out;
+}
+
+std::string Optional(const std::optional<std::string>& value) {
+  return value ? Printable(*value, 64) : std::string("(none)");
+}
+
 }  // namespace
 
 std::string ErrorsJson(const std::vector<std::string>& errors) {
-  return nlohmann::json{{"errors", errors}}.dump();
+  return Dump(nlohmann::json{{"errors", errors}});
 }
 
 OrderIntake::OrderIntake(IntakeSettings settings, OrderStore& store,
@@ -76,39 +120,65 @@ OrderIntake::OrderIntake(IntakeSettings settings, OrderStore& store,
       duplicates_(registry.GetCounter("paynotify_notifications_duplicate_total",
                                       "Notifications for an already-paid record (answered success, no effect)")),
       ignored_(registry.GetCounter("paynotify_notifications_ignored_total",
-                                   "Notifications with a non-final trade_status (answered success, no effect)")) {}
+                                   "Notifications with a non-final trade_status (answered success, no effect)")),
+      conflicts_(registry.GetCounter(
+          "paynotify_notifications_pay_conflict_total",
+          "Notifications paying an already-paid or refunded payment with another trade_no (a second "
+          "charge; recorded in xc_pay_conflict, answered success)")) {}
 
-Reply OrderIntake::Reject(int status, std::string_view metric_reason, const std::string& reason) {
+Reply OrderIntake::Reject(int status, std::string_view metric_reason, std::string reason,
+                          std::string_view log_detail) {
+  reason = CutToBytes(std::move(reason), kMaxReasonBytes);
   registry_
       .GetCounter("paynotify_notifications_rejected_total",
                   "Payment notifications answered 'failure', by reason",
                   {{"reason", std::string(metric_reason)}})
       .Inc();
-  log::Get("intake")->warn("paynotify: rejected status={} reason={}; the platform will retry", status,
-                           reason);
-  return Reply{status, "text/plain; charset=utf-8", "failure\n" + reason + "\n"};
+  // Every part of `reason` (and of `log_detail`) was escaped where it was built. Anyone can
+  // send rejects, so their log lines are sampled (the counter above counts every one).
+  if (const auto suppressed = reject_log_budget_.Take()) {
+    log::Get("intake")->warn("paynotify: rejected status={} reason={}{}{}; the platform will retry{}",
+                             status, reason, log_detail.empty() ? "" : " detail=", log_detail,
+                             *suppressed == 0 ? std::string()
+                                              : fmt::format(" ({} similar lines suppressed)", *suppressed));
+  }
+  return Reply{status, std::string(kText), "failure\n" + reason + "\n"};
 }
 
 Reply OrderIntake::StoreFailure(const StoreError& error, std::string_view what) {
+  // The client gets what happened; the operator gets the database's text (it can name hosts,
+  // users and quote values: never sent, logged escaped and bounded).
+  const std::string detail = Printable(error.what(), kMaxStoreErrorBytes);
   switch (error.kind()) {
     case StoreError::Kind::kUnavailable:
       return Reject(503, "database_unavailable",
-                    fmt::format("database unavailable while {}: {}", what, error.what()));
+                    fmt::format("database unavailable while {}; try again later", what), detail);
     case StoreError::Kind::kConflict:
-      return Reject(409, "conflict", fmt::format("conflict while {}: {}", what, error.what()));
+      return Reject(409, "conflict",
+                    fmt::format("trade_no: conflict while {} (is the trade_no recorded for another "
+                                "payment?)",
+                                what),
+                    detail);
     case StoreError::Kind::kInternal:
       break;
   }
-  log::Get("intake")->error("paynotify: internal error while {}: {}", what, error.what());
-  return Reject(500, "internal", fmt::format("internal error while {}", what));
+  return Reject(500, "internal", fmt::format("internal error while {}", what), detail);
 }
 
 Reply OrderIntake::HandleNotify(std::string_view content_type, std::string_view body) {
+  try {
+    return Notify(content_type, body);
+  } catch (const std::exception& e) {
+    return Reject(500, "internal", "internal error", Printable(e.what(), kMaxStoreErrorBytes));
+  }
+}
+
+Reply OrderIntake::Notify(std::string_view content_type, std::string_view body) {
   received_.Inc();
   if (!content_type.empty() && !ContentTypeIs(content_type, "application/x-www-form-urlencoded")) {
     return Reject(415, "malformed",
                   fmt::format("content type: expected application/x-www-form-urlencoded, got '{}'",
-                              content_type));
+                              Printable(content_type, 64)));
   }
   const FormParse form = ParseForm(body);
   if (!form.errors.empty()) return Reject(400, "malformed", Join(form.errors, "; "));
@@ -120,15 +190,18 @@ Reply OrderIntake::HandleNotify(std::string_view content_type, std::string_view 
   const NotificationParse parsed = ParseNotification(form.fields);
   if (!parsed.notification) return Reject(400, "malformed", Join(parsed.errors, "; "));
   const PayNotification& n = *parsed.notification;
+  // From here on every value of `n` is clean UTF-8 without control characters (checked by
+  // ParseNotification); Printable still bounds what goes into a line.
   if (n.app_id != settings_.app_id) {
     return Reject(400, "app_id_mismatch",
-                  fmt::format("app_id: '{}' is not our application id", n.app_id));
+                  fmt::format("app_id: '{}' is not our application id", Printable(n.app_id, 64)));
   }
   if (!n.IsPaid()) {
     // WAIT_BUYER_PAY, TRADE_CLOSED, ...: acknowledged so the platform stops sending it.
     ignored_.Inc();
-    log::Get("intake")->info("paynotify: ignored pay_no={} trade_status={}", n.pay_no, n.trade_status);
-    return Reply{200, "text/plain; charset=utf-8", "success"};
+    log::Get("intake")->info("paynotify: ignored pay_no={} trade_status={}", n.pay_no,
+                             Printable(n.trade_status, 32));
+    return Reply{200, std::string(kText), "success"};
   }
 
   try {
@@ -137,17 +210,22 @@ Reply OrderIntake::HandleNotify(std::string_view content_type, std::string_view 
     if (!row) {
       return Reject(404, "unknown_pay_no", fmt::format("out_trade_no: unknown payNo {}", n.pay_no));
     }
-    if (row->status == kPayPaid) {
-      // Repeated notification: nothing to write, nothing to publish (tx rolls back).
-      duplicates_.Inc();
-      log::Get("intake")->info("paynotify: already paid pay_no={} trade_no={}; answered success",
-                               n.pay_no, n.trade_no);
-      return Reply{200, "text/plain; charset=utf-8", "success"};
+    if (row->status == kPayPaid || row->status == kPayRefunded) {
+      if (row->out_pay_no == n.trade_no) {
+        // The same payment again (a retry, or the platform's refund notice for it): nothing
+        // to write, nothing to publish (tx rolls back).
+        duplicates_.Inc();
+        log::Get("intake")->info("paynotify: already {} pay_no={} trade_no={}; answered success",
+                                 row->status == kPayPaid ? "paid" : "refunded", n.pay_no,
+                                 Printable(n.trade_no, 64));
+        return Reply{200, std::string(kText), "success"};
+      }
+      return RecordConflict(*tx, *row, n, form.fields);
     }
     if (row->status != kPayUnpaid) {
       return Reject(409, "not_payable",
                     fmt::format("out_trade_no: payment {} has status {} and cannot be paid",
-                                n.pay_no, row->status));
+                                n.pay_no, Printable(row->status, 16)));
     }
     if (n.total_amount_cents != row->total_cents) {
       return Reject(400, "amount_mismatch",
@@ -164,54 +242,94 @@ Reply OrderIntake::HandleNotify(std::string_view content_type, std::string_view 
     // paynotify_notifications_applied_total counts it.
     log::Get("intake")->debug(
         "paynotify: paid pay_no={} order_id={} trade_no={} outbox_id={} message_id={}", n.pay_no,
-        row->order_id, n.trade_no, outbox.id, outbox.message_id);
-    return Reply{200, "text/plain; charset=utf-8", "success"};
+        row->order_id, Printable(n.trade_no, 64), outbox.id, outbox.message_id);
+    return Reply{200, std::string(kText), "success"};
   } catch (const StoreError& e) {
     return StoreFailure(e, fmt::format("applying payment {}", n.pay_no));
   }
 }
 
+// A second charge for a paid (or refunded) record. Answering "failure" would not undo it; it
+// would only make the platform retry for 25 hours and then give up, and the learner's money
+// would be nowhere. So: a row the operator can query, a warning with both trade numbers, a
+// counter, and "success" so the platform stops. Throws StoreError (the caller answers 503:
+// the platform retries, and the repeat finds the row or writes it).
+Reply OrderIntake::RecordConflict(PaymentTransaction& tx, const PaymentRow& row,
+                                  const PayNotification& n, const FormFields& fields) {
+  const bool recorded_now = tx.RecordConflict(PayConflict{n.pay_no, n.trade_no, row.out_pay_no,
+                                                          row.status, n.total_amount_cents,
+                                                          n.trade_status, Summary(fields)});
+  tx.Commit();
+  conflicts_.Inc();
+  log::Get("intake")->warn(
+      "paynotify: second payment for pay_no={} status={} recorded_trade_no={} trade_no={} "
+      "amount={} trade_status={}; {} xc_pay_conflict, answered success (the money needs an "
+      "operator: refund or reassign)",
+      n.pay_no, Printable(row.status, 16), Optional(row.out_pay_no), Printable(n.trade_no, 64),
+      FormatAmount(n.total_amount_cents), Printable(n.trade_status, 32),
+      recorded_now ? "recorded in" : "repeat of a row already in");
+  return Reply{200, std::string(kText), "success"};
+}
+
 Reply OrderIntake::HandleCreateOrder(std::string_view content_type, std::string_view body) {
+  try {
+    return CreateOrder(content_type, body);
+  } catch (const std::exception& e) {
+    log::Get("intake")->error("orders: internal error: {}", Printable(e.what(), kMaxStoreErrorBytes));
+    return JsonErrors(500, {"internal error"});
+  }
+}
+
+Reply OrderIntake::CreateOrder(std::string_view content_type, std::string_view body) {
   if (!content_type.empty() && !ContentTypeIs(content_type, kJson)) {
-    return Reply{415, std::string(kJson),
-                 ErrorsJson({fmt::format("content type: expected application/json, got '{}'",
-                                         content_type)})};
+    return JsonErrors(415, {fmt::format("content type: expected application/json, got '{}'",
+                                        Printable(content_type, 64))});
   }
   NewOrderParse parsed = ParseNewOrder(body);
-  if (!parsed.order) return Reply{400, std::string(kJson), ErrorsJson(parsed.errors)};
+  if (!parsed.order) return JsonErrors(400, std::move(parsed.errors));
   const NewOrder& order = *parsed.order;
   OrderRef ref;
   try {
     ref = store_.CreateOrGetOrder(order);
   } catch (const StoreError& e) {
-    const int status = e.kind() == StoreError::Kind::kUnavailable ? 503
-                       : e.kind() == StoreError::Kind::kConflict  ? 409
-                                                                  : 500;
-    if (status == 500) log::Get("intake")->error("orders: internal error: {}", e.what());
-    return Reply{status, std::string(kJson),
-                 ErrorsJson({status == 500 ? std::string("internal error") : std::string(e.what())})};
+    const std::string detail = Printable(e.what(), kMaxStoreErrorBytes);
+    switch (e.kind()) {
+      case StoreError::Kind::kUnavailable:
+        log::Get("intake")->warn("orders: database unavailable: {}; answered 503", detail);
+        return JsonErrors(503, {"database unavailable; try again later"});
+      case StoreError::Kind::kConflict:
+        log::Get("intake")->warn("orders: conflict: {}; answered 409", detail);
+        return JsonErrors(409, {"outBusinessId: conflicts with a concurrent change; try again"});
+      case StoreError::Kind::kInternal:
+        break;
+    }
+    log::Get("intake")->error("orders: internal error: {}; answered 500", detail);
+    return JsonErrors(500, {"internal error"});
   }
   const PaymentRow& p = ref.payment;
+  // Values echoed below were validated by ParseNewOrder (no control characters); Printable
+  // bounds them and keeps that true whatever the database returns.
+  const std::string business_id = Printable(order.out_business_id, 64);
   if (!ref.created) {
     std::vector<std::string> conflicts;
     if (p.user_id != order.user_id) {
       conflicts.push_back(fmt::format(
-          "userId: an order for outBusinessId {} exists for another user", order.out_business_id));
+          "userId: an order for outBusinessId {} exists for another user", business_id));
     }
     if (p.total_cents != order.total_cents) {
       conflicts.push_back(fmt::format(
-          "totalPrice: an order for outBusinessId {} exists with amount {}, not {}",
-          order.out_business_id, FormatAmount(p.total_cents), FormatAmount(order.total_cents)));
+          "totalPrice: an order for outBusinessId {} exists with amount {}, not {}", business_id,
+          FormatAmount(p.total_cents), FormatAmount(order.total_cents)));
     }
     if (p.order_status != kOrderUnpaid || p.status != kPayUnpaid) {
       conflicts.push_back(fmt::format(
           "outBusinessId: the order for {} is no longer unpaid (order status {}, pay status {})",
-          order.out_business_id, p.order_status, p.status));
+          business_id, Printable(p.order_status, 16), Printable(p.status, 16)));
     }
-    if (!conflicts.empty()) return Reply{409, std::string(kJson), ErrorsJson(conflicts)};
+    if (!conflicts.empty()) return JsonErrors(409, std::move(conflicts));
   } else {
     log::Get("intake")->info("orders: created order_id={} pay_no={} out_business_id={} amount={}",
-                             p.order_id, p.pay_no, p.out_business_id, FormatAmount(p.total_cents));
+                             p.order_id, p.pay_no, business_id, FormatAmount(p.total_cents));
   }
   return JsonReply(ref.created ? 201 : 200, nlohmann::json{{"orderId", p.order_id},
                                                           {"payNo", p.pay_no},
@@ -220,24 +338,36 @@ Reply OrderIntake::HandleCreateOrder(std::string_view content_type, std::string_
                                                           {"created", ref.created}});
 }
 
-Reply OrderIntake::HandlePayResult(std::optional<std::string> pay_no_text) {
+Reply OrderIntake::HandlePayResult(std::optional<std::string> pay_no) {
+  try {
+    return PayResult(pay_no);
+  } catch (const std::exception& e) {
+    log::Get("intake")->error("payresult: internal error: {}", Printable(e.what(), kMaxStoreErrorBytes));
+    return JsonErrors(500, {"internal error"});
+  }
+}
+
+Reply OrderIntake::PayResult(const std::optional<std::string>& pay_no_text) {
   if (!pay_no_text || pay_no_text->empty()) {
-    return Reply{400, std::string(kJson), ErrorsJson({"payNo: missing query parameter"})};
+    return JsonErrors(400, {"payNo: missing query parameter"});
   }
   const std::optional<int64_t> pay_no = ParsePayNo(*pay_no_text);
   if (!pay_no) {
-    return Reply{400, std::string(kJson),
-                 ErrorsJson({fmt::format("payNo: expected decimal digits, got '{}'", *pay_no_text)})};
+    return JsonErrors(400, {fmt::format("payNo: expected decimal digits, got '{}'",
+                                        Printable(*pay_no_text, 64))});
   }
   try {
     const std::optional<PaymentRow> row = store_.FindPayment(*pay_no);
-    if (!row) {
-      return Reply{404, std::string(kJson), ErrorsJson({fmt::format("payNo: unknown payNo {}", *pay_no)})};
-    }
+    if (!row) return JsonErrors(404, {fmt::format("payNo: unknown payNo {}", *pay_no)});
     return JsonReply(200, PaymentJson(*row));
   } catch (const StoreError& e) {
-    const int status = e.kind() == StoreError::Kind::kUnavailable ? 503 : 500;
-    return Reply{status, std::string(kJson), ErrorsJson({e.what()})};
+    const std::string detail = Printable(e.what(), kMaxStoreErrorBytes);
+    if (e.kind() == StoreError::Kind::kUnavailable) {
+      log::Get("intake")->warn("payresult: database unavailable: {}; answered 503", detail);
+      return JsonErrors(503, {"database unavailable; try again later"});
+    }
+    log::Get("intake")->error("payresult: internal error: {}; answered 500", detail);
+    return JsonErrors(500, {"internal error"});
   }
 }
 

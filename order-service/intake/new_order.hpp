@@ -12,6 +12,9 @@ namespace paynotify::order {
 inline constexpr std::string_view kOrderTypeCourse = "60201";
 inline constexpr std::string_view kOrderTypeMaterial = "60202";
 
+/// Deepest nesting accepted in a request body; the body object itself is level 1.
+inline constexpr int kMaxJsonDepth = 32;
+
 struct NewOrder {
   std::string user_id;           ///< userId, 1..32 chars
   std::string out_business_id;   ///< outBusinessId (course-selection id), 1..64 chars; string or integer
@@ -31,7 +34,13 @@ struct NewOrderParse {
 
 /// Parses and validates the JSON body. A JSON number for totalPrice is taken by its
 /// shortest round-trip decimal form (12.3 -> "12.3"), so no binary rounding reaches the
-/// amount. Unknown fields are ignored. Pure; never throws for bad input.
+/// amount. Unknown fields are ignored. The body has one meaning or is refused, before any
+/// step recurses on it: nesting deeper than kMaxJsonDepth, a key twice in one object (at any
+/// level) and a NUL in any string are each one error naming the field's path
+/// ("orderDetail[1].goodsId: appears more than once"). userId, outBusinessId and orderType
+/// have no control characters and no surrounding spaces; orderName no control characters;
+/// orderDescrip none but line breaks and tabs. Echoed values are escaped and bounded.
+/// Pure; linear in the body; never throws for bad input.
 NewOrderParse ParseNewOrder(std::string_view body);
 
 }  // namespace paynotify::order

@@ -2,9 +2,33 @@
 
 #include <fmt/format.h>
 
+#include "common/text/escape.hpp"
+#include "common/text/utf8.hpp"
 #include "order-service/intake/amount.hpp"
 
 namespace paynotify::order {
+
+namespace {
+
+// Why a value we act on cannot be used, or empty. Control characters are C0, DEL and C1
+// (U+0080..U+009F); '&' and '=' are refused because SignContent joins decoded values
+// unescaped: with them a signed "k=v&k=v" text could be re-split into other fields.
+std::string_view ValueProblem(std::string_view value) {
+  bool control = false;
+  for (size_t i = 0; i < value.size();) {
+    const size_t length = text::WellFormedLength(value, i);
+    if (length == 0) return "not valid UTF-8";
+    const auto b0 = static_cast<unsigned char>(value[i]);
+    if (length == 1 && (b0 < 0x20 || b0 == 0x7F)) control = true;
+    if (length == 2 && b0 == 0xC2 && static_cast<unsigned char>(value[i + 1]) <= 0x9F) control = true;
+    i += length;
+  }
+  if (control) return "contains a control character";
+  if (value.find_first_of("&=") != std::string_view::npos) return "must not contain '&' or '='";
+  return {};
+}
+
+}  // namespace
 
 std::optional<int64_t> ParsePayNo(std::string_view text) {
   if (text.empty() || text.size() > 18) return std::nullopt;
@@ -29,6 +53,10 @@ NotificationParse ParseNotification(const FormFields& fields) {
       result.errors.push_back(fmt::format("{}: longer than {} characters", name, max_length));
       return nullptr;
     }
+    if (const std::string_view problem = ValueProblem(it->second); !problem.empty()) {
+      result.errors.push_back(fmt::format("{}: {}", name, problem));
+      return nullptr;
+    }
     return &it->second;
   };
 
@@ -37,7 +65,8 @@ NotificationParse ParseNotification(const FormFields& fields) {
       n.pay_no = *pay_no;
     } else {
       result.errors.push_back(
-          fmt::format("out_trade_no: expected our payNo (decimal digits), got '{}'", *v));
+          fmt::format("out_trade_no: expected our payNo (decimal digits), got '{}'",
+                      text::Printable(*v)));
     }
   }
   if (const auto* v = required("trade_no", 64)) n.trade_no = *v;

@@ -34,7 +34,11 @@ struct NotificationParse {
 };
 
 /// Extracts out_trade_no, trade_no, trade_status, total_amount and app_id; every missing or
-/// malformed one is reported. Other fields are ignored (they still count for the signature).
+/// malformed one is reported. Each must be valid UTF-8 without control characters (so it can
+/// be stored, compared and logged as it is) and without '&' or '=' (so the signed content
+/// has one reading): "trade_no: not valid UTF-8" is bad input, never a database error.
+/// Other fields are ignored (they still count for the signature). Echoed values are
+/// escaped and bounded (text::Printable).
 NotificationParse ParseNotification(const FormFields& fields);
 
 /// Parses a pay number (decimal digits, 1..18 of them). nullopt when it is not one.

@@ -68,6 +68,19 @@ struct OutboxRowRef {
   std::string message_id;  ///< uuid text
 };
 
+/// A second payment for a record that is already paid (or refunded): a notification with a
+/// trade_no other than the one recorded. The learner was charged again; nothing can apply
+/// the money, so it is kept for the operator (xc_pay_conflict) instead of vanishing.
+struct PayConflict {
+  int64_t pay_no = 0;
+  std::string trade_no;                          ///< the notification's trade_no (the second charge)
+  std::optional<std::string> recorded_trade_no;  ///< xc_pay_record.out_pay_no (the first)
+  std::string pay_status;                        ///< the record's status when it arrived
+  int64_t total_amount_cents = 0;                ///< the notification's total_amount
+  std::string trade_status;                      ///< the notification's trade_status
+  std::string notification;  ///< its fields but sign, escaped and bounded (< 4 KiB)
+};
+
 /// One database transaction for one payment notification. Destroying it without Commit()
 /// rolls everything back (that is how "commit nothing" is expressed). Single-threaded.
 /// Every method throws StoreError on infrastructure failure; the transaction is then dead.
@@ -79,6 +92,9 @@ class PaymentTransaction {
   /// Pay record -> 601002 (out_pay_no, out_pay_channel, pay_success_time = now()),
   /// order -> 600002, inserts the outbox row and NOTIFYs the relay's channel.
   virtual OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) = 0;
+  /// Records a second payment. Idempotent per (pay_no, trade_no): a repeat adds no row, it
+  /// only counts the repeat and its time on the existing one. True when the row is new.
+  virtual bool RecordConflict(const PayConflict& conflict) = 0;
   /// Commits. Throws StoreError (kUnavailable also when the commit's outcome is in doubt).
   virtual void Commit() = 0;
 };

@@ -45,6 +45,17 @@ constexpr std::string_view kMarkPaid = R"(
     VALUES ($5, $6, $7, $8) RETURNING id, message_id::text AS message_id
   )
   SELECT id, message_id, pg_notify($9, '') FROM msg)";
+// A second payment (issue 10): one row per (pay_no, trade_no); a repeat counts itself on it.
+// times_received = 1 exactly when this statement inserted the row.
+//   $1 pay_no, $2 trade_no, $3 recorded trade_no, $4 pay status, $5 amount, $6 trade_status,
+//   $7 notification summary
+constexpr std::string_view kRecordConflict = R"(
+  INSERT INTO xc_pay_conflict (pay_no, trade_no, recorded_trade_no, pay_status, total_amount,
+                               trade_status, notification)
+  VALUES ($1, $2, $3, $4, $5::numeric, $6, $7)
+  ON CONFLICT (pay_no, trade_no) DO UPDATE
+    SET times_received = xc_pay_conflict.times_received + 1, last_received_at = now()
+  RETURNING times_received)";
 // Idempotent per out_business_id: a concurrent second insert waits for the first to commit,
 // then does nothing; the read below sees the committed order either way.
 constexpr std::string_view kInsertOrder = R"(
@@ -64,6 +75,7 @@ void Prepare(pqxx::connection& conn) {
   conn.prepare("order_lock_payment", fmt::format(fmt::runtime(kLockPayment), kPaymentColumns));
   conn.prepare("order_find_payment", fmt::format(fmt::runtime(kFindPayment), kPaymentColumns));
   conn.prepare("order_mark_paid", std::string(kMarkPaid));
+  conn.prepare("order_record_conflict", std::string(kRecordConflict));
   conn.prepare("order_insert_order", std::string(kInsertOrder));
   conn.prepare("order_insert_pay_record", std::string(kInsertPayRecord));
   conn.prepare("order_with_latest_payment",
@@ -132,6 +144,18 @@ class PgPaymentTransaction final : public PaymentTransaction {
       ref.message_id = row[1].as<std::string>();
     });
     return ref;
+  }
+
+  bool RecordConflict(const PayConflict& conflict) override {
+    bool inserted = false;
+    Guard([&] {
+      const pqxx::row row = work_->exec_prepared1(
+          "order_record_conflict", conflict.pay_no, conflict.trade_no,
+          NullableText(conflict.recorded_trade_no), conflict.pay_status,
+          FormatAmount(conflict.total_amount_cents), conflict.trade_status, conflict.notification);
+      inserted = row[0].as<int>() == 1;
+    });
+    return inserted;
   }
 
   void Commit() override {

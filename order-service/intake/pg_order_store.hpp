@@ -2,7 +2,8 @@
 /// OrderStore over PostgreSQL (libpqxx 6.4): xc_orders, xc_pay_record and the mq_message
 /// outbox in the orders database. Each payment transaction is ONE pqxx::work: lock the pay
 /// record FOR UPDATE, update it and the order, insert the outbox row, pg_notify the relay,
-/// commit — so a notification answered "success" has its message in the outbox.
+/// commit — so a notification answered "success" has its message in the outbox. A second
+/// payment for a paid record is kept in xc_pay_conflict (sql/orders/002_pay_conflict.sql).
 #include <chrono>
 #include <condition_variable>
 #include <memory>

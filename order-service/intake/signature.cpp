@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "common/text/escape.hpp"
+
 namespace paynotify::order {
 
 namespace {
@@ -155,10 +157,14 @@ SignatureCheck SignatureVerifier::Verify(const FormFields& fields) const {
     return {false, "sign_type: missing (expected RSA2)"};
   }
   if (sign_type->second != "RSA2") {
-    return {false, fmt::format("sign_type: expected RSA2, got '{}'", sign_type->second)};
+    // Echoed before the signature is checked: escaped and bounded (issue 10, log injection).
+    return {false, fmt::format("sign_type: expected RSA2, got '{}'", text::Printable(sign_type->second, 64))};
   }
   const auto sign = fields.find("sign");
   if (sign == fields.end() || sign->second.empty()) return {false, "sign: missing"};
+  if (sign->second.size() > kMaxSignLength) {
+    return {false, fmt::format("sign: longer than {} characters", kMaxSignLength)};
+  }
   // A '+' in the base64 that the sender forgot to percent-encode arrives as a space.
   std::string encoded = sign->second;
   for (char& c : encoded) {

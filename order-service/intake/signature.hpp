@@ -13,7 +13,13 @@ typedef struct evp_pkey_st EVP_PKEY;  // NOLINT: OpenSSL's own forward declarati
 
 namespace paynotify::order {
 
-/// The exact text that is signed for `fields` (see the file comment).
+/// The longest `sign` Verify() decodes: base64 of a 4096-bit RSA signature is 684 characters.
+inline constexpr size_t kMaxSignLength = 1024;
+
+/// The exact text that is signed for `fields` (see the file comment). Values are joined
+/// unescaped (as the platform does), so the text is ambiguous when a value holds '&' or '=':
+/// ParseForm keeps names to [A-Za-z0-9_] and ParseNotification refuses both characters in
+/// the values it acts on. Linear in the fields' total size.
 std::string SignContent(const FormFields& fields);
 
 /// Outcome of a signature check; `reason` names what is wrong ("sign: missing",
@@ -34,7 +40,8 @@ class SignatureVerifier {
   /// Reads the key from a file. Throws std::invalid_argument naming the file on failure.
   static SignatureVerifier FromPublicKeyFile(const std::string& path);
 
-  /// Checks `sign_type` (must be RSA2) and `sign` against SignContent(fields).
+  /// Checks `sign_type` (must be RSA2) and `sign` (at most kMaxSignLength characters)
+  /// against SignContent(fields). Reasons echo sign_type escaped and bounded.
   SignatureCheck Verify(const FormFields& fields) const;
 
  private:

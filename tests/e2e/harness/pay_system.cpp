@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -135,8 +137,12 @@ PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas
   signer_.WritePublicKeyPem(dir_ + "/alipay_public.pem");
   for (int i = 0; i < order_replicas; ++i) {
     order_ports_.push_back(FreePort());
+    order_internal_ports_.push_back(FreePort());
     std::map<std::string, std::string> env = CommonEnv();
     env["PAYNOTIFY_SERVER_PORT"] = std::to_string(order_ports_.back());
+    env["PAYNOTIFY_INTERNAL_SERVER_HOST"] = "127.0.0.1";
+    env["PAYNOTIFY_INTERNAL_SERVER_PORT"] = std::to_string(order_internal_ports_.back());
+    env["PAYNOTIFY_ORDER_API_TOKEN"] = api_token_;
     env["PAYNOTIFY_DATABASE_DBNAME"] = t::OrdersDb();
     env["PAYNOTIFY_ALIPAY_PUBLIC_KEY_FILE"] = dir_ + "/alipay_public.pem";
     env["PAYNOTIFY_ALIPAY_APP_ID"] = kAppId;
@@ -253,7 +259,8 @@ void PaySystem::WaitHealthy(bool order, int replica, std::chrono::seconds deadli
 }
 
 std::string PaySystem::Metrics(bool order, int replica) {
-  httplib::Client client("127.0.0.1", order ? order_ports_[replica] : learning_ports_[replica]);
+  // order-service serves /metrics on its internal listener only.
+  httplib::Client client("127.0.0.1", order ? order_internal_ports_[replica] : learning_ports_[replica]);
   auto res = client.Get("/metrics");
   return res && res->status == 200 ? res->body : std::string();
 }
@@ -281,8 +288,9 @@ std::vector<int64_t> PaySystem::CreateOrders(const std::vector<int64_t>& selecti
   Parallel(
       selections.size(), concurrency,
       [&] {
-        auto client = std::make_unique<httplib::Client>("127.0.0.1", order_ports_[0]);
+        auto client = std::make_unique<httplib::Client>("127.0.0.1", order_internal_ports_[0]);
         client->set_keep_alive(true);
+        client->set_bearer_token_auth(api_token_);
         return client;
       },
       [&](httplib::Client& client, size_t i) {
@@ -320,28 +328,40 @@ int PaySystem::NotifyAll(const std::vector<int64_t>& pay_nos, int concurrency, i
   return SendNotifications(SignNotifications(pay_nos, copies), concurrency, deadline);
 }
 
+std::string PaySystem::SignedNotification(int64_t pay_no,
+                                          const std::map<std::string, std::string>& overrides) const {
+  const std::string p = std::to_string(pay_no);
+  std::map<std::string, std::string> fields{{"out_trade_no", p},
+                                            {"trade_no", "2026" + p},
+                                            {"trade_status", "TRADE_SUCCESS"},
+                                            {"total_amount", kAmount},
+                                            {"app_id", kAppId},
+                                            {"notify_type", "trade_status_sync"},
+                                            {"notify_id", "n" + p},
+                                            {"notify_time", "2026-11-26 12:00:00"},
+                                            {"charset", "utf-8"},
+                                            {"version", "1.0"},
+                                            {"seller_id", "2088000000000000"},
+                                            {"buyer_id", "2088111111111111"},
+                                            {"subject", "e2e course"},
+                                            {"gmt_payment", "2026-11-26 12:00:00"}};
+  for (const auto& [key, value] : overrides) {
+    if (value.empty()) {
+      fields.erase(key);
+    } else {
+      fields[key] = value;
+    }
+  }
+  return AlipaySigner::FormEncode(signer_.Sign(std::move(fields)));
+}
+
 std::vector<std::string> PaySystem::SignNotifications(const std::vector<int64_t>& pay_nos, int copies) const {
   // Copies of one notification are adjacent in the work list, so different connections pick
   // them up at (nearly) the same moment: that is the concurrent-duplicate case.
   std::vector<std::string> forms;
   forms.reserve(pay_nos.size() * copies);
   for (int64_t pay_no : pay_nos) {
-    const std::string p = std::to_string(pay_no);
-    auto params = signer_.Sign({{"out_trade_no", p},
-                                {"trade_no", "2026" + p},
-                                {"trade_status", "TRADE_SUCCESS"},
-                                {"total_amount", kAmount},
-                                {"app_id", kAppId},
-                                {"notify_type", "trade_status_sync"},
-                                {"notify_id", "n" + p},
-                                {"notify_time", "2026-11-26 12:00:00"},
-                                {"charset", "utf-8"},
-                                {"version", "1.0"},
-                                {"seller_id", "2088000000000000"},
-                                {"buyer_id", "2088111111111111"},
-                                {"subject", "e2e course"},
-                                {"gmt_payment", "2026-11-26 12:00:00"}});
-    const std::string form = AlipaySigner::FormEncode(params);
+    const std::string form = SignedNotification(pay_no);
     for (int c = 0; c < copies; ++c) forms.push_back(form);
   }
   return forms;
@@ -481,6 +501,11 @@ std::vector<std::pair<std::string, std::string>> PaySystem::DrainDeadLetters() {
     consumer.Ack(delivery->delivery_tag);
   }
   return out;
+}
+
+std::string PaySystem::Log(bool order, int replica) const {
+  std::ifstream in(order ? order_[replica]->LogPath() : learning_[replica]->LogPath(), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 std::string PaySystem::LogTails() {

@@ -72,7 +72,11 @@ class PaySystem {
   /// Waits until the replica answers /healthz (deadline); throws with its log tail if not.
   void WaitHealthy(bool order, int replica, std::chrono::seconds deadline = std::chrono::seconds(30));
   std::string Metrics(bool order, int replica);
+  /// order-service's public listener (POST /orders/paynotify, /healthz).
   int OrderPort(int replica) const { return order_ports_[replica]; }
+  /// order-service's internal listener (order API with ApiToken(), /readyz, /metrics).
+  int OrderInternalPort(int replica) const { return order_internal_ports_[replica]; }
+  const std::string& ApiToken() const { return api_token_; }
   int LearningPort(int replica) const { return learning_ports_[replica]; }
   /// Process ids (for /proc CPU and memory figures); -1 when not running.
   pid_t OrderPid(int replica) const { return order_[replica]->Pid(); }
@@ -112,6 +116,11 @@ class PaySystem {
   std::vector<std::pair<std::string, std::string>> DrainDeadLetters();
 
   std::string LogTails();
+  /// The whole log of one daemon so far (stdout + stderr).
+  std::string Log(bool order, int replica) const;
+  /// A notification form signed with this system's platform key: the TRADE_SUCCESS fields
+  /// NotifyAll sends for `pay_no`, with `overrides` applied (an empty value removes a field).
+  std::string SignedNotification(int64_t pay_no, const std::map<std::string, std::string>& overrides = {}) const;
   const std::string& Queue() const { return queue_; }
   /// This system's own fanout exchange (the relay publishes to it, the learning queue is bound to it).
   const std::string& Exchange() const { return exchange_; }
@@ -127,7 +136,9 @@ class PaySystem {
   std::string exchange_;
   std::string dir_;
   AlipaySigner signer_;
+  std::string api_token_ = "e2e-order-api-token";
   std::vector<int> order_ports_;
+  std::vector<int> order_internal_ports_;
   std::vector<int> learning_ports_;
   std::vector<std::unique_ptr<ChildProcess>> order_;
   std::vector<std::unique_ptr<ChildProcess>> learning_;

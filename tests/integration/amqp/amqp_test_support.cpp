@@ -50,6 +50,7 @@ OutgoingMessage FullMessage(const std::string& exchange, const std::string& body
   message.body = body;
   message.message_id = paynotify::testing::UniqueName("msg");
   message.content_type = "application/json";
+  message.content_encoding = "identity";
   message.type = "payresult_notify";
   message.app_id = "order-service";
   message.timestamp_s = 1700000000;

@@ -259,6 +259,38 @@ TEST(AmqpTable, DeepNestingIsCut) {
   EXPECT_NE(std::get<std::string>(headers.at("deep")).find("\"...\""), std::string::npos);
 }
 
+TEST(AmqpTable, NestedHeadersAreRenderedWithinABudget) {
+  // 5000 strings of 20 control bytes: ~125 KiB on the wire, ~600 KiB as JSON text (issue 10:
+  // a consumer copying that text into a retry copy could never publish it).
+  const std::string control(20, '\x01');
+  std::vector<amqp_field_value_t> strings(5000);
+  for (auto& value : strings) {
+    value.kind = AMQP_FIELD_KIND_UTF8;
+    value.value.bytes = Bytes(control);
+  }
+  const std::string long_text(200000, 'x');
+  amqp_table_entry_t inner;
+  inner.key = amqp_cstring_bytes("long");
+  inner.value.kind = AMQP_FIELD_KIND_BYTES;
+  inner.value.value.bytes = Bytes(long_text);
+  amqp_table_entry_t entries[2];
+  entries[0].key = amqp_cstring_bytes("big");
+  entries[0].value.kind = AMQP_FIELD_KIND_ARRAY;
+  entries[0].value.value.array = amqp_array_t{static_cast<int>(strings.size()), strings.data()};
+  entries[1].key = amqp_cstring_bytes("table");
+  entries[1].value.kind = AMQP_FIELD_KIND_TABLE;
+  entries[1].value.value.table = amqp_table_t{1, &inner};
+
+  const Headers headers = FromTable(amqp_table_t{2, entries});
+  for (const char* name : {"big", "table"}) {
+    const std::string& text = std::get<std::string>(headers.at(name));
+    EXPECT_LE(text.size(), kMaxHeaderJson + 3) << name;
+    EXPECT_EQ(text.substr(text.size() - 3), "...") << name;
+  }
+  EXPECT_EQ(std::get<std::string>(headers.at("big")).rfind("[\"\\u0001\\u0001", 0), 0u);
+  EXPECT_EQ(std::get<std::string>(headers.at("table")).rfind("{\"long\":\"xxx", 0), 0u);
+}
+
 TEST(AmqpErrors, ServerCloseBecomesTypedErrorWithBrokerText) {
   amqp_channel_close_t close{};
   close.reply_code = 406;

@@ -57,6 +57,7 @@ TEST(AmqpPublisher, ConfirmedMessageArrivesWithAllProperties) {
   EXPECT_FALSE(delivery->redelivered);
   EXPECT_EQ(delivery->message_id, message.message_id);
   EXPECT_EQ(delivery->content_type, "application/json");
+  EXPECT_EQ(delivery->content_encoding, "identity");
   EXPECT_EQ(delivery->type, "payresult_notify");
   EXPECT_EQ(delivery->app_id, "order-service");
   EXPECT_EQ(delivery->timestamp_s, 1700000000);

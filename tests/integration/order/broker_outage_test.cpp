@@ -38,7 +38,7 @@ class OrderBrokerOutageIt : public OrderServiceIt {};
 TEST_F(OrderBrokerOutageIt, RowsWaitWhileBrokerIsDownAndArePublishedWhenItReturns) {
   BindQueue();
   OrderService& service = StartService();
-  httplib::Client client("127.0.0.1", service.Port());
+  httplib::Client client = ApiClient(service);
   ASSERT_TRUE(WaitFor([&] { auto r = client.Get("/readyz"); return r && r->status == 200; }, 10s));
   const int64_t first = CreateOrder(service, "cs-outage-1");
   const int64_t second = CreateOrder(service, "cs-outage-2");

@@ -61,7 +61,7 @@ TEST_F(OrderIntakeRelayIt, SignedNotificationPublishesExactlyOneMessageAndDelete
   EXPECT_EQ(Scalar("SELECT out_pay_no FROM xc_pay_record WHERE pay_no = " + std::to_string(pay_no)), "T-100");
   EXPECT_EQ(Scalar("SELECT status FROM xc_orders WHERE out_business_id = 'cs-e2e-1'"), "600002");
 
-  httplib::Client client("127.0.0.1", service.Port());
+  httplib::Client client = ApiClient(service);
   auto state = client.Get(("/orders/payresult?payNo=" + std::to_string(pay_no)).c_str());
   ASSERT_TRUE(state);
   EXPECT_EQ(nlohmann::json::parse(state->body)["status"], "601002");

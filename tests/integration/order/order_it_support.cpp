@@ -1,6 +1,11 @@
 #include "tests/integration/order/order_it_support.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <pqxx/pqxx>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +27,26 @@ using paynotify::testing::RequireEnv;
 using paynotify::testing::UniqueName;
 
 namespace {
+// sql/orders/*.sql of this source tree, in file-name order (as scripts/infra migrate applies
+// them). Run with search_path = the test schema first, their unqualified names land there.
+std::vector<std::string> OrdersMigrations() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(PAYNOTIFY_ORDERS_SQL_DIR)) {
+    if (entry.path().extension() == ".sql") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw std::runtime_error("no migrations in " PAYNOTIFY_ORDERS_SQL_DIR);
+  std::vector<std::string> sql;
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) throw std::runtime_error("cannot read " + file.string());
+    sql.push_back(text.str());
+  }
+  return sql;
+}
+
 std::string Identifier(std::string name) {
   for (char& c : name) {
     if (c == '.' || c == '-') c = '_';
@@ -30,14 +55,6 @@ std::string Identifier(std::string name) {
 }
 }  // namespace
 
-std::string EncodeForm(const FormFields& fields) {
-  std::string body;
-  for (const auto& [k, v] : fields) {
-    if (!body.empty()) body += '&';
-    body += UrlEncode(k) + "=" + UrlEncode(v);
-  }
-  return body;
-}
 
 void OrderServiceIt::SetUp() {
   schema_ = Identifier(UniqueName("order_it"));
@@ -49,9 +66,9 @@ void OrderServiceIt::SetUp() {
   const std::string options = "-c search_path=" + schema_ + ",public";
   ::setenv("PGOPTIONS", options.c_str(), 1);
   Exec("CREATE SCHEMA " + schema_);
-  for (const char* table : {"xc_orders", "xc_pay_record", "mq_message", "mq_message_history"}) {
-    Exec("CREATE TABLE " + schema_ + "." + table + " (LIKE public." + table + " INCLUDING ALL)");
-  }
+  // The orders schema as this tree's migrations define it (not copies of whatever the shared
+  // database has): a test of a new migration's table runs before `infra migrate` applies it.
+  for (const std::string& sql : OrdersMigrations()) Exec(sql);
 
   const auto b = Broker();
   broker_.addresses = {amqp::BrokerAddress{b.host, b.port}};
@@ -88,6 +105,12 @@ OrderServiceConfig OrderServiceIt::MakeConfig() const {
   OrderServiceConfig c;
   c.server.host = "127.0.0.1";
   c.server.port = 0;
+  c.server.name = "public";
+  c.server.operator_endpoints = false;
+  c.internal_server.host = "127.0.0.1";
+  c.internal_server.port = 0;
+  c.internal_server.name = "internal";
+  c.api_tokens = {kTestApiToken};
   c.database.host = RequireEnv("PGHOST");
   c.database.port = std::stoi(RequireEnv("PGPORT"));
   c.database.user = RequireEnv("PGUSER");
@@ -155,7 +178,7 @@ std::vector<amqp::Delivery> OrderServiceIt::Drain(size_t expected, std::chrono::
 
 int64_t OrderServiceIt::CreateOrder(OrderService& service, const std::string& out_business_id,
                                     const std::string& price) {
-  httplib::Client client("127.0.0.1", service.Port());
+  httplib::Client client = ApiClient(service);
   const nlohmann::json body{{"userId", "user-it"},       {"outBusinessId", out_business_id},
                             {"orderType", "60201"},      {"orderName", "Course " + out_business_id},
                             {"totalPrice", price},       {"orderDetail", nlohmann::json::array()}};
@@ -165,6 +188,13 @@ int64_t OrderServiceIt::CreateOrder(OrderService& service, const std::string& ou
     throw std::runtime_error("POST /orders: " + std::to_string(result->status) + " " + result->body);
   }
   return nlohmann::json::parse(result->body).at("payNo").get<int64_t>();
+}
+
+httplib::Client OrderServiceIt::ApiClient(OrderService& service) {
+  httplib::Client client("127.0.0.1", service.InternalPort());
+  client.set_bearer_token_auth(kTestApiToken);
+  client.set_read_timeout(30, 0);
+  return client;
 }
 
 FormFields OrderServiceIt::Notification(int64_t pay_no, const std::string& amount,

@@ -19,6 +19,7 @@
 namespace paynotify::order::testing {
 
 inline constexpr const char* kTestAppId = "2021000000000042";
+inline constexpr const char* kTestApiToken = "order-it-api-token";
 
 class OrderServiceIt : public ::testing::Test {
  protected:
@@ -45,6 +46,8 @@ class OrderServiceIt : public ::testing::Test {
                           const std::string& trade_no = "T-1") const;
   std::string SignedBody(FormFields fields) const;
   httplib::Result PostNotify(OrderService& service, const std::string& body);
+  /// A client of the internal listener (order API, /readyz, /metrics) with the test token.
+  httplib::Client ApiClient(OrderService& service);
 
   /// A single value from the test schema (search_path is set), e.g. "SELECT count(*) FROM mq_message".
   std::string Scalar(const std::string& sql);

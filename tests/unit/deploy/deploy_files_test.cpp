@@ -47,7 +47,7 @@ std::string EnvName(const std::string& key_path) {
 
 // Keys a daemon reads that the shipped YAML leaves out on purpose (secrets) or that only
 // appear commented out.
-const std::set<std::string> kUnlistedKeys = {"database.password", "rabbitmq.password"};
+const std::set<std::string> kUnlistedKeys = {"database.password", "rabbitmq.password", "order-api.token"};
 
 std::set<std::string> ConfigEnvNames(const std::string& service) {
   std::set<std::string> keys;
@@ -103,6 +103,22 @@ TEST_F(DeployFiles, DaemonsStartAfterTheirDependenciesAreHealthy) {
     }
   }
   ASSERT_TRUE(compose_["services"]["order-service"]["ports"].IsSequence()) << "the notification port must be published";
+}
+
+// The trust boundary (issue 10): the internet reaches the notification listener only.
+TEST_F(DeployFiles, OnlyThePublicNotificationPortIsPublished) {
+  const auto services = compose_["services"];
+  const auto ports = services["order-service"]["ports"];
+  ASSERT_TRUE(ports.IsSequence());
+  ASSERT_EQ(ports.size(), 1u);
+  EXPECT_EQ(ports[0].as<std::string>(), "8081:8081");
+  EXPECT_FALSE(services["learning-service"]["ports"].IsDefined())
+      << "learning-service's API and metrics must stay inside the compose network";
+  const auto env = services["order-service"]["environment"];
+  ASSERT_TRUE(env["PAYNOTIFY_ORDER_API_TOKEN"].IsDefined());
+  EXPECT_NE(env["PAYNOTIFY_ORDER_API_TOKEN"].as<std::string>().find("${PAYNOTIFY_ORDER_API_TOKEN:?"),
+            std::string::npos)
+      << "the API token comes from the environment, never from the file";
 }
 
 TEST_F(DeployFiles, EveryBuildContextAndDockerfileExists) {

@@ -128,11 +128,10 @@ TEST_F(ConsumerLoopTest, RetryCopyIsConfirmedBeforeTheOriginalIsAcked) {
 }
 
 TEST_F(ConsumerLoopTest, UnconfirmedCopyRequeuesTheOriginalAndNeverAcks) {
-  publisher_.confirm.push_back(false);
+  // Neither the dead-letter copy nor its minimal form is confirmed: the broker refuses.
+  publisher_.confirm = {false, false};
   loop_.Process(MakeDelivery("not json"), {});
-  ASSERT_EQ(events_.size(), 2u);
-  EXPECT_EQ(events_[0].what, "publish:q.dlq");
-  EXPECT_EQ(events_[1].what, "requeue");
+  EXPECT_THAT(What(), ElementsAre("publish:q.dlq", "publish:q.dlq", "requeue 7"));
   EXPECT_EQ(CounterValue("paynotify_learning_settle_failures_total", {{"action", "dead-letter"}}), 1);
   EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "malformed-json"}}), 0);
 }
@@ -170,11 +169,10 @@ TEST_F(ConsumerLoopTest, RunConsumesUntilStoppedAndSurvivesALostConnection) {
   source_.fail_next = true;
   source_.pending.push_back(MakeDelivery(PaymentBody("\"1\"")));
   source_.pending.push_back(MakeDelivery(PaymentBody("\"2\"", "\"60202\"")));
-  std::stop_source stop;
-  std::jthread worker([&](std::stop_token) { loop_.Run(stop.get_token()); });
+  std::jthread worker([&](std::stop_token stop) { loop_.Run(stop); });
   ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_ignored_total") == 1; },
                                           5s));
-  stop.request_stop();
+  worker.request_stop();
   worker.join();
   EXPECT_EQ(CounterValue("paynotify_learning_consumed_total"), 2);
   EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 1);
@@ -253,15 +251,54 @@ TEST_F(ConsumerLoopTest, RunBatchesOnlyWhatHasArrivedUpToTheBatchSize) {
   ConsumerLoop loop{source_, publisher_, handler_, Topology(), metrics_, clock_,
                     ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1ms, 2.0, 2ms}, /*batch_size=*/2}};
   for (Delivery& d : Payments(3)) source_.pending.push_back(std::move(d));
-  std::stop_source stop;
-  std::jthread worker([&](std::stop_token) { loop.Run(stop.get_token()); });
+  std::jthread worker([&](std::stop_token stop) { loop.Run(stop); });
   ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_applied_total") == 3; }, 5s));
-  stop.request_stop();
+  worker.request_stop();
   worker.join();
   ASSERT_EQ(repo_.batches.size(), 2u);
   EXPECT_EQ(repo_.batches[0].size(), 2u);
   EXPECT_EQ(repo_.batches[1].size(), 1u);
   EXPECT_THAT(What(), ElementsAre("ack-through 2", "ack 3"));
+}
+
+// --- hostile messages (issue 10) ------------------------------------------------------------
+
+TEST_F(ConsumerLoopTest, RefusedDeadLetterCopyIsParkedInMinimalFormAndAcked) {
+  publisher_.confirm = {false, true};
+  loop_.Process(MakeDelivery("not json"), {});
+  EXPECT_THAT(What(), ElementsAre("publish:q.dlq", "publish:q.dlq", "ack 7"));
+  ASSERT_EQ(publisher_.copies.size(), 2u);
+  EXPECT_GT(publisher_.copies[0].headers.size(), 1u);
+  ASSERT_EQ(publisher_.copies[1].headers.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(publisher_.copies[1].headers.at(kReasonHeader)), "malformed-json");
+  EXPECT_EQ(publisher_.copies[1].body, "not json");
+  EXPECT_EQ(CounterValue("paynotify_learning_parked_minimal_total"), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "malformed-json"}}), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_settle_failures_total", {{"action", "dead-letter"}}), 0);
+}
+
+TEST_F(ConsumerLoopTest, OversizedBodyEndsItsBatch) {
+  // A batch holds at most one body over the limit: memory stays bounded by the limit.
+  ConsumerLoop loop{source_, publisher_, handler_, Topology(), metrics_, clock_,
+                    ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1ms, 2.0, 2ms}, /*batch_size=*/5}};
+  std::vector<Delivery> deliveries = Payments(4);
+  deliveries[1].body += std::string(handler_.MaxBodyBytes(), ' ');
+  for (Delivery& d : deliveries) source_.pending.push_back(std::move(d));
+  std::jthread worker([&](std::stop_token stop) { loop.Run(stop); });
+  ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_applied_total") == 3; }, 5s));
+  worker.request_stop();
+  worker.join();
+  ASSERT_EQ(repo_.batches.size(), 2u);
+  EXPECT_EQ(repo_.batches[0].size(), 1u);  // message 1; message 2 (too large) ended the batch
+  EXPECT_EQ(repo_.batches[1].size(), 2u);  // messages 3 and 4
+  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "too-large"}}), 1);
+}
+
+TEST_F(ConsumerLoopTest, DeadLetterReasonLabelsAreAFixedSet) {
+  metrics_.DeadLettered("too-large");
+  metrics_.DeadLettered("made-up\nby a message");
+  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "too-large"}}), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "other"}}), 1);
 }
 
 }  // namespace

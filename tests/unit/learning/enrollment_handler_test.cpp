@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <limits>
+
 #include "tests/unit/learning/fakes.hpp"
 
 namespace paynotify::learning {
@@ -247,6 +250,88 @@ TEST(RetryPolicyTest, MaxAttemptsOneNeverRetries) {
   RetryPolicy p;
   p.max_attempts = 1;
   EXPECT_FALSE(NextRetry(p, 1, "x").has_value());
+}
+
+// --- hostile messages (issue 10) ------------------------------------------------------------
+
+TEST_F(EnrollmentHandlerTest, BodyOverTheLimitIsDeadLetteredTooLargeWithoutDecoding) {
+  // A valid payment padded past 256 KiB: refused for its size alone, nothing applied.
+  const std::string body = PaymentBody() + std::string(300 * 1024, ' ');
+  HandleResult r = handler_.Handle(MakeDelivery(body));
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(r.disposition.reason, "too-large");
+  EXPECT_EQ(r.disposition.text, "body: " + std::to_string(body.size()) +
+                                    " bytes, more than the 262144 allowed (rabbitmq.listener.max-body-bytes); "
+                                    "not decoded");
+  EXPECT_EQ(r.outcome, Outcome::kDeadLetter);
+  EXPECT_TRUE(repo_.calls.empty());
+  // At the limit is fine.
+  EnrollmentHandler small{repo_, Policy(), runtime::BackoffPolicy{500ms, 2.0, 3000ms}, clock_, PaymentBody().size()};
+  EXPECT_EQ(small.MaxBodyBytes(), PaymentBody().size());
+  EXPECT_EQ(small.Handle(MakeDelivery(PaymentBody())).outcome, Outcome::kApplied);
+  EXPECT_EQ(small.Handle(MakeDelivery(PaymentBody() + " ")).disposition.reason, "too-large");
+}
+
+TEST_F(EnrollmentHandlerTest, InvalidUtf8WithinTheLimitIsDeadLetteredWithABoundedText) {
+  std::string body = "{";
+  for (int i = 0; body.size() < 200 * 1024; ++i) body += "\"k" + std::to_string(i) + "\":\"\xFF\",";
+  body += "\"id\":1,\"messageType\":\"payresult_notify\"}";
+  const auto started = std::chrono::steady_clock::now();
+  HandleResult r = handler_.Handle(MakeDelivery(body));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(r.disposition.reason, "invalid-message");
+  EXPECT_LT(r.disposition.text.size(), 2048u);
+  EXPECT_NE(r.disposition.text.find("more problems not listed"), std::string::npos) << r.disposition.text;
+}
+
+TEST_F(EnrollmentHandlerTest, MessageIdThatCannotBeAKeyIsDeadLetteredWithoutTouchingTheDatabase) {
+  // The message_id is the inbox key (PostgreSQL text): a NUL would cut it, a bad byte would
+  // fail the whole batch's transaction.
+  for (const std::string& id : {std::string("abc\xFF"), std::string("abc\0def", 7)}) {
+    HandleResult r = handler_.Handle(MakeDelivery(PaymentBody(), id));
+    ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+    EXPECT_EQ(r.disposition.reason, "invalid-message");
+    EXPECT_EQ(r.disposition.text.rfind("message_id property: ", 0), 0u) << r.disposition.text;
+    EXPECT_EQ(r.disposition.text.find('\0'), std::string::npos);
+  }
+  EXPECT_TRUE(repo_.calls.empty());
+}
+
+TEST_F(EnrollmentHandlerTest, CompressedBodyIsDeadLetteredAsUnsupportedEncoding) {
+  Delivery gzip = MakeDelivery(std::string("\x1F\x8B\x08\x00garbage", 11));
+  gzip.content_encoding = "gzip";
+  HandleResult r = handler_.Handle(gzip);
+  ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
+  EXPECT_EQ(r.disposition.reason, "unsupported-encoding");
+  EXPECT_EQ(r.disposition.text.rfind("content_encoding property: 'gzip' is not supported", 0), 0u)
+      << r.disposition.text;
+  // Spring writes the charset there; and a body that decodes is never refused for the label.
+  for (const char* encoding : {"UTF-8", "utf8", "gzip"}) {
+    Delivery d = MakeDelivery(PaymentBody("\"" + std::to_string(100 + encoding[0]) + "\""),
+                              std::string("mid-") + encoding);
+    d.content_encoding = encoding;
+    EXPECT_EQ(handler_.Handle(d).outcome, Outcome::kApplied) << encoding;
+  }
+}
+
+TEST_F(EnrollmentHandlerTest, BusinessKey1IsQuotedShortAndEscapedInTheError) {
+  HandleResult r = handler_.Handle(MakeDelivery(PaymentBody("\"\\n" + std::string(10000, 'a') + "\"")));
+  ASSERT_EQ(r.disposition.reason, "non-numeric-business-key1");
+  EXPECT_LT(r.disposition.text.size(), 300u);
+  EXPECT_EQ(r.disposition.text.find('\n'), std::string::npos);
+  EXPECT_NE(r.disposition.text.find("\\n"), std::string::npos) << r.disposition.text;
+}
+
+TEST_F(EnrollmentHandlerTest, TimestampsFarFromNowAreNotSubtracted) {
+  // seconds -> system_clock's nanoseconds overflows (undefined) beyond the year 2262.
+  for (int64_t timestamp : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(), int64_t{-1}}) {
+    Delivery d = MakeDelivery(PaymentBody(), "mid-" + std::to_string(timestamp));
+    d.timestamp_s = timestamp;
+    HandleResult r = handler_.Handle(d);
+    EXPECT_EQ(r.outcome, Outcome::kApplied);
+    EXPECT_FALSE(r.since_published.has_value()) << timestamp;
+  }
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ TEST(LearningSettings, ShippedConfigReadsCleanlyWithBatchingOn) {
   EXPECT_EQ(s.prefetch, 250);
   EXPECT_EQ(s.batch_size, 100);
   EXPECT_LE(s.batch_size, s.prefetch);
+  EXPECT_EQ(s.max_body_bytes, 262144u);
 }
 
 TEST(LearningSettings, BatchLargerThanPrefetchIsAnErrorNamingBothKeysAndTheLine) {
@@ -54,6 +55,23 @@ TEST(LearningSettings, BatchSizeOneMeansOneTransactionPerMessage) {
   const LearningSettings s = ReadLearningSettings(reader);
   EXPECT_EQ(FinishError(reader), "");
   EXPECT_EQ(s.batch_size, 1);
+}
+
+TEST(LearningSettings, MaxBodyBytesDefaultsTo256KiBAndIsRangeChecked) {
+  auto defaults = config::Reader::FromString("database:\n  dbname: learning\n", "learning.yaml", "PAYNOTIFY", Env({}));
+  EXPECT_EQ(ReadLearningSettings(defaults).max_body_bytes, 256u * 1024);
+  EXPECT_EQ(FinishError(defaults), "");
+
+  auto larger = config::Reader::FromString(
+      "database:\n  dbname: learning\nrabbitmq:\n  listener:\n    max-body-bytes: 1048576\n", "learning.yaml",
+      "PAYNOTIFY", Env({}));
+  EXPECT_EQ(ReadLearningSettings(larger).max_body_bytes, 1048576u);
+  EXPECT_EQ(FinishError(larger), "");
+
+  auto tiny = config::Reader::FromString("database:\n  dbname: learning\n", "learning.yaml", "PAYNOTIFY",
+                                         Env({{"PAYNOTIFY_RABBITMQ_LISTENER_MAX_BODY_BYTES", "10"}}));
+  ReadLearningSettings(tiny);
+  EXPECT_THAT(FinishError(tiny), HasSubstr("rabbitmq.listener.max-body-bytes"));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "tests/unit/learning/fakes.hpp"
 
 namespace paynotify::learning {
@@ -46,7 +48,8 @@ TEST(TopologyPlanTest, QueueTypeAppliesToEveryQueue) {
 
 TEST(TopologyPlanTest, RetryCopyKeepsBodyAndPropertiesAndCarriesNextAttempt) {
   Delivery d = testing::MakeDelivery("{\"id\":1}", "mid-1", 2);
-  d.headers["x-custom"] = std::string("kept");
+  d.content_encoding = "UTF-8";
+  d.headers["x-custom"] = std::string("summarised");
   d.headers["x-first-death-queue"] = std::string("learning.paynotify.retry.1");
   const OutgoingCopy copy =
       MakeRetryCopy(d, Topology(), Disposition::Retry(2000ms, 3, "deadlock detected"));
@@ -54,12 +57,16 @@ TEST(TopologyPlanTest, RetryCopyKeepsBodyAndPropertiesAndCarriesNextAttempt) {
   EXPECT_EQ(copy.body, d.body);
   EXPECT_EQ(copy.message_id, "mid-1");
   EXPECT_EQ(copy.content_type, d.content_type);
+  EXPECT_EQ(copy.content_encoding, "UTF-8");
   EXPECT_EQ(copy.type, d.type);
   EXPECT_EQ(copy.app_id, d.app_id);
   EXPECT_EQ(copy.timestamp_s, d.timestamp_s);
   EXPECT_EQ(std::get<int64_t>(copy.headers.at(kAttemptHeader)), 3);
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kLastErrorHeader)), "deadlock detected");
-  EXPECT_EQ(std::get<std::string>(copy.headers.at("x-custom")), "kept");
+  // Foreign headers are summarised, never copied (issue 10); the broker's retry bookkeeping
+  // is left out of the summary.
+  EXPECT_FALSE(copy.headers.contains("x-custom"));
+  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalHeadersHeader)), "x-custom=\"summarised\"");
   EXPECT_FALSE(copy.headers.contains("x-first-death-queue"));
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalExchangeHeader)), "paynotify_exchange_fanout");
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalQueueHeader)), "learning.paynotify");
@@ -106,6 +113,93 @@ TEST(DeliveryTest, AttemptDefaultsToOneAndIgnoresGarbage) {
   EXPECT_EQ(AttemptOf(d), 1);
   d.headers[kAttemptHeader] = int64_t{4};
   EXPECT_EQ(AttemptOf(d), 4);
+}
+
+// --- hostile headers (issue 10) -------------------------------------------------------------
+
+// What a header table costs on the wire (AMQP 0-9-1 field table encoding).
+size_t EncodedSize(const Headers& headers) {
+  size_t size = 4;
+  for (const auto& [name, value] : headers) {
+    size += 1 + name.size() + 1;
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      size += 4 + text->size();
+    } else {
+      size += 8;
+    }
+  }
+  return size;
+}
+
+TEST(TopologyPlanTest, CopiesCarryOnlyOurHeadersAndABoundedSummaryWhateverTheOriginalHad) {
+  // The original's headers fill its frame (and would grow as JSON text); ours are forged.
+  Delivery d = testing::MakeDelivery("{}", "mid-3", 2);
+  for (int i = 0; i < 2000; ++i) {
+    d.headers["h" + std::to_string(i)] = std::string(60, '\x01');
+  }
+  d.headers["nested"] = "[" + std::string(100000, '[') + "]";
+  d.headers[kOriginalExchangeHeader] = std::string(100000, 'x');
+  d.headers[kOriginalQueueHeader] = int64_t{5};
+  d.headers[kOriginalHeadersHeader] = std::string(100000, 's');
+  d.headers[kReasonHeader] = std::string("forged");
+  const OutgoingCopy retry = MakeRetryCopy(d, Topology(), Disposition::Retry(1000ms, 3, "deadlock"));
+  const OutgoingCopy parked = MakeDeadLetterCopy(d, Topology(), Disposition::DeadLetter("too-large", "big", 2),
+                                                 std::chrono::system_clock::time_point{});
+  for (const OutgoingCopy* copy : {&retry, &parked}) {
+    for (const auto& [name, value] : copy->headers) EXPECT_EQ(name.rfind("x-paynotify-", 0), 0u) << name;
+    EXPECT_LT(EncodedSize(copy->headers), 4096u);
+    EXPECT_EQ(std::get<std::string>(copy->headers.at(kOriginalExchangeHeader)), "paynotify_exchange_fanout");
+    EXPECT_EQ(std::get<std::string>(copy->headers.at(kOriginalQueueHeader)), "learning.paynotify");
+    const std::string& summary = std::get<std::string>(copy->headers.at(kOriginalHeadersHeader));
+    EXPECT_LT(summary.size(), 2048u);
+    EXPECT_EQ(summary.rfind("h0=\"\\x01\\x01", 0), 0u) << summary.substr(0, 100);
+    EXPECT_NE(summary.find("more headers)"), std::string::npos);
+    EXPECT_EQ(summary.find('\x01'), std::string::npos);
+  }
+  EXPECT_FALSE(retry.headers.contains(kReasonHeader));
+  EXPECT_EQ(std::get<std::string>(parked.headers.at(kReasonHeader)), "too-large");
+}
+
+TEST(TopologyPlanTest, TheFirstHopsSummaryTravelsWithTheRetries) {
+  Delivery first = testing::MakeDelivery("{}", "mid-4");
+  first.headers["traceparent"] = std::string("00-abc-01");
+  first.headers["x-death"] = std::string("[{\"count\":1}]");
+  const OutgoingCopy hop1 = MakeRetryCopy(first, Topology(), Disposition::Retry(1000ms, 2, "deadlock"));
+  // Back from the retry queue: our headers, plus the broker's bookkeeping.
+  Delivery second = testing::MakeDelivery("{}", "mid-4", 2);
+  second.exchange = "";
+  for (const auto& [name, value] : hop1.headers) second.headers[name] = value;
+  second.headers["x-first-death-queue"] = std::string("learning.paynotify.retry.1");
+  const OutgoingCopy parked = MakeDeadLetterCopy(second, Topology(), Disposition::DeadLetter("retries-exhausted", "x", 2),
+                                                 std::chrono::system_clock::time_point{});
+  EXPECT_EQ(std::get<std::string>(parked.headers.at(kOriginalHeadersHeader)), "traceparent=\"00-abc-01\"");
+  EXPECT_EQ(std::get<std::string>(parked.headers.at(kLastErrorHeader)), "deadlock");
+  EXPECT_EQ(std::get<std::string>(parked.headers.at(kOriginalExchangeHeader)), "paynotify_exchange_fanout");
+}
+
+TEST(TopologyPlanTest, MinimalDeadLetterCopyIsBodyMessageIdAndReason) {
+  Delivery d = testing::MakeDelivery("{\"id\":1}", "mid-5");
+  d.headers["big"] = std::string(100000, 'b');
+  const OutgoingCopy copy = MakeMinimalDeadLetterCopy(d, Topology(), Disposition::DeadLetter("invalid-message", "t", 1));
+  EXPECT_EQ(copy.routing_key, "learning.paynotify.dlq");
+  EXPECT_EQ(copy.body, d.body);
+  EXPECT_EQ(copy.message_id, "mid-5");  // the dedup key: a replay must not apply it twice
+  EXPECT_FALSE(copy.content_type.has_value());
+  EXPECT_FALSE(copy.type.has_value());
+  ASSERT_EQ(copy.headers.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(copy.headers.at(kReasonHeader)), "invalid-message");
+}
+
+TEST(DeliveryTest, AttemptFromAHostileDoubleIsClampedNotCast) {
+  Delivery d;
+  d.headers[kAttemptHeader] = 1e300;
+  EXPECT_EQ(AttemptOf(d), 1'000'000);
+  d.headers[kAttemptHeader] = -1e300;
+  EXPECT_EQ(AttemptOf(d), 1);
+  d.headers[kAttemptHeader] = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(AttemptOf(d), 1);
+  d.headers[kAttemptHeader] = 3.0;
+  EXPECT_EQ(AttemptOf(d), 3);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <stdexcept>
 
 namespace paynotify::messages {
@@ -242,6 +243,97 @@ TEST(DecodeMqMessage, ReportsInvalidUtf8OutsideAnyStringAsInvalidJson) {
               ElementsAre("body: invalid UTF-8 at byte 8",
                           "body: invalid JSON at byte 8: syntax error while parsing object - "
                           "invalid literal; last read: '1?'; expected '}'"));
+}
+
+// --- hostile bodies (issue 10): linear time, bounded errors, bounded depth ----------------
+
+size_t TotalSize(const std::vector<std::string>& errors) {
+  size_t total = 0;
+  for (const auto& e : errors) total += e.size();
+  return total;
+}
+
+TEST(DecodeMqMessage, ManyMembersWithInvalidUtf8DecodeInLinearTimeWithABoundedError) {
+  // ~2 MB of members, each with an invalid byte: this took about a minute (one scan of all
+  // members per bad byte) and produced megabytes of error text.
+  std::string body = "{";
+  for (int i = 0; body.size() < 2'000'000; ++i) body += "\"k" + std::to_string(i) + "\":\"\xFF\",";
+  body += "\"id\":1,\"messageType\":\"t\"}";
+  const auto started = std::chrono::steady_clock::now();
+  const DecodeResult r = DecodeMqMessage(body);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
+  EXPECT_FALSE(r.message.has_value());
+  ASSERT_EQ(r.errors.size(), kMaxDecodeErrors + 1);
+  EXPECT_EQ(r.errors.front(), "k0: invalid UTF-8 at byte 8");
+  EXPECT_THAT(r.errors.back(), ::testing::StartsWith("("));
+  EXPECT_THAT(r.errors.back(), ::testing::HasSubstr("more problems not listed"));
+  EXPECT_THAT(r.errors.back(), ::testing::HasSubstr("invalid UTF-8 bytes in all"));
+  EXPECT_LT(TotalSize(r.errors), 1024u);
+}
+
+TEST(DecodeMqMessage, TwoMegabytesOfInvalidBytesAreOneShortErrorWithACount) {
+  const std::string body(2 * 1024 * 1024, '\xFF');
+  const auto started = std::chrono::steady_clock::now();
+  const DecodeResult r = DecodeMqMessage(body);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_FALSE(r.message.has_value());
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0], "body: invalid UTF-8 at byte 1 (2097152 invalid bytes in all)");
+  EXPECT_THAT(r.errors[1], ::testing::StartsWith("body: invalid JSON at byte 1: "));
+  EXPECT_LT(TotalSize(r.errors), 512u);
+}
+
+TEST(DecodeMqMessage, AHugeUnterminatedStringGivesAShortParserError) {
+  // The parser quotes what it read last: here the whole megabyte.
+  const std::string body = "{\"id\":1,\"messageType\":\"" + std::string(1'000'000, 'a');
+  const std::vector<std::string> errors = DecodeErrors(body);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], ::testing::StartsWith("body: invalid JSON at byte 1000024: syntax error while parsing "
+                                               "value - invalid string: missing closing quote; last read: '\"aaa"));
+  EXPECT_LT(errors[0].size(), 300u);
+}
+
+TEST(DecodeMqMessage, RefusesNestingDeeperThanTheCapBeforeParsing) {
+  EXPECT_THAT(DecodeErrors(std::string(1'000'000, '[')),
+              ElementsAre("body: invalid JSON at byte 65: nested deeper than 64 levels"));
+  const auto nested = [](size_t depth) {
+    return R"({"id":1,"messageType":"t","extra":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') +
+           "}";
+  };
+  DecodeOk(nested(kMaxNestingDepth));  // the object itself is level 1
+  EXPECT_THAT(DecodeErrors(nested(kMaxNestingDepth + 1)),
+              ElementsAre("body: invalid JSON at byte 98: nested deeper than 64 levels"));
+  // Brackets inside strings (escaped quotes included) are text, not nesting.
+  const std::string in_string = R"({"id":1,"messageType":"t","extra":"\")" + std::string(500, '[') + "\"}";
+  DecodeOk(in_string);
+}
+
+TEST(DecodeMqMessage, LongMemberNamesAreShortenedAndEscapedInErrors) {
+  const std::string key = std::string(10'000, 'k') + "\\n";  // JSON escape: a real newline in the name
+  const std::vector<std::string> errors =
+      DecodeErrors("{\"id\":1,\"messageType\":\"t\",\"" + key + "\":\"\xFF\"}");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_LT(errors[0].size(), 200u);
+  EXPECT_THAT(errors[0], ::testing::HasSubstr("...(+"));
+  EXPECT_EQ(errors[0].find('\n'), std::string::npos);
+}
+
+TEST(DecodeMqMessage, RefusesOneOfOurFieldsGivenTwice) {
+  // Parsers disagree on which of the two wins; a business key must have one meaning.
+  EXPECT_THAT(DecodeErrors(R"({"id":1,"messageType":"t","businessKey1":"1","businessKey1":"2"})"),
+              ElementsAre("businessKey1: given 2 times; it must appear once"));
+  EXPECT_THAT(DecodeErrors(R"({"id":1,"id":1,"messageType":"t"})"),
+              ElementsAre("id: given 2 times; it must appear once"));
+  DecodeOk(R"({"id":1,"messageType":"t","other":1,"other":2})");  // not ours: ignored
+}
+
+TEST(DecodeMqMessage, RefusesANulCharacterInOurStrings) {
+  // "60201\u0000" would otherwise be "another order type" and silently ignored.
+  EXPECT_THAT(DecodeErrors(R"({"id":1,"messageType":"payresult_notify\u0000","businessKey2":"60201\u0000"})"),
+              ElementsAre("messageType: contains a NUL character (\\u0000)",
+                          "businessKey2: contains a NUL character (\\u0000)"));
+  DecodeOk(R"({"id":1,"messageType":"t","other":"\u0000"})");  // not ours: ignored
 }
 
 // --- dedup key -----------------------------------------------------------------------------

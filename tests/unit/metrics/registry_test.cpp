@@ -50,6 +50,16 @@ TEST(RegistryTest, EscapesLabelValuesAndHelp) {
             "paynotify_x_total{path=\"a\\\"b\\\\c\\nd\"} 1\n");
 }
 
+// One ill-formed byte in a label value would make Prometheus reject the whole page.
+TEST(RegistryTest, IllFormedUtf8InALabelValueRendersAsReplacementCharacter) {
+  Registry registry;
+  registry.GetCounter("paynotify_x_total", "X.", {{"path", "/a\xFF\xFE" "b\xC3\xA9"}}).Inc();
+  const std::string page = registry.Render();
+  EXPECT_NE(page.find("paynotify_x_total{path=\"/a\xEF\xBF\xBD\xEF\xBF\xBD" "b\xC3\xA9\"} 1\n"),
+            std::string::npos)
+      << page;
+}
+
 TEST(RegistryTest, UnlabelledHistogramAndFractionalValues) {
   Registry registry;
   auto& h = registry.GetHistogram("paynotify_batch_size", "Batch size.", {10, 1});

@@ -35,3 +35,20 @@ TEST(FormatAmount, WritesTwoFractionDigits) {
 
 }  // namespace
 }  // namespace paynotify::order
+
+namespace paynotify::order {
+namespace {
+
+// Issue 10: the error quotes the input, escaped and bounded (it reaches replies and logs).
+TEST(ParseAmount, ErrorsQuoteABoundedEscapedInput) {
+  const AmountParse long_one = ParseAmount(std::string(100000, '1') + "\n");
+  EXPECT_FALSE(long_one.cents);
+  EXPECT_LT(long_one.error.size(), 500u);
+  EXPECT_EQ(long_one.error.find('\n'), std::string::npos);
+  EXPECT_NE(ParseAmount("1\xFF").error.find("'1\\xFF'"), std::string::npos) << ParseAmount("1\xFF").error;
+  // Many leading zeros are harmless and linear.
+  EXPECT_EQ(ParseAmount(std::string(100000, '0') + "1.5").cents, 150);
+}
+
+}  // namespace
+}  // namespace paynotify::order

@@ -42,3 +42,49 @@ TEST(UrlEncode, RoundTrips) {
 
 }  // namespace
 }  // namespace paynotify::order
+
+namespace paynotify::order {
+namespace {
+
+// Issue 10 §1: a form is bounded in fields and bytes per field, its names are plain
+// identifiers (so the signed "k=v&k=v" content keeps one reading), and its errors are few,
+// short and printable whatever the body holds.
+TEST(ParseForm, BoundsTheNumberOfFields) {
+  std::string body;
+  for (size_t i = 0; i < kMaxFormFields; ++i) body += "f" + std::to_string(i) + "=1&";
+  EXPECT_TRUE(ParseForm(body).errors.empty());
+  const FormParse over = ParseForm(body + "one_more=1");
+  EXPECT_EQ(over.errors, std::vector<std::string>{"form: more than 100 fields"});
+}
+
+TEST(ParseForm, BoundsFieldSizes) {
+  EXPECT_TRUE(ParseForm("v=" + std::string(kMaxFormValueBytes, 'x')).errors.empty());
+  EXPECT_EQ(ParseForm("v=" + std::string(kMaxFormValueBytes + 1, 'x')).errors,
+            std::vector<std::string>{"form: field 'v' is longer than 16384 bytes"});
+  EXPECT_EQ(ParseForm(std::string(kMaxFormNameBytes + 1, 'n') + "=1").errors,
+            std::vector<std::string>{"form: a field name is longer than 64 bytes"});
+}
+
+TEST(ParseForm, NamesAreLettersDigitsAndUnderscores) {
+  EXPECT_TRUE(ParseForm("gmt_payment=1&Abc_9=2").errors.empty());
+  for (const char* body : {"a%26b=1", "a%3Db=1", "a+b=1", "a%0Ab=1", "%FF=1", "a.b=1"}) {
+    const FormParse form = ParseForm(body);
+    ASSERT_EQ(form.errors.size(), 1u) << body;
+    EXPECT_NE(form.errors[0].find("only letters, digits and '_'"), std::string::npos) << form.errors[0];
+  }
+}
+
+TEST(ParseForm, ErrorsAreFewShortAndPrintable) {
+  std::string body;
+  for (int i = 0; i < 50; ++i) body += "a%0A" + std::to_string(i) + "=%ZZ&";
+  const FormParse form = ParseForm(body);
+  ASSERT_EQ(form.errors.size(), kMaxFormErrors + 1);
+  EXPECT_EQ(form.errors.back(), "form: further problems not listed");
+  for (const auto& e : form.errors) {
+    EXPECT_LT(e.size(), 400u);
+    for (unsigned char c : e) EXPECT_TRUE(c >= 0x20 && c < 0x7F) << e;
+  }
+}
+
+}  // namespace
+}  // namespace paynotify::order

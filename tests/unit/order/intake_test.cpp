@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "order-service/intake/form.hpp"
+#include "tests/unit/order/fake_order_store.hpp"
 #include "tests/unit/order/test_keys.hpp"
 
 namespace paynotify::order {
@@ -16,83 +17,9 @@ namespace {
 constexpr const char* kAppId = "2021000000000001";
 constexpr const char* kForm = "application/x-www-form-urlencoded; charset=utf-8";
 
-/// Orders and pay records in memory, with the transaction semantics the handler relies on:
-/// nothing is visible until Commit(); a destroyed transaction changes nothing.
-class FakeOrderStore : public OrderStore {
- public:
-  std::map<int64_t, PaymentRow> payments;
-  std::vector<OutboxInsert> outbox;
-  int commits = 0;
-  std::optional<StoreError::Kind> fail_with;  // every call throws this when set
-  int64_t next_pay_no = 1000000000000;
+using testing::FakeOrderStore;
 
-  class Tx : public PaymentTransaction {
-   public:
-    explicit Tx(FakeOrderStore& store) : store_(store) {}
-    std::optional<PaymentRow> LockPayment(int64_t pay_no) override {
-      auto it = store_.payments.find(pay_no);
-      if (it == store_.payments.end()) return std::nullopt;
-      return it->second;
-    }
-    OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) override {
-      update_ = update;
-      message_ = message;
-      return OutboxRowRef{static_cast<int64_t>(store_.outbox.size() + 1), "uuid"};
-    }
-    void Commit() override {
-      if (store_.fail_with) throw StoreError(*store_.fail_with, "commit failed");
-      ++store_.commits;
-      if (update_) {
-        PaymentRow& row = store_.payments.at(update_->pay_no);
-        row.status = std::string(kPayPaid);
-        row.order_status = std::string(kOrderPaid);
-        row.out_pay_no = update_->trade_no;
-        store_.outbox.push_back(*message_);
-      }
-    }
-
-   private:
-    FakeOrderStore& store_;
-    std::optional<PaidUpdate> update_;
-    std::optional<OutboxInsert> message_;
-  };
-
-  std::unique_ptr<PaymentTransaction> BeginPayment() override {
-    if (fail_with) throw StoreError(*fail_with, "connection refused");
-    return std::make_unique<Tx>(*this);
-  }
-  OrderRef CreateOrGetOrder(const NewOrder& order) override {
-    if (fail_with) throw StoreError(*fail_with, "connection refused");
-    for (auto& [pay_no, row] : payments) {
-      if (row.out_business_id == order.out_business_id) return OrderRef{false, row};
-    }
-    PaymentRow row{next_pay_no, static_cast<int64_t>(payments.size() + 1), std::string(kPayUnpaid),
-                   std::string(kOrderUnpaid), order.total_cents, order.user_id,
-                   order.out_business_id, order.order_type, std::nullopt, std::nullopt};
-    payments[next_pay_no++] = row;
-    return OrderRef{true, row};
-  }
-  std::optional<PaymentRow> FindPayment(int64_t pay_no) override {
-    if (fail_with) throw StoreError(*fail_with, "connection refused");
-    auto it = payments.find(pay_no);
-    if (it == payments.end()) return std::nullopt;
-    return it->second;
-  }
-
-  void AddUnpaid(int64_t pay_no, int64_t cents) {
-    payments[pay_no] = PaymentRow{pay_no, 7, std::string(kPayUnpaid), std::string(kOrderUnpaid),
-                                  cents, "user-1", "cs-9", "60201", std::nullopt, std::nullopt};
-  }
-};
-
-std::string EncodeForm(const FormFields& fields) {
-  std::string body;
-  for (const auto& [k, v] : fields) {
-    if (!body.empty()) body += '&';
-    body += UrlEncode(k) + "=" + UrlEncode(v);
-  }
-  return body;
-}
+using testing::EncodeForm;
 
 class IntakeTest : public ::testing::Test {
  protected:
@@ -218,8 +145,31 @@ TEST_F(IntakeTest, DatabaseUnavailableIs503Failure) {
   EXPECT_EQ(Rejected("database_unavailable"), 1);
 }
 
+// A refunded payment is never paid again. Its own trade_no again (a retry, or the platform's
+// notice about the refund) is a duplicate; another trade_no is a second charge, recorded
+// (issue 10) rather than answered 409, which the platform would retry for 25 hours and then
+// drop.
 TEST_F(IntakeTest, RefundedPaymentCannotBePaidAgain) {
-  store_.payments.at(1000000000001).status = std::string(kPayRefunded);
+  PaymentRow& row = store_.payments.at(1000000000001);
+  row.status = std::string(kPayRefunded);
+  row.out_pay_no = "T-1";
+  Reply reply = intake_.HandleNotify(kForm, Signed(Notification()));
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "success");
+  EXPECT_TRUE(store_.conflicts.empty());
+
+  FormFields second = Notification();
+  second["trade_no"] = "T-2";
+  reply = intake_.HandleNotify(kForm, Signed(second));
+  EXPECT_EQ(reply.body, "success");
+  ASSERT_EQ(store_.conflicts.size(), 1u);
+  EXPECT_EQ(store_.conflicts.begin()->second.first.pay_status, kPayRefunded);
+  EXPECT_EQ(store_.payments.at(1000000000001).status, kPayRefunded);
+  EXPECT_TRUE(store_.outbox.empty());
+}
+
+TEST_F(IntakeTest, AnUnknownPayStatusCannotBePaid) {
+  store_.payments.at(1000000000001).status = "601999";
   EXPECT_EQ(intake_.HandleNotify(kForm, Signed(Notification())).status, 409);
   EXPECT_TRUE(store_.outbox.empty());
 }

@@ -140,3 +140,27 @@ TEST(Base64, RoundTrips) {
 
 }  // namespace
 }  // namespace paynotify::order
+
+namespace paynotify::order {
+namespace {
+
+// Issue 10 §1 "Log injection": the sign_type is echoed in the reason before the signature
+// is checked, so it is escaped and bounded.
+TEST(SignatureVerifier, EchoedSignTypeIsEscapedAndBounded) {
+  const auto verifier = SignatureVerifier::FromPublicKey(SharedKeyPair().public_pem);
+  FormFields fields = SampleNotification();
+  fields["sign_type"] = "RSA\nforged line\xFF";
+  EXPECT_EQ(verifier.Verify(fields).reason, "sign_type: expected RSA2, got 'RSA\\nforged line\\xFF'");
+  fields["sign_type"] = std::string(100000, 'R');
+  EXPECT_LT(verifier.Verify(fields).reason.size(), 400u);
+}
+
+TEST(SignatureVerifier, OversizedSignIsRefusedBeforeDecoding) {
+  const auto verifier = SignatureVerifier::FromPublicKey(SharedKeyPair().public_pem);
+  FormFields fields = SampleNotification();
+  fields["sign"] = std::string(16000, 'A');
+  EXPECT_EQ(verifier.Verify(fields).reason, "sign: longer than 1024 characters");
+}
+
+}  // namespace
+}  // namespace paynotify::order

@@ -42,4 +42,13 @@ const TestKeyPair& SharedKeyPair() {
   return pair;
 }
 
+std::string EncodeForm(const FormFields& fields) {
+  std::string body;
+  for (const auto& [k, v] : fields) {
+    if (!body.empty()) body += '&';
+    body += UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  return body;
+}
+
 }  // namespace paynotify::order::testing

@@ -3,6 +3,8 @@
 // unit and integration tests of order-service (so no key material lives in the repository).
 #include <string>
 
+#include "order-service/intake/form.hpp"
+
 namespace paynotify::order::testing {
 
 struct TestKeyPair {
@@ -15,5 +17,8 @@ TestKeyPair GenerateRsaKeyPair();
 
 /// A process-wide pair generated once (key generation takes a while).
 const TestKeyPair& SharedKeyPair();
+
+/// The fields as an application/x-www-form-urlencoded body, the way the platform posts them.
+std::string EncodeForm(const FormFields& fields);
 
 }  // namespace paynotify::order::testing
