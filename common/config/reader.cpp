@@ -210,6 +210,20 @@ bool LooksSecret(std::string_view path) {
          last.find("token") != std::string::npos;
 }
 
+// Reads at most `limit` bytes of `f` into `out`. Why bounded: the path comes from the config
+// (or the command line) and may name /dev/zero, a pipe or a huge file by mistake.
+enum class ReadOutcome { kOk, kTooLarge, kError };
+ReadOutcome ReadBounded(std::FILE* f, size_t limit, std::string& out) {
+  char buffer[8192];
+  while (true) {
+    const size_t n = std::fread(buffer, 1, sizeof buffer, f);
+    if (n == 0) break;
+    if (out.size() + n > limit) return ReadOutcome::kTooLarge;
+    out.append(buffer, n);
+  }
+  return std::ferror(f) != 0 ? ReadOutcome::kError : ReadOutcome::kOk;
+}
+
 constexpr std::string_view kDurationExpected =
     "expected a duration such as 250ms, 2s, 1.5s, 1m or an integer number of milliseconds";
 
@@ -256,13 +270,16 @@ Reader::Reader(std::string file_path, std::string env_prefix, EnvLookup env)
     return;
   }
   std::string text;
-  char buffer[8192];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
-  const bool failed = std::ferror(f) != 0;
+  const ReadOutcome outcome = ReadBounded(f, kMaxConfigFileBytes, text);
   const int read_errno = errno;
   std::fclose(f);
-  if (failed) {
+  if (outcome == ReadOutcome::kTooLarge) {
+    AddErrorAt("", 0, 0,
+               fmt::format("config file is larger than {} bytes; is it the right file?",
+                           kMaxConfigFileBytes));
+    return;
+  }
+  if (outcome == ReadOutcome::kError) {
     AddErrorAt("", 0, 0, fmt::format("cannot read config file: {}", std::strerror(read_errno)));
     return;
   }
@@ -531,13 +548,16 @@ std::string Reader::Secret(std::string_view key_path) {
       return "";
     }
     std::string content;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) content.append(buffer, n);
-    const bool failed = std::ferror(f) != 0;
+    const ReadOutcome outcome = ReadBounded(f, kMaxSecretFileBytes, content);
     const int read_errno = errno;
     std::fclose(f);
-    if (failed) {
+    if (outcome == ReadOutcome::kTooLarge) {
+      AddValueError(file_key, *file_raw,
+                    fmt::format("secret file '{}' is larger than {} bytes", file_raw->text,
+                                kMaxSecretFileBytes));
+      return "";
+    }
+    if (outcome == ReadOutcome::kError) {
       AddValueError(file_key, *file_raw,
                     fmt::format("cannot read secret file '{}': {}", file_raw->text,
                                 std::strerror(read_errno)));

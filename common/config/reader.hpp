@@ -41,6 +41,12 @@ class ConfigErrors : public std::runtime_error {
   std::vector<ConfigError> errors_;
 };
 
+/// Largest config file read (1 MiB); a longer one is an error, not read whole (a mistyped
+/// --config /dev/zero must end in exit 2, not in the OOM killer).
+inline constexpr size_t kMaxConfigFileBytes = 1024 * 1024;
+/// Largest secret file read (64 KiB); a longer one is an error, for the same reason.
+inline constexpr size_t kMaxSecretFileBytes = 64 * 1024;
+
 /// Reads one YAML config file. The set of keys the program READS is the schema: after
 /// reading everything, Finish() reports each key present in the file but never read as
 /// "unknown key" with a nearest-key hint, and throws ConfigErrors listing every error found
@@ -97,8 +103,9 @@ class Reader {
   /// A required secret: the environment override, else the file's value, else the trimmed
   /// contents of the file named by the sibling key "<last>-file" (e.g.
   /// "rabbitmq.password-file", itself overridable by PAYNOTIFY_RABBITMQ_PASSWORD_FILE).
-  /// Missing everywhere, both value and -file in the YAML, or an unreadable file -> error,
-  /// returns "". Never appears in Redacted() or in an error message.
+  /// Missing everywhere, both value and -file in the YAML, or an unreadable file or one over
+  /// kMaxSecretFileBytes -> error, returns "". Never appears in Redacted() or in an error
+  /// message.
   std::string Secret(std::string_view key_path);
   /// As Secret(key_path) but optional: returns `fallback` when the secret is set nowhere.
   std::string Secret(std::string_view key_path, std::string fallback);

@@ -329,6 +329,38 @@ TEST(ReaderTest, SecretErrors) {
                   "the file, or the environment variable PAYNOTIFY_C_PASSWORD"));
 }
 
+// Issue 10: bytes read because a config names a file are bounded, so a path to /dev/zero, a
+// pipe or a log file by mistake ends in exit 2 with the error listed, not in the OOM killer.
+TEST(ReaderTest, SecretFileOverTheLimitIsAnError) {
+  TempDir dir;
+  const std::string at_limit = dir.Write("at-limit", std::string(kMaxSecretFileBytes, 'a'));
+  const std::string over = dir.Write("over", std::string(kMaxSecretFileBytes + 1, 'a'));
+  Reader r = Yaml("a:\n  password-file: " + at_limit + "\nb:\n  password-file: " + over +
+                  "\nc:\n  password-file: /dev/zero\n");
+  EXPECT_EQ(r.Secret("a.password").size(), kMaxSecretFileBytes);  // at the limit: read whole
+  EXPECT_EQ(r.Secret("b.password"), "");
+  EXPECT_EQ(r.Secret("c.password"), "");
+  EXPECT_THAT(FinishErrors(r),
+              ElementsAre("test.yaml:4:18: b.password-file: secret file '" + over +
+                              "' is larger than 65536 bytes",
+                          "test.yaml:6:18: c.password-file: secret file '/dev/zero' is larger "
+                          "than 65536 bytes"));
+}
+
+TEST(ReaderTest, ConfigFileOverTheLimitIsAnError) {
+  TempDir dir;
+  // A valid YAML document just over the limit: a comment line made long.
+  const std::string big = dir.Write("big.yaml", "log:\n  level: info\n#" +
+                                                    std::string(kMaxConfigFileBytes, 'x') + "\n");
+  for (const std::string& path : {big, std::string("/dev/zero")}) {
+    Reader r(path, "PAYNOTIFY", FakeEnv({}));
+    EXPECT_EQ(r.String("log.level", "warn"), "warn");
+    EXPECT_THAT(FinishErrors(r),
+                ElementsAre(path + ": config file is larger than 1048576 bytes; is it the right "
+                                   "file?"));
+  }
+}
+
 TEST(ReaderTest, RedactedHidesSecretsAndNotesSources) {
   Reader r = Yaml("rabbitmq:\n  host: h\n  password: hunter2\nauth:\n  api-token: t0k3n\n",
                   {{"PAYNOTIFY_RABBITMQ_PORT", "5700"}});
