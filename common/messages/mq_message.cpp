@@ -191,7 +191,8 @@ std::string Describe(const json& value) {
     case json::value_t::array:
       return "array";
     case json::value_t::string:
-      return "string " + Truncated(value.dump(), 40);
+      // dump() escapes quotes and C0 controls but not DEL or C1 controls: Printable does.
+      return "string " + text::Printable(value.dump(), 40);
     default:
       return Truncated(value.dump(), 40);  // numbers and booleans read as themselves
   }
@@ -222,7 +223,9 @@ std::string ParseErrorDetail(const json::parse_error& error) {
   } else {
     detail = std::string(what);
   }
-  return Truncated(detail, kMaxParseErrorDetail);
+  // The parser's snippet can end inside a multi-byte character (or quote raw bytes):
+  // escape it, so the reason stays printable UTF-8 in logs and dead-letter headers.
+  return text::Printable(detail, kMaxParseErrorDetail);
 }
 
 std::string Field(std::string_view name, std::string_view problem) {
@@ -390,6 +393,14 @@ DecodeResult DecodeMqMessage(std::string_view body) {
   } catch (const json::parse_error& error) {
     if (bad_count > 0) errors.Add(body_utf8_error());
     errors.Add("body: invalid JSON at byte " + std::to_string(error.byte) + ": " + ParseErrorDetail(error));
+    errors.Finish(bad_count);
+    return result;
+  } catch (const json::exception& error) {
+    // Not a syntax error but still bad input, e.g. a number beyond double's range (1e400:
+    // out_of_range.406). The decoder never throws for bad input.
+    if (bad_count > 0) errors.Add(body_utf8_error());
+    errors.Add(std::string("body: invalid JSON: ") +
+               (error.id == 406 ? "a number is out of range" : "unreadable value"));
     errors.Finish(bad_count);
     return result;
   }

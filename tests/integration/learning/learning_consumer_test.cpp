@@ -17,13 +17,6 @@
 namespace paynotify::learning::testing {
 namespace {
 
-std::string HeaderString(const amqp::Headers& headers, const std::string& name) {
-  auto it = headers.find(name);
-  if (it == headers.end()) return "<absent>";
-  if (const auto* s = std::get_if<std::string>(&it->second)) return *s;
-  if (const auto* i = std::get_if<int64_t>(&it->second)) return std::to_string(*i);
-  return "<other>";
-}
 
 TEST_F(LearningIntegrationTest, CoursePaymentSelectsTheCourseAndAddsOneCourseTableRow) {
   const int64_t selection = InsertSelection();

@@ -180,4 +180,14 @@ class LearningIntegrationTest : public ::testing::Test {
   std::vector<std::string> extra_queues_;  // queues a test declared itself
 };
 
+/// A header of a delivery as text for assertions: "<absent>", or "<other>" for a type other
+/// than string and integer.
+inline std::string HeaderString(const amqp::Headers& headers, const std::string& name) {
+  auto it = headers.find(name);
+  if (it == headers.end()) return "<absent>";
+  if (const auto* s = std::get_if<std::string>(&it->second)) return *s;
+  if (const auto* i = std::get_if<int64_t>(&it->second)) return std::to_string(*i);
+  return "<other>";
+}
+
 }  // namespace paynotify::learning::testing

@@ -1,5 +1,7 @@
 #include "common/messages/mq_message.hpp"
 
+#include "common/text/utf8.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -221,7 +223,7 @@ TEST(DecodeMqMessage, ShortensLongValuesInErrors) {
   const std::string body = R"({"id":")" + std::string(100, 'a') + R"(","messageType":"t"})";
   EXPECT_THAT(DecodeErrors(body),
               ElementsAre("id: expected an integer or a string of digits, got string \"" +
-                          std::string(39, 'a') + "..."));
+                          std::string(39, 'a') + "...(+62 bytes)"));
 }
 
 TEST(DecodeMqMessage, ReportsInvalidUtf8InTheFieldItSitsIn) {
@@ -334,6 +336,23 @@ TEST(DecodeMqMessage, RefusesANulCharacterInOurStrings) {
               ElementsAre("messageType: contains a NUL character (\\u0000)",
                           "businessKey2: contains a NUL character (\\u0000)"));
   DecodeOk(R"({"id":1,"messageType":"t","other":"\u0000"})");  // not ours: ignored
+}
+
+// Found by tests/fuzz (mq_message): nlohmann throws out_of_range, not parse_error, for a
+// number beyond double's range; the decoder must still answer with an error, not throw.
+TEST(DecodeMqMessage, ANumberOutOfRangeIsAnErrorNotAnException) {
+  DecodeResult result;
+  ASSERT_NO_THROW(result = DecodeMqMessage(R"({"id":1e400,"messageType":"payresult_notify"})"));
+  EXPECT_FALSE(result.message.has_value());
+  EXPECT_THAT(result.errors, ElementsAre("body: invalid JSON: a number is out of range"));
+}
+
+// Found by tests/fuzz (mq_message): the parser's "last read" snippet cut a two-byte character
+// in half, putting ill-formed UTF-8 into the dead-letter reason.
+TEST(DecodeMqMessage, ParserErrorTextIsValidUtf8EvenWhenItsSnippetCutsACharacter) {
+  const DecodeResult result = DecodeMqMessage("{\"a\":\xD9\x8F}");
+  ASSERT_FALSE(result.errors.empty());
+  for (const auto& error : result.errors) EXPECT_TRUE(text::IsValidUtf8(error)) << error;
 }
 
 // --- dedup key -----------------------------------------------------------------------------
