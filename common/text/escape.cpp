@@ -51,4 +51,18 @@ std::string Printable(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::string CutToBytes(std::string text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t keep = 0;
+  while (keep < text.size()) {
+    const size_t length = WellFormedLength(text, keep);
+    const size_t step = length == 0 ? 1 : length;
+    if (keep + step > max_bytes) break;
+    keep += step;
+  }
+  text.resize(keep);
+  text += "...";
+  return text;
+}
+
 }  // namespace paynotify::text

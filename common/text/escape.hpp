@@ -17,4 +17,9 @@ inline constexpr size_t kPrintableLimit = 256;
 /// "...(+N bytes)". Linear in min(text.size(), max_bytes).
 std::string Printable(std::string_view text, size_t max_bytes = kPrintableLimit);
 
+/// `text` cut to at most `max_bytes` (plus a "..." marker) at a character boundary, for
+/// text whose parts were already escaped but whose whole still needs a bound (a reply built
+/// of several escaped values). Ill-formed bytes count as one-byte characters.
+std::string CutToBytes(std::string text, size_t max_bytes);
+
 }  // namespace paynotify::text

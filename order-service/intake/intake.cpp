@@ -8,7 +8,6 @@
 #include "common/messages/mq_message.hpp"
 #include "common/text/escape.hpp"
 #include "order-service/intake/amount.hpp"
-#include "order-service/intake/text_budget.hpp"
 
 namespace paynotify::order {
 
@@ -128,7 +127,7 @@ OrderIntake::OrderIntake(IntakeSettings settings, OrderStore& store,
 
 Reply OrderIntake::Reject(int status, std::string_view metric_reason, std::string reason,
                           std::string_view log_detail) {
-  reason = CutToBytes(std::move(reason), kMaxReasonBytes);
+  reason = text::CutToBytes(std::move(reason), kMaxReasonBytes);
   registry_
       .GetCounter("paynotify_notifications_rejected_total",
                   "Payment notifications answered 'failure', by reason",

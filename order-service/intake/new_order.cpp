@@ -8,7 +8,6 @@
 
 #include "common/text/escape.hpp"
 #include "order-service/intake/amount.hpp"
-#include "order-service/intake/text_budget.hpp"
 
 namespace paynotify::order {
 
@@ -97,7 +96,7 @@ class BodyGuard final : public json::json_sax_t {
         path += fmt::format("[{}]", frame.index);
       }
     }
-    return path.empty() ? "body" : CutToBytes(std::move(path), 200);
+    return path.empty() ? "body" : text::CutToBytes(std::move(path), 200);
   }
 
   std::vector<Frame> frames_;

@@ -43,5 +43,11 @@ TEST(Printable, IsLinearOnHostileInput) {
   EXPECT_LT(out.size(), 300u);
 }
 
+TEST(CutToBytes, CutsAtACharacterBoundaryAndMarksTheCut) {
+  EXPECT_EQ(CutToBytes("short", 10), "short");
+  EXPECT_EQ(CutToBytes("abcdef", 3), "abc...");
+  EXPECT_EQ(CutToBytes("ab\xE8\xAF\xBE", 4), "ab...");  // never half a character
+}
+
 }  // namespace
 }  // namespace paynotify::text
