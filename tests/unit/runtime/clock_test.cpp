@@ -33,5 +33,32 @@ TEST(SystemClockTest, IsMonotonicAndUsableThroughTheInterface) {
   EXPECT_GT(clock.WallNow().time_since_epoch().count(), 0);
 }
 
+TEST(ManualClockTest, SleepForRecordsTheWaitAndAdvancesWithoutBlocking) {
+  ManualClock clock;
+  const auto start = clock.Now();
+  std::stop_source source;
+  EXPECT_TRUE(clock.SleepFor(std::chrono::hours{1}, source.get_token()));
+  EXPECT_TRUE(clock.SleepFor(std::chrono::milliseconds{250}, source.get_token()));
+  EXPECT_EQ(clock.Now() - start, std::chrono::hours{1} + std::chrono::milliseconds{250});
+  EXPECT_EQ(clock.Sleeps(), (std::vector<std::chrono::milliseconds>{std::chrono::hours{1},
+                                                                     std::chrono::milliseconds{250}}));
+}
+
+TEST(ManualClockTest, SleepForReturnsFalseAtOnceWhenStopWasRequested) {
+  ManualClock clock;
+  const auto start = clock.Now();
+  std::stop_source source;
+  source.request_stop();
+  EXPECT_FALSE(clock.SleepFor(std::chrono::seconds{5}, source.get_token()));
+  EXPECT_EQ(clock.Now(), start);
+  EXPECT_TRUE(clock.Sleeps().empty());
+}
+
+TEST(SystemClockTest, SleepForWakesAtOnceOnStop) {
+  std::stop_source source;
+  source.request_stop();
+  EXPECT_FALSE(SystemClock::Instance().SleepFor(std::chrono::hours{1}, source.get_token()));
+}
+
 }  // namespace
 }  // namespace paynotify::runtime
