@@ -55,8 +55,6 @@ class Consumer {
   /// Graceful close; unacknowledged deliveries go back to the queue. Never throws.
   void Close();
 
-  const std::string& Queue() const { return queue_; }
-
  private:
   // Delivery tags handed out carry the connection generation in their top 16 bits, so a
   // tag from a lost connection can never settle a message of the current one.

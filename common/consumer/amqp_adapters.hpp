@@ -25,7 +25,6 @@ class AmqpDeliverySource final : public DeliverySource {
   void AckThrough(uint64_t delivery_tag) override;
   void Requeue(uint64_t delivery_tag) override;
   void DropConnection() noexcept override { consumer_.Close(); }
-  bool IsConnected() const { return consumer_.IsConnected(); }
   /// Unacked deliveries go back to the queue. Never throws.
   void Close() { consumer_.Close(); }
 
@@ -41,7 +40,6 @@ class AmqpCopyPublisher final : public CopyPublisher {
 
   bool PublishConfirmed(const amqp::OutgoingMessage& copy) override;
   void Maintain() override { publisher_.ServiceHeartbeats(); }
-  bool IsConnected() const { return publisher_.IsConnected(); }
   void Close() { publisher_.Close(); }
 
  private:
