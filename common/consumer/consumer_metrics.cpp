@@ -16,7 +16,7 @@ ConsumerMetrics::ConsumerMetrics(metrics::Registry& registry, std::string prefix
                                           "Dead-letter copies refused by the broker and parked in minimal form instead "
                                           "(body, message_id, reason)")),
       pauses_(registry.GetCounter(prefix_ + "_pauses_total",
-                                  "Times consumption paused because a dependency (the database) was unavailable")),
+                                  "Times consumption paused because something the handler depends on was unavailable")),
       pause_retries_(registry.GetCounter(prefix_ + "_pause_retries_total",
                                          "Waits before trying a held delivery again while consumption is paused")) {}
 

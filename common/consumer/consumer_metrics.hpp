@@ -13,8 +13,8 @@ namespace paynotify::consumer {
 /// Buckets of <prefix>_batch_size (deliveries per batch).
 inline const std::vector<double> kBatchSizeBuckets{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
 
-/// Registered once, under a prefix the daemon chooses (learning-service:
-/// "paynotify_learning", which keeps the names its dashboards know). Names:
+/// Registered once, under a prefix the daemon chooses (e.g. "paynotify_learning", so the
+/// names dashboards know stay as they were). Names:
 ///   <prefix>_consumed_total                 deliveries received from the queue
 ///   <prefix>_retried_total{attempt}         retry copies confirmed (original acked), by next attempt
 ///   <prefix>_dead_lettered_total{reason}    parked copies confirmed, by reason (a fixed set, see

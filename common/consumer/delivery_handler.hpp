@@ -2,7 +2,7 @@
 /// The interface the consumer loop needs from a service: decide what happens to a delivery.
 /// The loop owns it (so the loop knows no business vocabulary and folders point one way:
 /// the service's handler includes this, never the reverse); each subscriber service
-/// implements it with its policy (learning-service: learning::EnrollmentHandler).
+/// implements it with its own policy.
 #include <cstddef>
 #include <optional>
 #include <span>

@@ -32,9 +32,9 @@ struct QueuePlan {
 
 struct ConsumerTopology {
   std::string exchange;                 ///< fanout exchange the messages arrive on
-  std::string queue;                    ///< main queue, e.g. learning.paynotify
+  std::string queue;                    ///< main queue, e.g. <service>.paynotify
   std::string queue_type = "classic";   ///< applies to every queue we declare
-  std::string dead_letter_queue;        ///< parking queue, e.g. learning.paynotify.dlq
+  std::string dead_letter_queue;        ///< parking queue, e.g. <queue>.dlq
   RetryPolicy retry;
 
   /// `<queue>.retry.<failed_attempt>`.
