@@ -234,22 +234,4 @@ void Consumer::Nack(uint64_t delivery_tag, bool requeue, bool multiple) {
   }
 }
 
-void Consumer::Reject(uint64_t delivery_tag, bool requeue) {
-  const auto tag = BrokerTag(delivery_tag);
-  if (!tag) {
-    log::Get("amqp")->debug("consumer: reject of tag {} from a lost connection ignored (the "
-                            "broker requeued it)",
-                            delivery_tag);
-    return;
-  }
-  try {
-    connection_->CheckStatus(
-        amqp_basic_reject(connection_->State(), Connection::kChannel, *tag, requeue ? 1 : 0),
-        "basic.reject");
-  } catch (const AmqpError&) {
-    Drop(false);
-    throw;
-  }
-}
-
 }  // namespace paynotify::amqp

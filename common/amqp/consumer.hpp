@@ -15,8 +15,7 @@ namespace paynotify::amqp {
 /// Consumes one queue with manual acknowledgement on its own connection
 /// (basic.qos prefetch, basic.consume no_ack=false).
 ///
-/// Delivery contract (at-least-once): a delivery stays unacknowledged until Ack / Nack /
-/// Reject; if the connection is lost first, the broker requeues it and it comes again with
+/// Delivery contract (at-least-once): a delivery stays unacknowledged until Ack / Nack; if the connection is lost first, the broker requeues it and it comes again with
 /// redelivered=true — possibly to another consumer — so processing must be idempotent.
 ///
 /// Threading: one thread only (it owns a rabbitmq-c connection). Heartbeats are serviced
@@ -48,14 +47,13 @@ class Consumer {
   /// connection that has since been lost is ignored: the broker already requeued that
   /// message. Throws AmqpError when sending fails (the connection is then dropped).
   void Ack(uint64_t delivery_tag, bool multiple = false);
+  /// basic.nack (RabbitMQ's extension; a superset of basic.reject, which we do not use):
+  /// `requeue` false dead-letters the message through the queue's x-dead-letter-exchange.
   void Nack(uint64_t delivery_tag, bool requeue, bool multiple = false);
-  void Reject(uint64_t delivery_tag, bool requeue);
 
   bool IsConnected() const;
   /// Graceful close; unacknowledged deliveries go back to the queue. Never throws.
   void Close();
-
-  const std::string& Queue() const { return queue_; }
 
  private:
   // Delivery tags handed out carry the connection generation in their top 16 bits, so a

@@ -25,6 +25,8 @@ runtime::BackoffPolicy PausePolicy(const LearningSettings& s) {
 LearningService::LearningService(LearningSettings settings, metrics::Registry& registry,
                                  const runtime::Clock& clock)
     : settings_(std::move(settings)),
+      // The loop's metrics keep the names dashboards, README and the e2e harness know.
+      loop_metrics_(registry, "paynotify_learning"),
       metrics_(registry),
       repository_(settings_.database),
       reader_([&] {
@@ -34,14 +36,17 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry& r
       }()),
       source_(settings_.broker, settings_.topology.queue, settings_.prefetch),
       publisher_(settings_.broker, settings_.confirm_timeout),
-      handler_(repository_, settings_.topology.retry, PausePolicy(settings_), clock, settings_.max_body_bytes),
-      loop_(source_, publisher_, handler_, settings_.topology, metrics_, clock,
-            ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect,
+      handler_(repository_, metrics_, settings_.topology.retry, PausePolicy(settings_), clock,
+               settings_.max_body_bytes),
+      loop_(source_, publisher_, handler_, settings_.topology, loop_metrics_, clock,
+            consumer::ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect,
                                  std::min<size_t>(settings_.batch_size, settings_.prefetch)}) {}
 
 LearningService::~LearningService() { Stop(); }
 
-void LearningService::DeclareTopology() { DeclareConsumerTopology(settings_.broker, settings_.topology); }
+void LearningService::DeclareTopology() {
+  consumer::DeclareConsumerTopology(settings_.broker, settings_.topology, "consumer.*, rabbitmq.listener.retry.*");
+}
 
 void LearningService::ConnectDatabase() { repository_.Connect(); }
 

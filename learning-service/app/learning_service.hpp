@@ -1,16 +1,18 @@
 #pragma once
-/// The assembled consumer side of learning-service: repository, AMQP adapters, handler and
-/// consumer loop on its own thread. main.cpp and the integration tests build it the same way.
+/// The assembled consumer side of learning-service: repository, AMQP adapters, handler (the
+/// policy) and common/consumer's loop (the mechanism) on its own thread. main.cpp and the
+/// integration tests build it the same way.
 #include <memory>
 #include <thread>
 
+#include "common/consumer/amqp_adapters.hpp"
+#include "common/consumer/consumer_loop.hpp"
+#include "common/consumer/consumer_metrics.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/runtime/clock.hpp"
 #include "learning-service/app/settings.hpp"
-#include "learning-service/consumer/amqp_adapters.hpp"
-#include "learning-service/consumer/consumer_loop.hpp"
-#include "learning-service/consumer/consumer_metrics.hpp"
 #include "learning-service/enrollment/enrollment_handler.hpp"
+#include "learning-service/enrollment/enrollment_metrics.hpp"
 #include "learning-service/enrollment/pg_enrollment_repository.hpp"
 
 namespace paynotify::learning {
@@ -39,20 +41,21 @@ class LearningService {
   void Stop() noexcept;
 
   bool BrokerConnected() const { return loop_.BrokerConnected(); }
-  bool DatabaseAvailable() const { return !loop_.DatabasePaused(); }
+  bool DatabaseAvailable() const { return !loop_.Paused(); }  // only the database pauses the handler
   bool Ready() const { return loop_.Ready(); }
   PgEnrollmentReader& Reader() { return reader_; }
   const LearningSettings& Settings() const { return settings_; }
 
  private:
   LearningSettings settings_;
-  ConsumerMetrics metrics_;
+  consumer::ConsumerMetrics loop_metrics_;
+  EnrollmentMetrics metrics_;
   PgEnrollmentRepository repository_;
   PgEnrollmentReader reader_;
-  AmqpDeliverySource source_;
-  AmqpCopyPublisher publisher_;
+  consumer::AmqpDeliverySource source_;
+  consumer::AmqpCopyPublisher publisher_;
   EnrollmentHandler handler_;
-  ConsumerLoop loop_;
+  consumer::ConsumerLoop loop_;
   std::jthread worker_;
   bool stopped_ = false;
 };

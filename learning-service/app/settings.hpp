@@ -6,10 +6,10 @@
 
 #include "common/amqp/settings.hpp"
 #include "common/config/reader.hpp"
+#include "common/consumer/topology_plan.hpp"
 #include "common/http/settings.hpp"
 #include "common/log/log.hpp"
 #include "common/pg/settings.hpp"
-#include "learning-service/consumer/topology_plan.hpp"
 #include "learning-service/enrollment/enrollment_handler.hpp"
 
 namespace paynotify::learning {
@@ -18,7 +18,7 @@ struct LearningSettings {
   http::ServerSettings server;  ///< server.*: the query API, probes and metrics
   pg::PgSettings database;
   amqp::BrokerSettings broker;
-  ConsumerTopology topology;
+  consumer::ConsumerTopology topology;
   uint16_t prefetch = 250;
   uint16_t batch_size = 100;  ///< most deliveries applied in one transaction (<= prefetch)
   size_t max_body_bytes = kDefaultMaxBodyBytes;  ///< longer bodies are dead-lettered "too-large" undecoded

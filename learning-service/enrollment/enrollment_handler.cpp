@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/consumer/headers.hpp"
 #include "common/messages/mq_message.hpp"
 #include "common/text/escape.hpp"
 #include "common/text/utf8.hpp"
@@ -78,46 +79,57 @@ std::string_view OutcomeName(Outcome outcome) {
   return "unknown";
 }
 
-std::string_view KindName(Disposition::Kind kind) {
-  switch (kind) {
-    case Disposition::Kind::kAck: return "ack";
-    case Disposition::Kind::kRetry: return "retry";
-    case Disposition::Kind::kDeadLetter: return "dead-letter";
-    case Disposition::Kind::kPause: return "pause";
-  }
-  return "unknown";
-}
-
-EnrollmentHandler::EnrollmentHandler(EnrollmentRepository& repository, RetryPolicy retry,
+EnrollmentHandler::EnrollmentHandler(EnrollmentRepository& repository, EnrollmentMetrics& metrics, RetryPolicy retry,
                                      runtime::BackoffPolicy pause, const runtime::Clock& clock,
                                      size_t max_body_bytes)
-    : repository_(repository), retry_(retry), pause_(pause), clock_(clock), max_body_bytes_(max_body_bytes) {}
+    : repository_(repository),
+      metrics_(metrics),
+      retry_(retry),
+      pause_(pause),
+      clock_(clock),
+      max_body_bytes_(max_body_bytes) {}
 
-HandleResult EnrollmentHandler::RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error) const {
+HandleResult EnrollmentHandler::RetryOrDeadLetter(int attempt, std::string_view exhausted_reason,
+                                                  std::string error) const {
   HandleResult r;
-  if (auto retry = NextRetry(retry_, attempt, error)) {
-    r.disposition = std::move(*retry);
-    r.outcome = Outcome::kRetry;
-  } else {
-    r.disposition = Disposition::DeadLetter(std::move(exhausted_reason), std::move(error), attempt);
-    r.outcome = Outcome::kDeadLetter;
-  }
+  r.disposition = consumer::RetryOrDeadLetter(retry_, attempt, std::move(error), exhausted_reason);
+  r.outcome = r.disposition.kind == Disposition::Kind::kRetry ? Outcome::kRetry : Outcome::kDeadLetter;
   return r;
 }
 
-EnrollmentHandler::Decision EnrollmentHandler::Decide(const Delivery& delivery) const {
+Disposition EnrollmentHandler::Counted(HandleResult result) {
+  metrics_.Record(result);
+  Disposition d = std::move(result.disposition);
+  d.key = std::move(result.dedup_key);
+  d.outcome = std::string(OutcomeName(result.outcome));
+  return d;
+}
+
+Disposition EnrollmentHandler::Decide(const amqp::Delivery& delivery) { return Counted(Handle(delivery)); }
+
+std::optional<std::vector<Disposition>> EnrollmentHandler::DecideBatch(std::span<const amqp::Delivery> deliveries,
+                                                                       std::string& failure) {
+  std::optional<std::vector<HandleResult>> results = HandleBatch(deliveries, &failure);
+  if (!results) return std::nullopt;
+  std::vector<Disposition> decided;
+  decided.reserve(results->size());
+  for (HandleResult& r : *results) decided.push_back(Counted(std::move(r)));
+  return decided;
+}
+
+EnrollmentHandler::Decision EnrollmentHandler::Classify(const amqp::Delivery& delivery) const {
   try {
-    return DecideOrThrow(delivery);
+    return ClassifyOrThrow(delivery);
   } catch (const std::exception& e) {
     // Decoding does not throw for bad input; this is running out of memory or a bug. Not
     // known to be the message's fault: retry within the budget, then park it.
-    return RetryOrDeadLetter(AttemptOf(delivery), std::string(reason::kRetriesExhausted),
+    return RetryOrDeadLetter(consumer::AttemptOf(delivery), reason::kRetriesExhausted,
                              fmt::format("could not decide what to do with the message: {}", e.what()));
   }
 }
 
-EnrollmentHandler::Decision EnrollmentHandler::DecideOrThrow(const Delivery& delivery) const {
-  const int attempt = AttemptOf(delivery);
+EnrollmentHandler::Decision EnrollmentHandler::ClassifyOrThrow(const amqp::Delivery& delivery) const {
+  const int attempt = consumer::AttemptOf(delivery);
   // Before decoding: the time and memory a body costs grow with its size.
   if (delivery.body.size() > max_body_bytes_) {
     return DeadLetter(reason::kTooLarge,
@@ -168,7 +180,7 @@ EnrollmentHandler::Decision EnrollmentHandler::DecideOrThrow(const Delivery& del
   return PaymentApplication{std::move(key), *selection_id};
 }
 
-HandleResult EnrollmentHandler::Interpret(const Delivery& delivery, const PaymentApplication& application,
+HandleResult EnrollmentHandler::Interpret(const amqp::Delivery& delivery, const PaymentApplication& application,
                                           ApplyResult applied) const {
   HandleResult r;
   switch (applied) {
@@ -183,7 +195,7 @@ HandleResult EnrollmentHandler::Interpret(const Delivery& delivery, const Paymen
       r.outcome = Outcome::kDuplicate;
       break;
     case ApplyResult::kSelectionMissing:
-      r = RetryOrDeadLetter(AttemptOf(delivery), std::string(reason::kSelectionMissing),
+      r = RetryOrDeadLetter(consumer::AttemptOf(delivery), reason::kSelectionMissing,
                             fmt::format("course selection {} not found", application.choose_course_id));
       break;
   }
@@ -191,14 +203,14 @@ HandleResult EnrollmentHandler::Interpret(const Delivery& delivery, const Paymen
   return r;
 }
 
-HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
-  Decision decision = Decide(delivery);
+HandleResult EnrollmentHandler::Handle(const amqp::Delivery& delivery) {
+  Decision decision = Classify(delivery);
   if (auto* decided = std::get_if<HandleResult>(&decision)) {
     if (decided->outcome == Outcome::kIgnored) pause_.Reset();
     return std::move(*decided);
   }
   const PaymentApplication& application = std::get<PaymentApplication>(decision);
-  const int attempt = AttemptOf(delivery);
+  const int attempt = consumer::AttemptOf(delivery);
   const auto started = clock_.Now();
   HandleResult r;
   try {
@@ -208,12 +220,12 @@ HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
   } catch (const RepositoryError& e) {
     switch (e.kind()) {
       case FailureKind::kUnavailable:
-        r.disposition = Disposition::Pause(pause_.Next(), e.what());
+        r.disposition = Disposition::Pause(pause_.Next(), fmt::format("database unavailable: {}", e.what()));
         r.outcome = Outcome::kPaused;
         break;
       case FailureKind::kTransient:
         pause_.Reset();
-        r = RetryOrDeadLetter(attempt, std::string(reason::kRetriesExhausted), e.what());
+        r = RetryOrDeadLetter(attempt, reason::kRetriesExhausted, e.what());
         break;
       case FailureKind::kPermanent:
         pause_.Reset();
@@ -224,20 +236,20 @@ HandleResult EnrollmentHandler::Handle(const Delivery& delivery) {
     // Not classified by the adapter: we cannot tell whether retrying helps, so retry within
     // the budget and park it after that, rather than drop it or loop forever.
     pause_.Reset();
-    r = RetryOrDeadLetter(attempt, std::string(reason::kRetriesExhausted), e.what());
+    r = RetryOrDeadLetter(attempt, reason::kRetriesExhausted, e.what());
   }
   r.apply_duration = clock_.Now() - started;
   r.dedup_key = application.message_key;
   return r;
 }
 
-std::optional<std::vector<HandleResult>> EnrollmentHandler::HandleBatch(std::span<const Delivery> deliveries,
+std::optional<std::vector<HandleResult>> EnrollmentHandler::HandleBatch(std::span<const amqp::Delivery> deliveries,
                                                                         std::string* failure) {
   std::vector<Decision> decisions;
   decisions.reserve(deliveries.size());
   std::vector<PaymentApplication> applications;
-  for (const Delivery& delivery : deliveries) {
-    decisions.push_back(Decide(delivery));
+  for (const amqp::Delivery& delivery : deliveries) {
+    decisions.push_back(Classify(delivery));
     if (const auto* a = std::get_if<PaymentApplication>(&decisions.back())) applications.push_back(*a);
   }
 

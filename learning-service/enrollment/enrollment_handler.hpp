@@ -1,5 +1,7 @@
 #pragma once
-/// The decision core of learning-service: deliveries in, one Disposition per delivery out.
+/// The decision core of learning-service: deliveries in, one Disposition per delivery out. It
+/// implements the consumer loop's DeliveryHandler (common/consumer): the loop is the
+/// mechanism, this is learning's policy.
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -8,14 +10,21 @@
 #include <variant>
 #include <vector>
 
+#include "common/amqp/message.hpp"
+#include "common/consumer/delivery_handler.hpp"
+#include "common/consumer/disposition.hpp"
+#include "common/consumer/retry_policy.hpp"
 #include "common/runtime/backoff.hpp"
 #include "common/runtime/clock.hpp"
-#include "learning-service/consumer/delivery.hpp"
-#include "learning-service/consumer/disposition.hpp"
-#include "learning-service/consumer/retry_policy.hpp"
+#include "learning-service/enrollment/dead_letter_reasons.hpp"
+#include "learning-service/enrollment/enrollment_metrics.hpp"
 #include "learning-service/enrollment/enrollment_repository.hpp"
 
 namespace paynotify::learning {
+
+// The loop's vocabulary, which learning's policy speaks throughout.
+using consumer::Disposition;
+using consumer::RetryPolicy;
 
 /// Order type of a course purchase (xc_orders.order_type); 60202 (materials) is ignored.
 inline constexpr std::string_view kCourseOrderType = "60201";
@@ -27,6 +36,8 @@ inline constexpr size_t kDefaultMaxBodyBytes = 256 * 1024;
 enum class Outcome { kApplied, kDuplicate, kIgnored, kRetry, kDeadLetter, kPaused };
 std::string_view OutcomeName(Outcome outcome);
 
+/// A decision with its domain outcome: what tests and EnrollmentMetrics read. The loop gets
+/// `disposition` only (with key = dedup_key and outcome = OutcomeName(outcome)).
 struct HandleResult {
   Disposition disposition;
   Outcome outcome = Outcome::kIgnored;
@@ -35,7 +46,8 @@ struct HandleResult {
   std::optional<std::chrono::duration<double>> since_published;  ///< message timestamp -> applied (kApplied with a timestamp)
 };
 
-/// Decides what happens to one delivery (dead-letter reasons: see learning::reason):
+/// Decides what happens to one delivery (dead-letter reasons: see learning::reason, all
+/// declared to the loop through DeadLetterReasons()):
 ///  - body longer than `max_body_bytes` -> dead-letter "too-large", before any decoding;
 ///  - a message_id property that is not valid UTF-8 or holds a NUL (it is the dedup key,
 ///    stored as text) -> dead-letter "invalid-message";
@@ -64,16 +76,25 @@ struct HandleResult {
 /// resumes by itself when the database is back. Per-message transient failures (deadlock,
 /// serialization) still go through the retry queues so one message never blocks the others.
 ///
-/// Not thread-safe (one per consumer thread): it keeps the pause back-off state.
-class EnrollmentHandler {
+/// Decide/DecideBatch (the loop's interface) are Handle/HandleBatch plus counting the outcome
+/// in EnrollmentMetrics. Not thread-safe (one per consumer thread): it keeps the pause
+/// back-off state.
+class EnrollmentHandler final : public consumer::DeliveryHandler {
  public:
-  EnrollmentHandler(EnrollmentRepository& repository, RetryPolicy retry, runtime::BackoffPolicy pause,
-                    const runtime::Clock& clock, size_t max_body_bytes = kDefaultMaxBodyBytes);
+  EnrollmentHandler(EnrollmentRepository& repository, EnrollmentMetrics& metrics, RetryPolicy retry,
+                    runtime::BackoffPolicy pause, const runtime::Clock& clock,
+                    size_t max_body_bytes = kDefaultMaxBodyBytes);
 
   /// Bodies longer than this are dead-lettered "too-large" without being decoded.
-  size_t MaxBodyBytes() const { return max_body_bytes_; }
+  size_t MaxBodyBytes() const override { return max_body_bytes_; }
+  std::span<const std::string_view> DeadLetterReasons() const override { return reason::kAll; }
 
-  HandleResult Handle(const Delivery& delivery);
+  Disposition Decide(const amqp::Delivery& delivery) override;
+  std::optional<std::vector<Disposition>> DecideBatch(std::span<const amqp::Delivery> deliveries,
+                                                      std::string& failure) override;
+
+  /// The decision for one delivery, not counted.
+  HandleResult Handle(const amqp::Delivery& delivery);
 
   /// Handles several deliveries with ONE repository transaction (ApplyBatch) for all that
   /// need applying; the others are decided as Handle decides them. Returns one result per
@@ -82,19 +103,23 @@ class EnrollmentHandler {
   /// each delivery to Handle, which tells which message failed and how (retry, dead-letter,
   /// or a pause for a database outage). A failed batch therefore costs one rollback and
   /// never changes any message's disposition.
-  std::optional<std::vector<HandleResult>> HandleBatch(std::span<const Delivery> deliveries,
+  std::optional<std::vector<HandleResult>> HandleBatch(std::span<const amqp::Delivery> deliveries,
                                                        std::string* failure = nullptr);
 
  private:
   /// Either the final result (malformed, ignored, bad businessKey1) or what to apply.
   using Decision = std::variant<HandleResult, PaymentApplication>;
-  Decision Decide(const Delivery& delivery) const;
-  Decision DecideOrThrow(const Delivery& delivery) const;
+  Decision Classify(const amqp::Delivery& delivery) const;
+  Decision ClassifyOrThrow(const amqp::Delivery& delivery) const;
   /// The result of a delivery whose application the repository answered with `applied`.
-  HandleResult Interpret(const Delivery& delivery, const PaymentApplication& application, ApplyResult applied) const;
-  HandleResult RetryOrDeadLetter(int attempt, std::string exhausted_reason, std::string error) const;
+  HandleResult Interpret(const amqp::Delivery& delivery, const PaymentApplication& application,
+                         ApplyResult applied) const;
+  HandleResult RetryOrDeadLetter(int attempt, std::string_view exhausted_reason, std::string error) const;
+  /// Counts `result` and hands the loop its disposition.
+  Disposition Counted(HandleResult result);
 
   EnrollmentRepository& repository_;
+  EnrollmentMetrics& metrics_;
   RetryPolicy retry_;
   runtime::Backoff pause_;
   const runtime::Clock& clock_;

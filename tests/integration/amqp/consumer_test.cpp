@@ -78,7 +78,7 @@ TEST(AmqpConsumer, NackWithRequeueIsRedelivered) {
   EXPECT_FALSE(consumer.Next(200ms));
 }
 
-TEST(AmqpConsumer, RejectWithoutRequeueDeadLetters) {
+TEST(AmqpConsumer, NackWithoutRequeueDeadLetters) {
   Cleanup cleanup;
   auto admin = Connection::Open(TestSettings());
   const std::string dlx = cleanup.Exchange("dlx");
@@ -93,7 +93,7 @@ TEST(AmqpConsumer, RejectWithoutRequeueDeadLetters) {
   Consumer consumer(TestSettings("amqp-test-consumer"), queue, 1);
   const auto delivery = consumer.Next(10s);
   ASSERT_TRUE(delivery);
-  consumer.Reject(delivery->delivery_tag, /*requeue=*/false);
+  consumer.Nack(delivery->delivery_tag, /*requeue=*/false);
 
   Consumer dead(TestSettings("amqp-test-dlq"), dlq, 1);
   const auto dead_letter = dead.Next(10s);

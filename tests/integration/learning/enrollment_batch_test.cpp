@@ -172,7 +172,7 @@ TEST_F(EnrollmentBatchTest, BacklogIsAppliedInBatchesExactlyOnceAndBadMessagesAr
   EXPECT_EQ(Ready(settings_.topology.queue), 0u);  // everything acked, including by the multiple acks
   EXPECT_EQ(Ready(settings_.topology.dead_letter_queue), 1u);
   // The backlog was waiting at start, so the consumer took it in batches of up to 5.
-  const metrics::Histogram& batches = registry_.GetHistogram("paynotify_learning_batch_size", "", kBatchSizeBuckets);
+  const metrics::Histogram& batches = registry_.GetHistogram("paynotify_learning_batch_size", "", consumer::kBatchSizeBuckets);
   EXPECT_LT(batches.Count(), 33u);
   EXPECT_EQ(batches.Sum(), 33.0);  // 30 + the twice-published one + the bad one
 }

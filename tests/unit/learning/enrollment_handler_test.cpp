@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
+
+#include "common/metrics/registry.hpp"
 
 #include "tests/unit/learning/fakes.hpp"
 
@@ -25,7 +28,9 @@ class EnrollmentHandlerTest : public ::testing::Test {
   }
   FakeEnrollmentRepository repo_;
   runtime::ManualClock clock_;
-  EnrollmentHandler handler_{repo_, Policy(), runtime::BackoffPolicy{500ms, 2.0, 3000ms}, clock_};
+  metrics::Registry registry_;
+  EnrollmentMetrics metrics_{registry_};
+  EnrollmentHandler handler_{repo_, metrics_, Policy(), runtime::BackoffPolicy{500ms, 2.0, 3000ms}, clock_};
 };
 
 TEST_F(EnrollmentHandlerTest, CoursePaymentIsAppliedAndAcked) {
@@ -43,7 +48,7 @@ TEST_F(EnrollmentHandlerTest, CoursePaymentIsAppliedAndAcked) {
 
 TEST_F(EnrollmentHandlerTest, JavaFormWithoutMessageIdUsesTypeAndIdAsKey) {
   // The Java platform omits nulls, may write numbers as keys and sends no message_id.
-  Delivery d = MakeDelivery(R"({"id":77,"messageType":"payresult_notify","businessKey1":42,"businessKey2":"60201"})",
+  amqp::Delivery d = MakeDelivery(R"({"id":77,"messageType":"payresult_notify","businessKey1":42,"businessKey2":"60201"})",
                             std::nullopt);
   d.content_type = "application/octet-stream";
   HandleResult r = handler_.Handle(d);
@@ -102,8 +107,8 @@ TEST_F(EnrollmentHandlerTest, TransientFailureDelayGrowsAndIsCapped) {
 
 TEST_F(EnrollmentHandlerTest, AttemptHeaderAsDigitStringIsUnderstood) {
   repo_.ThenThrow(FailureKind::kTransient, "timeout");
-  Delivery d = MakeDelivery(PaymentBody());
-  d.headers[kAttemptHeader] = std::string("2");
+  amqp::Delivery d = MakeDelivery(PaymentBody());
+  d.headers[consumer::kAttemptHeader] = std::string("2");
   HandleResult r = handler_.Handle(d);
   EXPECT_EQ(r.disposition.attempt, 3);
   EXPECT_EQ(r.disposition.delay, 2000ms);
@@ -183,7 +188,7 @@ TEST_F(EnrollmentHandlerTest, DatabaseUnavailablePausesWithGrowingDelayWithoutUs
   repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
   repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
   repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
-  const Delivery d = MakeDelivery(PaymentBody());
+  const amqp::Delivery d = MakeDelivery(PaymentBody());
   HandleResult a = handler_.Handle(d);
   HandleResult b = handler_.Handle(d);
   HandleResult c = handler_.Handle(d);
@@ -200,7 +205,7 @@ TEST_F(EnrollmentHandlerTest, DatabaseUnavailablePausesWithGrowingDelayWithoutUs
 }
 
 TEST_F(EnrollmentHandlerTest, BatchAppliesEveryPaymentInOneTransactionAndAnswersInOrder) {
-  std::vector<Delivery> batch{testing::MakeDeliveryTagged(1, PaymentBody("\"1\"")),
+  std::vector<amqp::Delivery> batch{testing::MakeDeliveryTagged(1, PaymentBody("\"1\"")),
                               testing::MakeDeliveryTagged(2, "{oops"),
                               testing::MakeDeliveryTagged(3, PaymentBody("\"3\"", "\"60202\"")),
                               testing::MakeDeliveryTagged(4, PaymentBody("\"4\"")),
@@ -227,7 +232,7 @@ TEST_F(EnrollmentHandlerTest, BatchAppliesEveryPaymentInOneTransactionAndAnswers
 }
 
 TEST_F(EnrollmentHandlerTest, BatchWithNothingToApplyNeverTouchesTheRepository) {
-  std::vector<Delivery> batch{testing::MakeDeliveryTagged(1, "[]"),
+  std::vector<amqp::Delivery> batch{testing::MakeDeliveryTagged(1, "[]"),
                               testing::MakeDeliveryTagged(2, PaymentBody("\"2\"", "\"60202\""))};
   const auto results = handler_.HandleBatch(batch);
   ASSERT_TRUE(results.has_value());
@@ -238,18 +243,12 @@ TEST_F(EnrollmentHandlerTest, BatchWithNothingToApplyNeverTouchesTheRepository) 
 
 TEST_F(EnrollmentHandlerTest, FailedBatchAnswersNothingAndSaysWhy) {
   repo_.ThenThrow(FailureKind::kTransient, "deadlock detected");
-  std::vector<Delivery> batch{testing::MakeDeliveryTagged(1, PaymentBody("\"1\"")),
+  std::vector<amqp::Delivery> batch{testing::MakeDeliveryTagged(1, PaymentBody("\"1\"")),
                               testing::MakeDeliveryTagged(2, PaymentBody("\"2\""))};
   std::string why;
   EXPECT_FALSE(handler_.HandleBatch(batch, &why).has_value());
   EXPECT_EQ(why, "deadlock detected");
   EXPECT_TRUE(repo_.applied_keys.empty());  // all or nothing
-}
-
-TEST(RetryPolicyTest, MaxAttemptsOneNeverRetries) {
-  RetryPolicy p;
-  p.max_attempts = 1;
-  EXPECT_FALSE(NextRetry(p, 1, "x").has_value());
 }
 
 // --- hostile messages (issue 10) ------------------------------------------------------------
@@ -266,7 +265,7 @@ TEST_F(EnrollmentHandlerTest, BodyOverTheLimitIsDeadLetteredTooLargeWithoutDecod
   EXPECT_EQ(r.outcome, Outcome::kDeadLetter);
   EXPECT_TRUE(repo_.calls.empty());
   // At the limit is fine.
-  EnrollmentHandler small{repo_, Policy(), runtime::BackoffPolicy{500ms, 2.0, 3000ms}, clock_, PaymentBody().size()};
+  EnrollmentHandler small{repo_, metrics_, Policy(), runtime::BackoffPolicy{500ms, 2.0, 3000ms}, clock_, PaymentBody().size()};
   EXPECT_EQ(small.MaxBodyBytes(), PaymentBody().size());
   EXPECT_EQ(small.Handle(MakeDelivery(PaymentBody())).outcome, Outcome::kApplied);
   EXPECT_EQ(small.Handle(MakeDelivery(PaymentBody() + " ")).disposition.reason, "too-large");
@@ -299,7 +298,7 @@ TEST_F(EnrollmentHandlerTest, MessageIdThatCannotBeAKeyIsDeadLetteredWithoutTouc
 }
 
 TEST_F(EnrollmentHandlerTest, CompressedBodyIsDeadLetteredAsUnsupportedEncoding) {
-  Delivery gzip = MakeDelivery(std::string("\x1F\x8B\x08\x00garbage", 11));
+  amqp::Delivery gzip = MakeDelivery(std::string("\x1F\x8B\x08\x00garbage", 11));
   gzip.content_encoding = "gzip";
   HandleResult r = handler_.Handle(gzip);
   ASSERT_EQ(r.disposition.kind, Disposition::Kind::kDeadLetter);
@@ -308,7 +307,7 @@ TEST_F(EnrollmentHandlerTest, CompressedBodyIsDeadLetteredAsUnsupportedEncoding)
       << r.disposition.text;
   // Spring writes the charset there; and a body that decodes is never refused for the label.
   for (const char* encoding : {"UTF-8", "utf8", "gzip"}) {
-    Delivery d = MakeDelivery(PaymentBody("\"" + std::to_string(100 + encoding[0]) + "\""),
+    amqp::Delivery d = MakeDelivery(PaymentBody("\"" + std::to_string(100 + encoding[0]) + "\""),
                               std::string("mid-") + encoding);
     d.content_encoding = encoding;
     EXPECT_EQ(handler_.Handle(d).outcome, Outcome::kApplied) << encoding;
@@ -326,11 +325,81 @@ TEST_F(EnrollmentHandlerTest, BusinessKey1IsQuotedShortAndEscapedInTheError) {
 TEST_F(EnrollmentHandlerTest, TimestampsFarFromNowAreNotSubtracted) {
   // seconds -> system_clock's nanoseconds overflows (undefined) beyond the year 2262.
   for (int64_t timestamp : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(), int64_t{-1}}) {
-    Delivery d = MakeDelivery(PaymentBody(), "mid-" + std::to_string(timestamp));
+    amqp::Delivery d = MakeDelivery(PaymentBody(), "mid-" + std::to_string(timestamp));
     d.timestamp_s = timestamp;
     HandleResult r = handler_.Handle(d);
     EXPECT_EQ(r.outcome, Outcome::kApplied);
     EXPECT_FALSE(r.since_published.has_value()) << timestamp;
+  }
+}
+
+}  // namespace
+}  // namespace paynotify::learning
+
+// --- the loop's interface: Decide / DecideBatch count the domain outcome -------------------
+
+namespace paynotify::learning {
+namespace {
+
+class EnrollmentDecideTest : public EnrollmentHandlerTest {
+ protected:
+  double Counter(const std::string& name) { return registry_.GetCounter(name, "").Value(); }
+};
+
+TEST_F(EnrollmentDecideTest, DecideCountsTheOutcomeAndGivesTheLoopTheKeyAndAWordForTheLog) {
+  const Disposition applied = handler_.Decide(MakeDelivery(PaymentBody()));
+  EXPECT_EQ(applied.kind, Disposition::Kind::kAck);
+  EXPECT_EQ(applied.key, "11111111-2222-3333-4444-555555555555");
+  EXPECT_EQ(applied.outcome, "applied");
+  EXPECT_EQ(handler_.Decide(MakeDelivery(PaymentBody())).outcome, "duplicate");
+  EXPECT_EQ(handler_.Decide(MakeDelivery(PaymentBody("\"42\"", "\"60202\""), "m-2")).outcome, "ignored");
+  EXPECT_EQ(Counter("paynotify_learning_applied_total"), 1);
+  EXPECT_EQ(Counter("paynotify_learning_duplicates_total"), 1);
+  EXPECT_EQ(Counter("paynotify_learning_ignored_total"), 1);
+  const std::string text = registry_.Render();
+  EXPECT_NE(text.find("paynotify_learning_publish_to_apply_seconds_count 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("paynotify_learning_apply_seconds_count 2"), std::string::npos) << text;
+}
+
+TEST_F(EnrollmentDecideTest, AnUnreachableDatabasePausesAndSaysSo) {
+  repo_.ThenThrow(FailureKind::kUnavailable, "connection refused");
+  const Disposition d = handler_.Decide(MakeDelivery(PaymentBody()));
+  EXPECT_EQ(d.kind, Disposition::Kind::kPause);
+  EXPECT_EQ(d.text, "database unavailable: connection refused");
+  EXPECT_EQ(Counter("paynotify_learning_applied_total"), 0);
+}
+
+TEST_F(EnrollmentDecideTest, DecideBatchCountsNothingUnlessTheBatchCommitted) {
+  std::vector<amqp::Delivery> batch{testing::MakeDeliveryTagged(1, PaymentBody("\"1\"")),
+                                    testing::MakeDeliveryTagged(2, PaymentBody("\"2\""))};
+  repo_.ThenThrow(FailureKind::kTransient, "deadlock detected");
+  std::string why;
+  EXPECT_FALSE(handler_.DecideBatch(batch, why).has_value());
+  EXPECT_EQ(why, "deadlock detected");
+  EXPECT_EQ(Counter("paynotify_learning_applied_total"), 0);
+  const auto decided = handler_.DecideBatch(batch, why);
+  ASSERT_TRUE(decided.has_value());
+  ASSERT_EQ(decided->size(), 2u);
+  EXPECT_EQ((*decided)[1].key, "message-2");
+  EXPECT_EQ(Counter("paynotify_learning_applied_total"), 2);
+}
+
+TEST_F(EnrollmentDecideTest, EveryReasonItParksWithIsDeclaredToTheLoop) {
+  const auto declared = handler_.DeadLetterReasons();
+  auto is_declared = [&](std::string_view r) { return std::find(declared.begin(), declared.end(), r) != declared.end(); };
+  for (std::string_view r : {reason::kMalformedJson, reason::kInvalidMessage, reason::kTooLarge,
+                             reason::kUnsupportedEncoding, reason::kMissingBusinessKey1,
+                             reason::kNonNumericBusinessKey1, reason::kSelectionMissing, reason::kRetriesExhausted,
+                             reason::kApplyFailed}) {
+    EXPECT_TRUE(is_declared(r)) << r;
+  }
+  // And what the handler actually produces is among them.
+  repo_.ThenThrow(FailureKind::kPermanent, "value too long");
+  for (const amqp::Delivery& d : {MakeDelivery("{oops"), MakeDelivery(PaymentBody("null"), "m-3"),
+                                  MakeDelivery(PaymentBody("\"x\""), "m-4"), MakeDelivery(PaymentBody(), "m-5")}) {
+    const Disposition parked = handler_.Decide(d);
+    ASSERT_EQ(parked.kind, Disposition::Kind::kDeadLetter);
+    EXPECT_TRUE(is_declared(parked.reason)) << parked.reason;
   }
 }
 

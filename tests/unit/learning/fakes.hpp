@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "learning-service/consumer/delivery.hpp"
+#include "common/amqp/message.hpp"
+#include "common/consumer/headers.hpp"
 #include "learning-service/enrollment/enrollment_repository.hpp"
 
 namespace paynotify::learning::testing {
@@ -67,9 +68,9 @@ class FakeEnrollmentRepository : public EnrollmentRepository {
   }
 };
 
-inline Delivery MakeDelivery(std::string body, std::optional<std::string> message_id = "11111111-2222-3333-4444-555555555555",
+inline amqp::Delivery MakeDelivery(std::string body, std::optional<std::string> message_id = "11111111-2222-3333-4444-555555555555",
                              int attempt = 1) {
-  Delivery d;
+  amqp::Delivery d;
   d.delivery_tag = 7;
   d.exchange = "paynotify_exchange_fanout";
   d.body = std::move(body);
@@ -78,13 +79,13 @@ inline Delivery MakeDelivery(std::string body, std::optional<std::string> messag
   d.type = "payresult_notify";
   d.app_id = "order-service";
   d.timestamp_s = 1704067200;  // 2024-01-01T00:00:00Z, the ManualClock's default wall time
-  if (attempt > 1) d.headers[kAttemptHeader] = static_cast<int64_t>(attempt);
+  if (attempt > 1) d.headers[consumer::kAttemptHeader] = static_cast<int64_t>(attempt);
   return d;
 }
 
 /// A delivery with its own tag and message id (for batches).
-inline Delivery MakeDeliveryTagged(uint64_t tag, std::string body) {
-  Delivery d = MakeDelivery(std::move(body), "message-" + std::to_string(tag));
+inline amqp::Delivery MakeDeliveryTagged(uint64_t tag, std::string body) {
+  amqp::Delivery d = MakeDelivery(std::move(body), "message-" + std::to_string(tag));
   d.delivery_tag = tag;
   return d;
 }

@@ -1,16 +1,18 @@
 #pragma once
-/// AMQP adapters of the consumer ports, over common/amqp (rabbitmq-c).
+/// AMQP adapters of the consumer loop's ports, over common/amqp (rabbitmq-c). Its own
+/// library (paynotify_consumer_amqp), so a service core links the loop without rabbitmq-c.
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/amqp/confirm_publisher.hpp"
 #include "common/amqp/consumer.hpp"
 #include "common/amqp/settings.hpp"
-#include "learning-service/consumer/consumer_loop.hpp"
-#include "learning-service/consumer/topology_plan.hpp"
+#include "common/consumer/ports.hpp"
+#include "common/consumer/topology_plan.hpp"
 
-namespace paynotify::learning {
+namespace paynotify::consumer {
 
 /// DeliverySource over amqp::Consumer (manual ack, prefetch). One thread only. Next()
 /// connects lazily and reconnects after a loss (the loop backs off between failures).
@@ -18,11 +20,11 @@ class AmqpDeliverySource final : public DeliverySource {
  public:
   AmqpDeliverySource(amqp::BrokerSettings settings, std::string queue, uint16_t prefetch);
 
-  std::optional<Delivery> Next(std::chrono::milliseconds timeout) override;
+  std::optional<amqp::Delivery> Next(std::chrono::milliseconds timeout) override;
   void Ack(uint64_t delivery_tag) override;
   void AckThrough(uint64_t delivery_tag) override;
   void Requeue(uint64_t delivery_tag) override;
-  bool IsConnected() const { return consumer_.IsConnected(); }
+  void DropConnection() noexcept override { consumer_.Close(); }
   /// Unacked deliveries go back to the queue. Never throws.
   void Close() { consumer_.Close(); }
 
@@ -36,9 +38,8 @@ class AmqpCopyPublisher final : public CopyPublisher {
  public:
   AmqpCopyPublisher(amqp::BrokerSettings settings, std::chrono::milliseconds confirm_timeout);
 
-  bool PublishConfirmed(const OutgoingCopy& copy) override;
+  bool PublishConfirmed(const amqp::OutgoingMessage& copy) override;
   void Maintain() override { publisher_.ServiceHeartbeats(); }
-  bool IsConnected() const { return publisher_.IsConnected(); }
   void Close() { publisher_.Close(); }
 
  private:
@@ -49,11 +50,9 @@ class AmqpCopyPublisher final : public CopyPublisher {
 /// Declares (idempotently) the fanout exchange, the main queue bound to it, the retry
 /// queues and the parking queue on a short-lived connection. Throws amqp::TopologyMismatch
 /// naming the queue and the differing argument when something exists with other settings,
-/// other amqp::AmqpError when the broker cannot be reached.
-void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const ConsumerTopology& topology);
+/// other amqp::AmqpError when the broker cannot be reached. `config_keys`, if given, names
+/// the service's settings behind the topology, for the mismatch message.
+void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const ConsumerTopology& topology,
+                             std::string_view config_keys = {});
 
-/// Converts between the common/amqp types and ours (exposed for tests).
-Delivery FromAmqp(amqp::Delivery delivery);
-amqp::OutgoingMessage ToAmqp(const OutgoingCopy& copy);
-
-}  // namespace paynotify::learning
+}  // namespace paynotify::consumer

@@ -1,21 +1,21 @@
-#include "learning-service/consumer/topology_plan.hpp"
+#include "common/consumer/topology_plan.hpp"
 
 #include <gtest/gtest.h>
 
 #include <limits>
 
-#include "tests/unit/learning/fakes.hpp"
+#include "tests/unit/consumer/fakes.hpp"
 
-namespace paynotify::learning {
+namespace paynotify::consumer {
 namespace {
 
 using namespace std::chrono_literals;
 
 ConsumerTopology Topology() {
   ConsumerTopology t;
-  t.exchange = "paynotify_exchange_fanout";
-  t.queue = "learning.paynotify";
-  t.dead_letter_queue = "learning.paynotify.dlq";
+  t.exchange = "events.fanout";
+  t.queue = "svc.events";
+  t.dead_letter_queue = "svc.events.dlq";
   t.retry.backoff = {.initial = 1000ms, .multiplier = 2.0, .max = 5000ms};
   t.retry.max_attempts = 5;
   return t;
@@ -24,19 +24,19 @@ ConsumerTopology Topology() {
 TEST(TopologyPlanTest, MainQueueRetryQueuePerStepAndParkingQueue) {
   const auto queues = Topology().Queues();
   ASSERT_EQ(queues.size(), 6u);
-  EXPECT_EQ(queues[0].name, "learning.paynotify");
+  EXPECT_EQ(queues[0].name, "svc.events");
   EXPECT_TRUE(queues[0].bind_to_exchange);
   EXPECT_FALSE(queues[0].message_ttl_ms.has_value());
   const int64_t ttl[] = {1000, 2000, 4000, 5000};
   for (int n = 1; n <= 4; ++n) {
     const QueuePlan& q = queues[n];
-    EXPECT_EQ(q.name, "learning.paynotify.retry." + std::to_string(n));
+    EXPECT_EQ(q.name, "svc.events.retry." + std::to_string(n));
     EXPECT_FALSE(q.bind_to_exchange);
     EXPECT_EQ(q.message_ttl_ms, ttl[n - 1]);
     EXPECT_EQ(q.dead_letter_exchange, std::string{});  // the default exchange
-    EXPECT_EQ(q.dead_letter_routing_key, "learning.paynotify");
+    EXPECT_EQ(q.dead_letter_routing_key, "svc.events");
   }
-  EXPECT_EQ(queues[5].name, "learning.paynotify.dlq");
+  EXPECT_EQ(queues[5].name, "svc.events.dlq");
   EXPECT_FALSE(queues[5].bind_to_exchange);
 }
 
@@ -47,19 +47,24 @@ TEST(TopologyPlanTest, QueueTypeAppliesToEveryQueue) {
 }
 
 TEST(TopologyPlanTest, RetryCopyKeepsBodyAndPropertiesAndCarriesNextAttempt) {
-  Delivery d = testing::MakeDelivery("{\"id\":1}", "mid-1", 2);
+  amqp::Delivery d = testing::MakeDelivery("{\"id\":1}", "mid-1", 2);
   d.content_encoding = "UTF-8";
   d.headers["x-custom"] = std::string("summarised");
-  d.headers["x-first-death-queue"] = std::string("learning.paynotify.retry.1");
-  const OutgoingCopy copy =
+  d.headers["x-first-death-queue"] = std::string("svc.events.retry.1");
+  const amqp::OutgoingMessage copy =
       MakeRetryCopy(d, Topology(), Disposition::Retry(2000ms, 3, "deadlock detected"));
-  EXPECT_EQ(copy.routing_key, "learning.paynotify.retry.2");
+  EXPECT_EQ(copy.routing_key, "svc.events.retry.2");
   EXPECT_EQ(copy.body, d.body);
   EXPECT_EQ(copy.message_id, "mid-1");
-  EXPECT_EQ(copy.content_type, d.content_type);
+  EXPECT_EQ(copy.content_type, *d.content_type);
   EXPECT_EQ(copy.content_encoding, "UTF-8");
-  EXPECT_EQ(copy.type, d.type);
-  EXPECT_EQ(copy.app_id, d.app_id);
+  EXPECT_EQ(copy.type, *d.type);
+  EXPECT_EQ(copy.app_id, *d.app_id);
+  // Through the default exchange, by queue name; persistent; mandatory, so a missing retry
+  // queue returns the copy instead of swallowing it.
+  EXPECT_EQ(copy.exchange, "");
+  EXPECT_TRUE(copy.persistent);
+  EXPECT_TRUE(copy.mandatory);
   EXPECT_EQ(copy.timestamp_s, d.timestamp_s);
   EXPECT_EQ(std::get<int64_t>(copy.headers.at(kAttemptHeader)), 3);
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kLastErrorHeader)), "deadlock detected");
@@ -68,44 +73,47 @@ TEST(TopologyPlanTest, RetryCopyKeepsBodyAndPropertiesAndCarriesNextAttempt) {
   EXPECT_FALSE(copy.headers.contains("x-custom"));
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalHeadersHeader)), "x-custom=\"summarised\"");
   EXPECT_FALSE(copy.headers.contains("x-first-death-queue"));
-  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalExchangeHeader)), "paynotify_exchange_fanout");
-  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalQueueHeader)), "learning.paynotify");
+  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalExchangeHeader)), "events.fanout");
+  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalQueueHeader)), "svc.events");
 }
 
 TEST(TopologyPlanTest, OriginalExchangeSurvivesTheRetryHop) {
   // Back from a retry queue the delivery's exchange is the default one ("").
-  Delivery d = testing::MakeDelivery("{}", "mid-2", 2);
+  amqp::Delivery d = testing::MakeDelivery("{}", "mid-2", 2);
   d.exchange = "";
   d.headers[kOriginalExchangeHeader] = std::string("some_exchange");
-  const OutgoingCopy copy = MakeDeadLetterCopy(d, Topology(), Disposition::DeadLetter("x", "y", 2),
+  const amqp::OutgoingMessage copy = MakeDeadLetterCopy(d, Topology(), Disposition::DeadLetter("x", "y", 2),
                                                std::chrono::system_clock::time_point{});
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalExchangeHeader)), "some_exchange");
 }
 
 TEST(TopologyPlanTest, DeadLetterCopyNamesReasonErrorAttemptsOriginAndTime) {
-  const Delivery d = testing::MakeDelivery("{bad", std::nullopt);
+  const amqp::Delivery d = testing::MakeDelivery("{bad", std::nullopt);
   const auto failed_at = std::chrono::system_clock::time_point{std::chrono::milliseconds{1704067200123}};
-  const OutgoingCopy copy = MakeDeadLetterCopy(
+  const amqp::OutgoingMessage copy = MakeDeadLetterCopy(
       d, Topology(), Disposition::DeadLetter("malformed-json", "body: syntax error", 1), failed_at);
-  EXPECT_EQ(copy.routing_key, "learning.paynotify.dlq");
+  EXPECT_EQ(copy.routing_key, "svc.events.dlq");
   EXPECT_EQ(copy.body, "{bad");
-  EXPECT_FALSE(copy.message_id.has_value());
+  EXPECT_EQ(copy.message_id, "");  // absent on the delivery: absent on the copy
+  EXPECT_EQ(copy.exchange, "");
+  EXPECT_TRUE(copy.persistent);
+  EXPECT_TRUE(copy.mandatory);
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kReasonHeader)), "malformed-json");
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kErrorHeader)), "body: syntax error");
   EXPECT_EQ(std::get<int64_t>(copy.headers.at(kAttemptsHeader)), 1);
-  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalExchangeHeader)), "paynotify_exchange_fanout");
-  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalQueueHeader)), "learning.paynotify");
+  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalExchangeHeader)), "events.fanout");
+  EXPECT_EQ(std::get<std::string>(copy.headers.at(kOriginalQueueHeader)), "svc.events");
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kFailedAtHeader)), "2024-01-01T00:00:00.123Z");
 }
 
 TEST(TopologyPlanTest, LongErrorTextIsTruncated) {
-  const OutgoingCopy copy = MakeRetryCopy(testing::MakeDelivery("{}"), Topology(),
+  const amqp::OutgoingMessage copy = MakeRetryCopy(testing::MakeDelivery("{}"), Topology(),
                                           Disposition::Retry(1000ms, 2, std::string(5000, 'e')));
   EXPECT_LT(std::get<std::string>(copy.headers.at(kLastErrorHeader)).size(), 1100u);
 }
 
 TEST(DeliveryTest, AttemptDefaultsToOneAndIgnoresGarbage) {
-  Delivery d;
+  amqp::Delivery d;
   EXPECT_EQ(AttemptOf(d), 1);
   d.headers[kAttemptHeader] = std::string("zz");
   EXPECT_EQ(AttemptOf(d), 1);
@@ -118,7 +126,7 @@ TEST(DeliveryTest, AttemptDefaultsToOneAndIgnoresGarbage) {
 // --- hostile headers (issue 10) -------------------------------------------------------------
 
 // What a header table costs on the wire (AMQP 0-9-1 field table encoding).
-size_t EncodedSize(const Headers& headers) {
+size_t EncodedSize(const amqp::Headers& headers) {
   size_t size = 4;
   for (const auto& [name, value] : headers) {
     size += 1 + name.size() + 1;
@@ -133,7 +141,7 @@ size_t EncodedSize(const Headers& headers) {
 
 TEST(TopologyPlanTest, CopiesCarryOnlyOurHeadersAndABoundedSummaryWhateverTheOriginalHad) {
   // The original's headers fill its frame (and would grow as JSON text); ours are forged.
-  Delivery d = testing::MakeDelivery("{}", "mid-3", 2);
+  amqp::Delivery d = testing::MakeDelivery("{}", "mid-3", 2);
   for (int i = 0; i < 2000; ++i) {
     d.headers["h" + std::to_string(i)] = std::string(60, '\x01');
   }
@@ -142,14 +150,14 @@ TEST(TopologyPlanTest, CopiesCarryOnlyOurHeadersAndABoundedSummaryWhateverTheOri
   d.headers[kOriginalQueueHeader] = int64_t{5};
   d.headers[kOriginalHeadersHeader] = std::string(100000, 's');
   d.headers[kReasonHeader] = std::string("forged");
-  const OutgoingCopy retry = MakeRetryCopy(d, Topology(), Disposition::Retry(1000ms, 3, "deadlock"));
-  const OutgoingCopy parked = MakeDeadLetterCopy(d, Topology(), Disposition::DeadLetter("too-large", "big", 2),
+  const amqp::OutgoingMessage retry = MakeRetryCopy(d, Topology(), Disposition::Retry(1000ms, 3, "deadlock"));
+  const amqp::OutgoingMessage parked = MakeDeadLetterCopy(d, Topology(), Disposition::DeadLetter("too-large", "big", 2),
                                                  std::chrono::system_clock::time_point{});
-  for (const OutgoingCopy* copy : {&retry, &parked}) {
+  for (const amqp::OutgoingMessage* copy : {&retry, &parked}) {
     for (const auto& [name, value] : copy->headers) EXPECT_EQ(name.rfind("x-paynotify-", 0), 0u) << name;
     EXPECT_LT(EncodedSize(copy->headers), 4096u);
-    EXPECT_EQ(std::get<std::string>(copy->headers.at(kOriginalExchangeHeader)), "paynotify_exchange_fanout");
-    EXPECT_EQ(std::get<std::string>(copy->headers.at(kOriginalQueueHeader)), "learning.paynotify");
+    EXPECT_EQ(std::get<std::string>(copy->headers.at(kOriginalExchangeHeader)), "events.fanout");
+    EXPECT_EQ(std::get<std::string>(copy->headers.at(kOriginalQueueHeader)), "svc.events");
     const std::string& summary = std::get<std::string>(copy->headers.at(kOriginalHeadersHeader));
     EXPECT_LT(summary.size(), 2048u);
     EXPECT_EQ(summary.rfind("h0=\"\\x01\\x01", 0), 0u) << summary.substr(0, 100);
@@ -161,37 +169,39 @@ TEST(TopologyPlanTest, CopiesCarryOnlyOurHeadersAndABoundedSummaryWhateverTheOri
 }
 
 TEST(TopologyPlanTest, TheFirstHopsSummaryTravelsWithTheRetries) {
-  Delivery first = testing::MakeDelivery("{}", "mid-4");
+  amqp::Delivery first = testing::MakeDelivery("{}", "mid-4");
   first.headers["traceparent"] = std::string("00-abc-01");
   first.headers["x-death"] = std::string("[{\"count\":1}]");
-  const OutgoingCopy hop1 = MakeRetryCopy(first, Topology(), Disposition::Retry(1000ms, 2, "deadlock"));
+  const amqp::OutgoingMessage hop1 = MakeRetryCopy(first, Topology(), Disposition::Retry(1000ms, 2, "deadlock"));
   // Back from the retry queue: our headers, plus the broker's bookkeeping.
-  Delivery second = testing::MakeDelivery("{}", "mid-4", 2);
+  amqp::Delivery second = testing::MakeDelivery("{}", "mid-4", 2);
   second.exchange = "";
   for (const auto& [name, value] : hop1.headers) second.headers[name] = value;
-  second.headers["x-first-death-queue"] = std::string("learning.paynotify.retry.1");
-  const OutgoingCopy parked = MakeDeadLetterCopy(second, Topology(), Disposition::DeadLetter("retries-exhausted", "x", 2),
+  second.headers["x-first-death-queue"] = std::string("svc.events.retry.1");
+  const amqp::OutgoingMessage parked = MakeDeadLetterCopy(second, Topology(), Disposition::DeadLetter("retries-exhausted", "x", 2),
                                                  std::chrono::system_clock::time_point{});
   EXPECT_EQ(std::get<std::string>(parked.headers.at(kOriginalHeadersHeader)), "traceparent=\"00-abc-01\"");
   EXPECT_EQ(std::get<std::string>(parked.headers.at(kLastErrorHeader)), "deadlock");
-  EXPECT_EQ(std::get<std::string>(parked.headers.at(kOriginalExchangeHeader)), "paynotify_exchange_fanout");
+  EXPECT_EQ(std::get<std::string>(parked.headers.at(kOriginalExchangeHeader)), "events.fanout");
 }
 
 TEST(TopologyPlanTest, MinimalDeadLetterCopyIsBodyMessageIdAndReason) {
-  Delivery d = testing::MakeDelivery("{\"id\":1}", "mid-5");
+  amqp::Delivery d = testing::MakeDelivery("{\"id\":1}", "mid-5");
   d.headers["big"] = std::string(100000, 'b');
-  const OutgoingCopy copy = MakeMinimalDeadLetterCopy(d, Topology(), Disposition::DeadLetter("invalid-message", "t", 1));
-  EXPECT_EQ(copy.routing_key, "learning.paynotify.dlq");
+  const amqp::OutgoingMessage copy = MakeMinimalDeadLetterCopy(d, Topology(), Disposition::DeadLetter("invalid-message", "t", 1));
+  EXPECT_EQ(copy.routing_key, "svc.events.dlq");
   EXPECT_EQ(copy.body, d.body);
   EXPECT_EQ(copy.message_id, "mid-5");  // the dedup key: a replay must not apply it twice
-  EXPECT_FALSE(copy.content_type.has_value());
-  EXPECT_FALSE(copy.type.has_value());
+  EXPECT_EQ(copy.content_type, "");  // not OutgoingMessage's application/json default
+  EXPECT_EQ(copy.type, "");
+  EXPECT_TRUE(copy.persistent);
+  EXPECT_TRUE(copy.mandatory);
   ASSERT_EQ(copy.headers.size(), 1u);
   EXPECT_EQ(std::get<std::string>(copy.headers.at(kReasonHeader)), "invalid-message");
 }
 
 TEST(DeliveryTest, AttemptFromAHostileDoubleIsClampedNotCast) {
-  Delivery d;
+  amqp::Delivery d;
   d.headers[kAttemptHeader] = 1e300;
   EXPECT_EQ(AttemptOf(d), 1'000'000);
   d.headers[kAttemptHeader] = -1e300;
@@ -203,4 +213,4 @@ TEST(DeliveryTest, AttemptFromAHostileDoubleIsClampedNotCast) {
 }
 
 }  // namespace
-}  // namespace paynotify::learning
+}  // namespace paynotify::consumer

@@ -1,73 +1,31 @@
-#include "learning-service/consumer/consumer_loop.hpp"
-
+// EnrollmentHandler inside the generic consumer loop (common/consumer), with the loop's fake
+// source and publisher and a fake repository: how learning's policy and the mechanism work
+// together (batches, fallbacks, outages, parking) under the metric names dashboards know.
+// The loop alone is tested in tests/unit/consumer. Waits go through the ManualClock and Run()
+// returns once the fake source is drained: nothing sleeps.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <thread>
-
+#include "common/consumer/consumer_loop.hpp"
 #include "common/metrics/registry.hpp"
-#include "tests/support/test_env.hpp"
+#include "learning-service/enrollment/enrollment_handler.hpp"
+#include "tests/unit/consumer/fakes.hpp"
 #include "tests/unit/learning/fakes.hpp"
 
 namespace paynotify::learning {
 namespace {
 
 using namespace std::chrono_literals;
+using consumer::ConsumerLoop;
+using consumer::ConsumerLoopSettings;
+using consumer::ConsumerTopology;
+using consumer::kAttemptHeader;
+using consumer::kReasonHeader;
 using ::testing::ElementsAre;
 using testing::FakeEnrollmentRepository;
 using testing::MakeDelivery;
 using testing::MakeDeliveryTagged;
 using testing::PaymentBody;
-
-struct Event {
-  std::string what;  // "ack", "requeue", "publish:<routing key>"
-  uint64_t tag = 0;
-};
-
-class FakeDeliverySource : public DeliverySource {
- public:
-  explicit FakeDeliverySource(std::vector<Event>& log) : log_(log) {}
-  std::optional<Delivery> Next(std::chrono::milliseconds) override {
-    if (fail_next) {
-      fail_next = false;
-      throw std::runtime_error("socket closed");
-    }
-    if (pending.empty()) return std::nullopt;
-    Delivery d = pending.front();
-    pending.pop_front();
-    return d;
-  }
-  void Ack(uint64_t tag) override { log_.push_back({"ack", tag}); }
-  void AckThrough(uint64_t tag) override { log_.push_back({"ack-through", tag}); }
-  void Requeue(uint64_t tag) override { log_.push_back({"requeue", tag}); }
-
-  std::deque<Delivery> pending;
-  bool fail_next = false;
-
- private:
-  std::vector<Event>& log_;
-};
-
-class FakeCopyPublisher : public CopyPublisher {
- public:
-  explicit FakeCopyPublisher(std::vector<Event>& log) : log_(log) {}
-  bool PublishConfirmed(const OutgoingCopy& copy) override {
-    log_.push_back({"publish:" + copy.routing_key, 0});
-    copies.push_back(copy);
-    if (!confirm.empty()) {
-      bool c = confirm.front();
-      confirm.pop_front();
-      return c;
-    }
-    return true;
-  }
-  std::deque<bool> confirm;
-  std::vector<OutgoingCopy> copies;
-
- private:
-  std::vector<Event>& log_;
-};
 
 class ConsumerLoopTest : public ::testing::Test {
  protected:
@@ -84,28 +42,30 @@ class ConsumerLoopTest : public ::testing::Test {
     return registry_.GetCounter(name, "", std::move(labels)).Value();
   }
   /// Deliveries tagged 1..n, each paying for its own selection (businessKey1 = tag).
-  std::vector<Delivery> Payments(int n) {
-    std::vector<Delivery> batch;
+  std::vector<amqp::Delivery> Payments(int n) {
+    std::vector<amqp::Delivery> batch;
     for (int i = 1; i <= n; ++i) batch.push_back(MakeDeliveryTagged(i, PaymentBody("\"" + std::to_string(i) + "\"")));
     return batch;
   }
-  std::vector<std::string> What() const {
-    std::vector<std::string> out;
-    for (const auto& e : events_) out.push_back(e.what + (e.tag ? " " + std::to_string(e.tag) : ""));
-    return out;
+  std::vector<std::string> What() const { return consumer::testing::Render(events_); }
+  /// Runs `loop` until the fake source has nothing left.
+  void RunUntilDrained(ConsumerLoop& loop) {
+    std::stop_source stop;
+    source_.stop_when_drained = &stop;
+    loop.Run(stop.get_token());
   }
 
-  std::vector<Event> events_;
-  FakeDeliverySource source_{events_};
-  FakeCopyPublisher publisher_{events_};
+  std::vector<consumer::testing::Event> events_;
+  consumer::testing::FakeDeliverySource source_{events_};
+  consumer::testing::FakeCopyPublisher publisher_{events_};
   FakeEnrollmentRepository repo_;
-  runtime::ManualClock clock_;
+  runtime::ManualClock clock_;  // pause and settle back-off wait on it, not in real time
   metrics::Registry registry_;
-  ConsumerMetrics metrics_{registry_};
-  // Tiny pause/settle back-off so tests that wait do not take long in real time.
-  EnrollmentHandler handler_{repo_, Topology().retry, runtime::BackoffPolicy{1ms, 2.0, 2ms}, clock_};
-  ConsumerLoop loop_{source_, publisher_, handler_, Topology(), metrics_, clock_,
-                     ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1ms, 2.0, 2ms}}};
+  consumer::ConsumerMetrics loop_metrics_{registry_, "paynotify_learning"};
+  EnrollmentMetrics metrics_{registry_};
+  EnrollmentHandler handler_{repo_, metrics_, Topology().retry, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}, clock_};
+  ConsumerLoop loop_{source_, publisher_, handler_, Topology(), loop_metrics_, clock_,
+                     ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}}};
 };
 
 TEST_F(ConsumerLoopTest, AppliedMessageIsAckedAndCounted) {
@@ -152,8 +112,11 @@ TEST_F(ConsumerLoopTest, DatabaseOutageHoldsTheMessageAndAppliesItWhenBack) {
   ASSERT_EQ(events_.size(), 1u);  // no retry copy: no attempt used up
   EXPECT_EQ(events_[0].what, "ack");
   EXPECT_EQ(repo_.calls.size(), 3u);
-  EXPECT_FALSE(loop_.DatabasePaused());
+  EXPECT_FALSE(loop_.Paused());
   EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_pauses_total"), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_pause_retries_total"), 2);
+  EXPECT_THAT(clock_.Sleeps(), ElementsAre(1000ms, 2000ms));  // the pause back-off, on the clock
 }
 
 TEST_F(ConsumerLoopTest, StopDuringOutageRequeuesTheHeldMessage) {
@@ -163,17 +126,16 @@ TEST_F(ConsumerLoopTest, StopDuringOutageRequeuesTheHeldMessage) {
   loop_.Process(MakeDelivery(PaymentBody()), stop.get_token());
   ASSERT_EQ(events_.size(), 1u);
   EXPECT_EQ(events_[0].what, "requeue");
+  EXPECT_EQ(events_[0].tag, 7u);
 }
 
 TEST_F(ConsumerLoopTest, RunConsumesUntilStoppedAndSurvivesALostConnection) {
   source_.fail_next = true;
   source_.pending.push_back(MakeDelivery(PaymentBody("\"1\"")));
   source_.pending.push_back(MakeDelivery(PaymentBody("\"2\"", "\"60202\"")));
-  std::jthread worker([&](std::stop_token stop) { loop_.Run(stop); });
-  ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_ignored_total") == 1; },
-                                          5s));
-  worker.request_stop();
-  worker.join();
+  RunUntilDrained(loop_);
+  EXPECT_EQ(CounterValue("paynotify_learning_ignored_total"), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_loop_errors_total", {{"kind", "broker"}}), 1);
   EXPECT_EQ(CounterValue("paynotify_learning_consumed_total"), 2);
   EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 1);
   EXPECT_TRUE(loop_.BrokerConnected());
@@ -189,7 +151,7 @@ TEST_F(ConsumerLoopTest, BatchIsAppliedInOneTransactionAndAckedWithOneMultipleAc
 }
 
 TEST_F(ConsumerLoopTest, CopiesInABatchAreSettledBeforeTheMultipleAckThatComesLast) {
-  std::vector<Delivery> batch = Payments(4);
+  std::vector<amqp::Delivery> batch = Payments(4);
   batch[1].body = "not json";                                  // tag 2: dead-letter
   repo_.Then(ApplyResult::kApplied);                           // tag 1
   repo_.Then(ApplyResult::kSelectionMissing);                  // tag 3: retry
@@ -205,7 +167,7 @@ TEST_F(ConsumerLoopTest, CopiesInABatchAreSettledBeforeTheMultipleAckThatComesLa
 }
 
 TEST_F(ConsumerLoopTest, SameMessageTwiceInOneBatchIsAppliedOnce) {
-  std::vector<Delivery> batch = Payments(2);
+  std::vector<amqp::Delivery> batch = Payments(2);
   batch[1].message_id = batch[0].message_id;  // e.g. published again after a lost confirm
   batch[1].body = batch[0].body;
   loop_.ProcessBatch(batch, {});
@@ -234,7 +196,7 @@ TEST_F(ConsumerLoopTest, DatabaseOutageDuringABatchHoldsItThenAppliesEverything)
   EXPECT_THAT(What(), ElementsAre("ack 1", "ack 2", "ack 3"));
   EXPECT_THAT(repo_.applied_keys, ElementsAre("message-1", "message-2", "message-3"));
   EXPECT_EQ(publisher_.copies.size(), 0u);  // no retry copies: an outage uses no attempt
-  EXPECT_FALSE(loop_.DatabasePaused());
+  EXPECT_FALSE(loop_.Paused());
 }
 
 TEST_F(ConsumerLoopTest, StopDuringAnOutageInABatchRequeuesEveryMessageOfIt) {
@@ -248,13 +210,11 @@ TEST_F(ConsumerLoopTest, StopDuringAnOutageInABatchRequeuesEveryMessageOfIt) {
 }
 
 TEST_F(ConsumerLoopTest, RunBatchesOnlyWhatHasArrivedUpToTheBatchSize) {
-  ConsumerLoop loop{source_, publisher_, handler_, Topology(), metrics_, clock_,
-                    ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1ms, 2.0, 2ms}, /*batch_size=*/2}};
-  for (Delivery& d : Payments(3)) source_.pending.push_back(std::move(d));
-  std::jthread worker([&](std::stop_token stop) { loop.Run(stop); });
-  ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_applied_total") == 3; }, 5s));
-  worker.request_stop();
-  worker.join();
+  ConsumerLoop loop{source_, publisher_, handler_, Topology(), loop_metrics_, clock_,
+                    ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}, /*batch_size=*/2}};
+  for (amqp::Delivery& d : Payments(3)) source_.pending.push_back(std::move(d));
+  RunUntilDrained(loop);
+  EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 3);
   ASSERT_EQ(repo_.batches.size(), 2u);
   EXPECT_EQ(repo_.batches[0].size(), 2u);
   EXPECT_EQ(repo_.batches[1].size(), 1u);
@@ -279,26 +239,29 @@ TEST_F(ConsumerLoopTest, RefusedDeadLetterCopyIsParkedInMinimalFormAndAcked) {
 
 TEST_F(ConsumerLoopTest, OversizedBodyEndsItsBatch) {
   // A batch holds at most one body over the limit: memory stays bounded by the limit.
-  ConsumerLoop loop{source_, publisher_, handler_, Topology(), metrics_, clock_,
-                    ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1ms, 2.0, 2ms}, /*batch_size=*/5}};
-  std::vector<Delivery> deliveries = Payments(4);
+  ConsumerLoop loop{source_, publisher_, handler_, Topology(), loop_metrics_, clock_,
+                    ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}, /*batch_size=*/5}};
+  std::vector<amqp::Delivery> deliveries = Payments(4);
   deliveries[1].body += std::string(handler_.MaxBodyBytes(), ' ');
-  for (Delivery& d : deliveries) source_.pending.push_back(std::move(d));
-  std::jthread worker([&](std::stop_token stop) { loop.Run(stop); });
-  ASSERT_TRUE(paynotify::testing::WaitFor([&] { return CounterValue("paynotify_learning_applied_total") == 3; }, 5s));
-  worker.request_stop();
-  worker.join();
+  for (amqp::Delivery& d : deliveries) source_.pending.push_back(std::move(d));
+  RunUntilDrained(loop);
+  EXPECT_EQ(CounterValue("paynotify_learning_applied_total"), 3);
   ASSERT_EQ(repo_.batches.size(), 2u);
   EXPECT_EQ(repo_.batches[0].size(), 1u);  // message 1; message 2 (too large) ended the batch
   EXPECT_EQ(repo_.batches[1].size(), 2u);  // messages 3 and 4
   EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "too-large"}}), 1);
 }
 
-TEST_F(ConsumerLoopTest, DeadLetterReasonLabelsAreAFixedSet) {
-  metrics_.DeadLettered("too-large");
-  metrics_.DeadLettered("made-up\nby a message");
-  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "too-large"}}), 1);
-  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "other"}}), 1);
+TEST_F(ConsumerLoopTest, DeadLetterReasonsOfLearningAreLabelsNotOther) {
+  repo_.poison_keys = {"message-3"};
+  std::vector<amqp::Delivery> parked = Payments(3);
+  parked[0].body = "not json";                              // malformed-json
+  parked[1].body = PaymentBody("\"x\"");                    // non-numeric-business-key1
+  for (const amqp::Delivery& d : parked) loop_.Process(d, {});  // 3: apply-failed
+  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "malformed-json"}}), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "non-numeric-business-key1"}}), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "apply-failed"}}), 1);
+  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "other"}}), 0);
 }
 
 }  // namespace

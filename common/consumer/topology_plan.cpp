@@ -1,4 +1,4 @@
-#include "learning-service/consumer/topology_plan.hpp"
+#include "common/consumer/topology_plan.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -6,7 +6,7 @@
 #include "common/text/escape.hpp"
 #include "common/text/utf8.hpp"
 
-namespace paynotify::learning {
+namespace paynotify::consumer {
 namespace {
 
 // Header values are short strings in the broker's table; an exception text can be long
@@ -38,7 +38,7 @@ bool IsOwnHeader(const std::string& name) { return name.rfind("x-paynotify-", 0)
 
 // One of our headers as the delivery carries it, if it is a string we could have written
 // (valid UTF-8, at most `max_bytes`): anything else was forged upstream and is not kept.
-std::optional<std::string> OwnText(const Delivery& delivery, const char* name, size_t max_bytes) {
+std::optional<std::string> OwnText(const amqp::Delivery& delivery, const char* name, size_t max_bytes) {
   const auto it = delivery.headers.find(name);
   if (it == delivery.headers.end()) return std::nullopt;
   const auto* value = std::get_if<std::string>(&it->second);
@@ -46,7 +46,7 @@ std::optional<std::string> OwnText(const Delivery& delivery, const char* name, s
   return *value;
 }
 
-std::string SummaryValue(const HeaderValue& value) {
+std::string SummaryValue(const amqp::HeaderValue& value) {
   return std::visit(
       [](const auto& v) -> std::string {
         using T = std::decay_t<decltype(v)>;
@@ -62,7 +62,7 @@ std::string SummaryValue(const HeaderValue& value) {
 }
 
 // The original's headers but ours and the broker's retry bookkeeping, for operators.
-std::string SummarizeHeaders(const Headers& headers) {
+std::string SummarizeHeaders(const amqp::Headers& headers) {
   std::string summary;
   size_t shown = 0;
   size_t total = 0;
@@ -78,18 +78,31 @@ std::string SummarizeHeaders(const Headers& headers) {
   return summary;
 }
 
+// A copy with the body and the message_id (the dedup key) and nothing else: no property is
+// set that the delivery did not carry (OutgoingMessage's content_type default included).
+// Through the default exchange, persistent, mandatory: a missing retry/parking queue must
+// not silently swallow the copy.
+amqp::OutgoingMessage PersistentCopy(const amqp::Delivery& delivery) {
+  amqp::OutgoingMessage copy;
+  copy.exchange = "";
+  copy.body = delivery.body;
+  copy.message_id = delivery.message_id.value_or("");
+  copy.content_type = "";
+  copy.persistent = true;
+  copy.mandatory = true;
+  return copy;
+}
+
 // Body and properties (AMQP short strings, so bounded), plus only the headers we own: what
 // the first delivery came from and a summary of its own headers. Never the original's other
 // headers: a table that fits in the original's frame may not fit in a copy's, and then the
 // copy could never be published (issue 10).
-OutgoingCopy BaseCopy(const Delivery& delivery, const ConsumerTopology& topology) {
-  OutgoingCopy copy;
-  copy.body = delivery.body;
-  copy.message_id = delivery.message_id;
-  copy.content_type = delivery.content_type;
-  copy.content_encoding = delivery.content_encoding;
-  copy.type = delivery.type;
-  copy.app_id = delivery.app_id;
+amqp::OutgoingMessage BaseCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology) {
+  amqp::OutgoingMessage copy = PersistentCopy(delivery);
+  copy.content_type = delivery.content_type.value_or("");
+  copy.content_encoding = delivery.content_encoding.value_or("");
+  copy.type = delivery.type.value_or("");
+  copy.app_id = delivery.app_id.value_or("");
   copy.timestamp_s = delivery.timestamp_s;
   // Where the message first came from: a retried message arrives from the default exchange,
   // so the first hop's values are kept once set.
@@ -133,18 +146,18 @@ std::vector<QueuePlan> ConsumerTopology::Queues() const {
   return queues;
 }
 
-OutgoingCopy MakeRetryCopy(const Delivery& delivery, const ConsumerTopology& topology, const Disposition& retry) {
-  OutgoingCopy copy = BaseCopy(delivery, topology);
+amqp::OutgoingMessage MakeRetryCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology, const Disposition& retry) {
+  amqp::OutgoingMessage copy = BaseCopy(delivery, topology);
   copy.routing_key = topology.RetryQueue(retry.attempt - 1);
   copy.headers[kAttemptHeader] = static_cast<int64_t>(retry.attempt);
   copy.headers[kLastErrorHeader] = Truncated(retry.text);
   return copy;
 }
 
-OutgoingCopy MakeDeadLetterCopy(const Delivery& delivery, const ConsumerTopology& topology,
+amqp::OutgoingMessage MakeDeadLetterCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology,
                                 const Disposition& dead_letter,
                                 std::chrono::system_clock::time_point failed_at) {
-  OutgoingCopy copy = BaseCopy(delivery, topology);
+  amqp::OutgoingMessage copy = BaseCopy(delivery, topology);
   copy.routing_key = topology.dead_letter_queue;
   // Why the earlier attempts failed, when the last one failed for another reason.
   if (auto last_error = OwnText(delivery, kLastErrorHeader, kMaxErrorText + 3)) {
@@ -157,12 +170,10 @@ OutgoingCopy MakeDeadLetterCopy(const Delivery& delivery, const ConsumerTopology
   return copy;
 }
 
-OutgoingCopy MakeMinimalDeadLetterCopy(const Delivery& delivery, const ConsumerTopology& topology,
+amqp::OutgoingMessage MakeMinimalDeadLetterCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology,
                                        const Disposition& dead_letter) {
-  OutgoingCopy copy;
+  amqp::OutgoingMessage copy = PersistentCopy(delivery);
   copy.routing_key = topology.dead_letter_queue;
-  copy.body = delivery.body;
-  copy.message_id = delivery.message_id;
   copy.headers[kReasonHeader] = dead_letter.reason;
   return copy;
 }
@@ -174,4 +185,4 @@ std::string Iso8601Utc(std::chrono::system_clock::time_point t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(secs), frac);
 }
 
-}  // namespace paynotify::learning
+}  // namespace paynotify::consumer

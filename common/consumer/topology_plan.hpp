@@ -14,11 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "learning-service/consumer/delivery.hpp"
-#include "learning-service/consumer/disposition.hpp"
-#include "learning-service/consumer/retry_policy.hpp"
+#include "common/amqp/message.hpp"
+#include "common/consumer/disposition.hpp"
+#include "common/consumer/headers.hpp"
+#include "common/consumer/retry_policy.hpp"
 
-namespace paynotify::learning {
+namespace paynotify::consumer {
 
 struct QueuePlan {
   std::string name;
@@ -30,10 +31,10 @@ struct QueuePlan {
 };
 
 struct ConsumerTopology {
-  std::string exchange;                 ///< fanout exchange the payment results arrive on
-  std::string queue;                    ///< main queue, e.g. learning.paynotify
+  std::string exchange;                 ///< fanout exchange the messages arrive on
+  std::string queue;                    ///< main queue, e.g. <service>.paynotify
   std::string queue_type = "classic";   ///< applies to every queue we declare
-  std::string dead_letter_queue;        ///< parking queue, e.g. learning.paynotify.dlq
+  std::string dead_letter_queue;        ///< parking queue, e.g. <queue>.dlq
   RetryPolicy retry;
 
   /// `<queue>.retry.<failed_attempt>`.
@@ -42,19 +43,9 @@ struct ConsumerTopology {
   std::vector<QueuePlan> Queues() const;
 };
 
-/// A message to publish through the default exchange ("") with `routing_key` = a queue name,
-/// persistent and mandatory (an unroutable copy is "returned", i.e. not safe to ack on).
-struct OutgoingCopy {
-  std::string routing_key;
-  std::string body;
-  std::optional<std::string> message_id;
-  std::optional<std::string> content_type;
-  std::optional<std::string> content_encoding;
-  std::optional<std::string> type;
-  std::optional<std::string> app_id;
-  std::optional<int64_t> timestamp_s;
-  Headers headers;
-};
+/// Copies are amqp::OutgoingMessage published through the default exchange ("") with
+/// `routing_key` = a queue name, persistent and mandatory (an unroutable copy is "returned",
+/// i.e. not safe to ack on). Properties the delivery did not carry stay empty (absent).
 
 /// What every copy carries: the body and the properties (message_id kept, so the dedup key is
 /// unchanged; all are AMQP short strings), and of the headers ONLY our own:
@@ -70,22 +61,22 @@ struct OutgoingCopy {
 /// Copy of `delivery` for `retry` (a kRetry disposition), see above, with
 /// x-paynotify-attempt = retry.attempt and x-paynotify-last-error = retry.text (cut to 1000
 /// bytes); routed to RetryQueue(retry.attempt - 1).
-OutgoingCopy MakeRetryCopy(const Delivery& delivery, const ConsumerTopology& topology, const Disposition& retry);
+amqp::OutgoingMessage MakeRetryCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology, const Disposition& retry);
 
 /// Copy of `delivery` for the parking queue, see above, with x-paynotify-reason, -error (cut
 /// to 1000 bytes), -attempts, -failed-at (ISO-8601 UTC, from `failed_at`) and the
 /// -last-error of the previous attempt if there was one.
-OutgoingCopy MakeDeadLetterCopy(const Delivery& delivery, const ConsumerTopology& topology,
+amqp::OutgoingMessage MakeDeadLetterCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology,
                                 const Disposition& dead_letter,
                                 std::chrono::system_clock::time_point failed_at);
 
 /// The last resort when even that copy is not confirmed: the body, the message_id (the
 /// dedup key, so that replaying the parked message can never apply it twice) and
 /// x-paynotify-reason; nothing else that the message could have made unpublishable.
-OutgoingCopy MakeMinimalDeadLetterCopy(const Delivery& delivery, const ConsumerTopology& topology,
+amqp::OutgoingMessage MakeMinimalDeadLetterCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology,
                                        const Disposition& dead_letter);
 
 /// "2024-01-01T10:00:00.123Z".
 std::string Iso8601Utc(std::chrono::system_clock::time_point t);
 
-}  // namespace paynotify::learning
+}  // namespace paynotify::consumer

@@ -1,12 +1,12 @@
-#include "learning-service/consumer/delivery.hpp"
+#include "common/consumer/headers.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 
-namespace paynotify::learning {
+namespace paynotify::consumer {
 
-int AttemptOf(const Delivery& delivery) {
+int AttemptOf(const amqp::Delivery& delivery) {
   auto it = delivery.headers.find(kAttemptHeader);
   if (it == delivery.headers.end()) return 1;
   int64_t value = 1;
@@ -24,4 +24,4 @@ int AttemptOf(const Delivery& delivery) {
   return static_cast<int>(value);
 }
 
-}  // namespace paynotify::learning
+}  // namespace paynotify::consumer

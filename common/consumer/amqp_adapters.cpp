@@ -1,4 +1,4 @@
-#include "learning-service/consumer/amqp_adapters.hpp"
+#include "common/consumer/amqp_adapters.hpp"
 
 #include <fmt/format.h>
 
@@ -8,53 +8,13 @@
 #include "common/log/log.hpp"
 #include "common/text/escape.hpp"
 
-namespace paynotify::learning {
-
-Delivery FromAmqp(amqp::Delivery in) {
-  Delivery d;
-  d.delivery_tag = in.delivery_tag;
-  d.redelivered = in.redelivered;
-  d.exchange = std::move(in.exchange);
-  d.routing_key = std::move(in.routing_key);
-  d.body = std::move(in.body);
-  d.message_id = std::move(in.message_id);
-  d.content_type = std::move(in.content_type);
-  d.content_encoding = std::move(in.content_encoding);
-  d.type = std::move(in.type);
-  d.app_id = std::move(in.app_id);
-  d.timestamp_s = in.timestamp_s;
-  for (auto& [name, value] : in.headers) {
-    d.headers.emplace(name, std::visit([](auto& v) -> HeaderValue { return std::move(v); }, value));
-  }
-  return d;
-}
-
-amqp::OutgoingMessage ToAmqp(const OutgoingCopy& copy) {
-  amqp::OutgoingMessage m;
-  m.exchange = "";  // the default exchange routes by queue name
-  m.routing_key = copy.routing_key;
-  m.body = copy.body;
-  m.message_id = copy.message_id.value_or("");
-  m.content_type = copy.content_type.value_or("");
-  m.content_encoding = copy.content_encoding.value_or("");
-  m.type = copy.type.value_or("");
-  m.app_id = copy.app_id.value_or("");
-  m.timestamp_s = copy.timestamp_s;
-  m.persistent = true;
-  m.mandatory = true;  // a missing retry/parking queue must not silently swallow the copy
-  for (const auto& [name, value] : copy.headers) {
-    m.headers.emplace(name, std::visit([](const auto& v) -> amqp::HeaderValue { return v; }, value));
-  }
-  return m;
-}
+namespace paynotify::consumer {
 
 AmqpDeliverySource::AmqpDeliverySource(amqp::BrokerSettings settings, std::string queue, uint16_t prefetch)
     : consumer_(std::move(settings), std::move(queue), prefetch) {}
 
-std::optional<Delivery> AmqpDeliverySource::Next(std::chrono::milliseconds timeout) {
-  std::optional<amqp::Delivery> d = consumer_.Next(timeout);
-  if (!d) return std::nullopt;
-  return FromAmqp(std::move(*d));
+std::optional<amqp::Delivery> AmqpDeliverySource::Next(std::chrono::milliseconds timeout) {
+  return consumer_.Next(timeout);
 }
 
 void AmqpDeliverySource::Ack(uint64_t delivery_tag) { consumer_.Ack(delivery_tag); }
@@ -66,10 +26,9 @@ void AmqpDeliverySource::Requeue(uint64_t delivery_tag) { consumer_.Nack(deliver
 AmqpCopyPublisher::AmqpCopyPublisher(amqp::BrokerSettings settings, std::chrono::milliseconds confirm_timeout)
     : publisher_(std::move(settings), /*window=*/1), confirm_timeout_(confirm_timeout) {}
 
-bool AmqpCopyPublisher::PublishConfirmed(const OutgoingCopy& copy) {
-  const amqp::OutgoingMessage message = ToAmqp(copy);
+bool AmqpCopyPublisher::PublishConfirmed(const amqp::OutgoingMessage& copy) {
   const std::vector<amqp::PublishOutcome> outcomes =
-      publisher_.PublishBatch(std::span<const amqp::OutgoingMessage>(&message, 1), confirm_timeout_);
+      publisher_.PublishBatch(std::span<const amqp::OutgoingMessage>(&copy, 1), confirm_timeout_);
   const amqp::PublishOutcome outcome = outcomes.empty() ? amqp::PublishOutcome::kUnknown : outcomes.front();
   if (outcome != amqp::PublishOutcome::kConfirmed) {
     log::Get("consumer")
@@ -79,7 +38,8 @@ bool AmqpCopyPublisher::PublishConfirmed(const OutgoingCopy& copy) {
   return outcome == amqp::PublishOutcome::kConfirmed;
 }
 
-void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const ConsumerTopology& topology) {
+void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const ConsumerTopology& topology,
+                             std::string_view config_keys) {
   auto log = log::Get("topology");
   std::unique_ptr<amqp::Connection> connection = amqp::Connection::Open(settings);
   amqp::DeclareExchange(*connection, amqp::ExchangeSpec{.name = topology.exchange});
@@ -96,8 +56,9 @@ void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const Consume
       // Re-throw with the queue named: the broker's text names the argument, not always the queue.
       throw amqp::TopologyMismatch(
           fmt::format("queue '{}' exists with a different '{}' than configured ({}); delete the queue or change the "
-                      "configuration (consumer.*, rabbitmq.listener.retry.*)",
-                      plan.name, e.argument, e.text),
+                      "configuration{}",
+                      plan.name, e.argument, e.text,
+                      config_keys.empty() ? std::string() : fmt::format(" ({})", config_keys)),
           e.code, e.text, e.argument);
     }
     if (plan.bind_to_exchange) amqp::BindQueue(*connection, plan.name, topology.exchange);
@@ -108,4 +69,4 @@ void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const Consume
   connection->Close();
 }
 
-}  // namespace paynotify::learning
+}  // namespace paynotify::consumer
