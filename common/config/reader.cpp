@@ -1,3 +1,7 @@
+// The reader: finds key paths in the YAML tree or the environment, records what was read
+// (for Finish's unknown-key check and Redacted), and turns every problem into a ConfigError
+// with file, line and key path. Parsing a scalar's text is in scalars.cpp; "did you mean"
+// in suggest.cpp.
 #include "common/config/reader.hpp"
 
 #include <algorithm>
@@ -12,8 +16,13 @@
 
 #include <fmt/format.h>
 
+#include "common/config/scalars.hpp"
+#include "common/config/suggest.hpp"
+
 namespace paynotify::config {
 namespace {
+
+using namespace detail;
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> parts;
@@ -29,66 +38,6 @@ std::vector<std::string> SplitPath(std::string_view path) {
 
 std::string JoinPath(const std::string& parent, std::string_view child) {
   return parent.empty() ? std::string(child) : parent + "." + std::string(child);
-}
-
-std::string LastSegment(std::string_view path) {
-  const size_t dot = path.rfind('.');
-  return std::string(dot == std::string_view::npos ? path : path.substr(dot + 1));
-}
-
-std::string ParentPath(std::string_view path) {
-  const size_t dot = path.rfind('.');
-  return dot == std::string_view::npos ? std::string() : std::string(path.substr(0, dot));
-}
-
-size_t Depth(std::string_view path) { return std::count(path.begin(), path.end(), '.') + 1; }
-
-std::string PrefixOfDepth(std::string_view path, size_t depth) {
-  size_t pos = 0;
-  for (size_t i = 0; i < depth; ++i) {
-    pos = path.find('.', pos);
-    if (pos == std::string_view::npos) return std::string(path);
-    if (i + 1 < depth) ++pos;
-  }
-  return std::string(path.substr(0, pos));
-}
-
-std::string Trim(std::string_view s) {
-  const auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return std::string(s);
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Optimal string alignment distance: Levenshtein plus adjacent transposition ("prot"/"port"
-// is one edit), which is the typo people actually make.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  const size_t m = b.size();
-  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
-  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (size_t i = 1; i <= n; ++i) {
-    for (size_t j = 1; j <= m; ++j) {
-      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[n][m];
-}
-
-// Close enough to be worth suggesting: a couple of typos, more for long names.
-bool IsClose(size_t distance, std::string_view word) {
-  return distance <= std::max<size_t>(2, word.size() / 3);
 }
 
 std::string Quote(std::string_view text) {
@@ -110,97 +59,8 @@ std::pair<int, int> Position(const YAML::Node& node) {
   return {mark.line + 1, mark.column + 1};
 }
 
-std::optional<int64_t> ParseInt(std::string_view text) {
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  int64_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-std::optional<double> ParseDouble(std::string_view text) {
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  double value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty() ||
-      !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  if (auto as_int = ParseInt(text)) {
-    if (*as_int < 0) return std::nullopt;
-    return std::chrono::milliseconds{*as_int};
-  }
-  size_t digits = 0;
-  while (digits < text.size() &&
-         (std::isdigit(static_cast<unsigned char>(text[digits])) != 0 || text[digits] == '.')) {
-    ++digits;
-  }
-  const std::string_view number = text.substr(0, digits);
-  const std::string_view unit = text.substr(digits);
-  double unit_ms = 0;
-  if (unit == "ms") {
-    unit_ms = 1;
-  } else if (unit == "s") {
-    unit_ms = 1000;
-  } else if (unit == "m") {
-    unit_ms = 60'000;
-  } else if (unit == "h") {
-    unit_ms = 3'600'000;
-  } else {
-    return std::nullopt;
-  }
-  const auto value = ParseDouble(number);
-  if (!value || *value < 0) return std::nullopt;
-  const double ms = *value * unit_ms;
-  if (ms > 1e15) return std::nullopt;  // ~31 000 years: certainly a mistake
-  return std::chrono::milliseconds{static_cast<int64_t>(std::llround(ms))};
-}
-
-std::optional<bool> ParseBool(std::string_view text) {
-  const std::string lower = Lower(text);
-  if (lower == "true" || lower == "yes" || lower == "on") return true;
-  if (lower == "false" || lower == "no" || lower == "off") return false;
-  return std::nullopt;
-}
-
-std::vector<std::string> SplitList(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    std::string item =
-        Trim(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
-    if (!item.empty()) out.push_back(std::move(item));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 std::string RenderList(const std::vector<std::string>& items) {
   return fmt::format("[{}]", fmt::join(items, ", "));
-}
-
-std::string IntRange(int64_t min, int64_t max) {
-  constexpr auto kMin = std::numeric_limits<int64_t>::min();
-  constexpr auto kMax = std::numeric_limits<int64_t>::max();
-  if (min == kMin && max == kMax) return "an integer";
-  if (max == kMax) return fmt::format("an integer >= {}", min);
-  if (min == kMin) return fmt::format("an integer <= {}", max);
-  return fmt::format("an integer between {} and {}", min, max);
-}
-
-std::string DoubleRange(double min, double max) {
-  constexpr auto kMin = std::numeric_limits<double>::lowest();
-  constexpr auto kMax = std::numeric_limits<double>::max();
-  if (min == kMin && max == kMax) return "a number";
-  if (max == kMax) return fmt::format("a number >= {}", min);
-  if (min == kMin) return fmt::format("a number <= {}", max);
-  return fmt::format("a number between {} and {}", min, max);
 }
 
 bool LooksSecret(std::string_view path) {
@@ -599,17 +459,8 @@ std::string Reader::OneOf(std::string_view key_path, std::string fallback,
     return raw->text;
   }
   std::string message = fmt::format("expected {}, got {}", expected, Quote(raw->text));
-  const std::string* best = nullptr;
-  size_t best_distance = 0;
-  for (const auto& a : allowed) {
-    const size_t d = EditDistance(Lower(raw->text), Lower(a));
-    if (best == nullptr || d < best_distance) {
-      best = &a;
-      best_distance = d;
-    }
-  }
-  if (best != nullptr && IsClose(best_distance, raw->text)) {
-    message += fmt::format("; did you mean '{}'?", *best);
+  if (auto nearest = SuggestWord(raw->text, allowed)) {
+    message += fmt::format("; did you mean '{}'?", *nearest);
   }
   AddValueError(key_path, *raw, std::move(message));
   return fallback;
@@ -617,21 +468,6 @@ std::string Reader::OneOf(std::string_view key_path, std::string fallback,
 
 bool Reader::Has(std::string_view key_path) const {
   return EnvValue(key_path).has_value() || Find(key_path).has_value();
-}
-
-std::vector<std::string> Reader::ChildKeys(std::string_view key_path) const {
-  std::vector<std::string> keys;
-  std::optional<YAML::Node> node;
-  if (key_path.empty()) {
-    node.emplace(root_);
-  } else if (auto found = Find(key_path)) {
-    node.emplace(found->node);
-  }
-  if (!node || !node->IsMap()) return keys;
-  for (auto it = node->begin(); it != node->end(); ++it) {
-    if (it->first.IsScalar()) keys.push_back(it->first.Scalar());
-  }
-  return keys;
 }
 
 void Reader::Finish() {
@@ -660,43 +496,14 @@ void Reader::CheckUnknown(const YAML::Node& node, const std::string& path) {
       CheckUnknown(it->second, child);
       continue;
     }
-    const std::string hint = Suggest(child);
+    std::vector<std::string> known;
+    known.reserve(read_.size());
+    for (const auto& [key, entry] : read_) known.push_back(key);
+    const std::string hint = SuggestKey(child, known);
     AddErrorAt(child, line, column,
                hint.empty() ? std::string("unknown key")
                             : fmt::format("unknown key; did you mean '{}'?", hint));
   }
-}
-
-std::string Reader::Suggest(const std::string& unknown_path) const {
-  const size_t depth = Depth(unknown_path);
-  const std::string last = LastSegment(unknown_path);
-  const std::string parent = ParentPath(unknown_path);
-  // 1. A known key at the same depth within a few typos ("rabbitmq.prot" -> "rabbitmq.port").
-  std::set<std::string> candidates;
-  for (const auto& [key, entry] : read_) {
-    if (Depth(key) >= depth) candidates.insert(PrefixOfDepth(key, depth));
-  }
-  std::string best;
-  size_t best_distance = 0;
-  for (const auto& candidate : candidates) {
-    const size_t d = EditDistance(unknown_path, candidate);
-    if (best.empty() || d < best_distance) {
-      best = candidate;
-      best_distance = d;
-    }
-  }
-  if (!best.empty() && IsClose(best_distance, last)) return best;
-  // 2. The same name under another parent ("rabbitmq.prefetch" -> "rabbitmq.listener.prefetch").
-  for (const auto& [key, entry] : read_) {
-    if (LastSegment(key) == last) return key;
-  }
-  // 3. An abbreviation of a sibling ("rabbitmq.user" -> "rabbitmq.username").
-  for (const auto& candidate : candidates) {
-    if (ParentPath(candidate) != parent) continue;
-    const std::string other = LastSegment(candidate);
-    if (other.starts_with(last) || last.starts_with(other)) return candidate;
-  }
-  return "";
 }
 
 std::string Reader::Redacted() const {

@@ -117,9 +117,6 @@ class Reader {
   /// True if the key has a non-null value in the file or an environment override. Does not
   /// count as reading the key.
   bool Has(std::string_view key_path) const;
-  /// Names of the children of a map key (file order), e.g. ChildKeys("queues") for a map of
-  /// per-queue settings; empty if absent or not a map. Does not count as reading them.
-  std::vector<std::string> ChildKeys(std::string_view key_path) const;
 
   /// Records a caller-side validation error against a key (cross-field checks, e.g.
   /// "must be less than listener.retry.max-interval"); it carries the key's position.
@@ -173,7 +170,6 @@ class Reader {
   void AddValueError(std::string_view key_path, const RawValue& raw, std::string message);
   void AddErrorAt(std::string_view key_path, int line, int column, std::string message);
   void CheckUnknown(const YAML::Node& node, const std::string& path);
-  std::string Suggest(const std::string& unknown_path) const;
 
   std::string file_;
   std::string env_prefix_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log/log.hpp"
+#include "learning-service/app/http_routes.hpp"
 
 namespace paynotify::learning {
 namespace {
@@ -22,12 +23,21 @@ runtime::BackoffPolicy PausePolicy(const LearningSettings& s) {
 
 }  // namespace
 
+LearningService::LearningService(LearningSettings settings, const runtime::Clock& clock)
+    : LearningService(std::move(settings), nullptr, clock) {}
+
 LearningService::LearningService(LearningSettings settings, metrics::Registry& registry,
                                  const runtime::Clock& clock)
+    : LearningService(std::move(settings), &registry, clock) {}
+
+LearningService::LearningService(LearningSettings settings, metrics::Registry* registry,
+                                 const runtime::Clock& clock)
     : settings_(std::move(settings)),
+      own_registry_(registry ? nullptr : std::make_unique<metrics::Registry>()),
+      registry_(registry ? *registry : *own_registry_),
       // The loop's metrics keep the names dashboards, README and the e2e harness know.
-      loop_metrics_(registry, "paynotify_learning"),
-      metrics_(registry),
+      loop_metrics_(registry_, "paynotify_learning"),
+      metrics_(registry_),
       repository_(settings_.database),
       reader_([&] {
         pg::PgSettings s = settings_.database;
@@ -50,14 +60,30 @@ void LearningService::DeclareTopology() {
 
 void LearningService::ConnectDatabase() { repository_.Connect(); }
 
+void LearningService::Connect() {
+  DeclareTopology();
+  ConnectDatabase();
+}
+
 void LearningService::Start() {
   worker_ = std::jthread([this](std::stop_token stop) { loop_.Run(stop); });
+  http_ = std::make_unique<http::Server>(settings_.server, registry_);
+  RegisterRoutes(*http_, reader_);
+  http_->AddReadinessCheck("broker", [this] { return BrokerConnected(); });
+  http_->AddReadinessCheck("database", [this] { return DatabaseAvailable(); });
+  http_->Start();
+  log::Get("learning")->info("ready: http on {}:{}, consuming queue {}", settings_.server.host, http_->Port(),
+                             settings_.topology.queue);
 }
 
 void LearningService::Stop() noexcept {
   if (stopped_) return;
   stopped_ = true;
   try {
+    if (http_) {
+      http_->BeginDrain();  // readiness false first, so traffic moves away
+      http_->Stop();        // requests in flight finish
+    }
     if (worker_.joinable()) {
       worker_.request_stop();
       worker_.join();  // the in-flight delivery is finished and settled first

@@ -1,13 +1,16 @@
 #pragma once
-/// The assembled consumer side of learning-service: repository, AMQP adapters, handler (the
-/// policy) and common/consumer's loop (the mechanism) on its own thread. main.cpp and the
-/// integration tests build it the same way.
+/// learning-service assembled: repository, AMQP adapters, handler (the policy) and
+/// common/consumer's loop (the mechanism) on its own thread, and the HTTP query API with its
+/// probes. main.cpp (through the daemon skeleton) and the integration tests build it the same
+/// way.
 #include <memory>
 #include <thread>
 
 #include "common/consumer/amqp_adapters.hpp"
 #include "common/consumer/consumer_loop.hpp"
 #include "common/consumer/consumer_metrics.hpp"
+#include "common/daemon/daemon.hpp"
+#include "common/http/server.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/runtime/clock.hpp"
 #include "learning-service/app/settings.hpp"
@@ -17,14 +20,20 @@
 
 namespace paynotify::learning {
 
-/// Lifecycle (from one controlling thread): DeclareTopology() -> ConnectDatabase() ->
-/// Start() -> ... -> Stop(). Stop() lets the in-flight delivery finish and be settled, joins
-/// the consumer thread, closes the AMQP connections, then the database connections.
-/// Ready()/BrokerConnected()/DatabaseAvailable() and Reader() may be used from any thread.
-class LearningService {
+/// Lifecycle (from one controlling thread, see daemon::Component): Connect() (or
+/// DeclareTopology() and ConnectDatabase()) -> Start() -> ... -> Stop(). Stop() turns
+/// readiness false, stops HTTP, lets the in-flight delivery finish and be settled, joins the
+/// consumer thread, closes the AMQP connections, then the database connections.
+/// Ready()/BrokerConnected()/DatabaseAvailable(), Port() and Reader() may be used from any
+/// thread.
+class LearningService final : public daemon::Component {
  public:
+  /// Metrics go to `registry` (which must outlive the service) ...
   LearningService(LearningSettings settings, metrics::Registry& registry,
                   const runtime::Clock& clock = runtime::SystemClock::Instance());
+  /// ... or to a registry of its own (the daemon).
+  explicit LearningService(LearningSettings settings,
+                           const runtime::Clock& clock = runtime::SystemClock::Instance());
   ~LearningService();
   LearningService(const LearningService&) = delete;
   LearningService& operator=(const LearningService&) = delete;
@@ -35,11 +44,17 @@ class LearningService {
   /// Opens the apply connection now, so a wrong database setting fails at start-up.
   /// Throws pqxx::failure.
   void ConnectDatabase();
-  /// Starts the consumer thread.
-  void Start();
+  /// DeclareTopology() then ConnectDatabase(); the daemon skeleton retries it while the
+  /// broker or the database is down.
+  void Connect() override;
+  /// Starts the consumer thread, then HTTP (server.*) last. Throws std::runtime_error if the
+  /// address cannot be bound.
+  void Start() override;
   /// Idempotent; never throws.
-  void Stop() noexcept;
+  void Stop() noexcept override;
 
+  /// The HTTP listener's port (the real one when server.port is 0); 0 before Start().
+  int Port() const { return http_ ? http_->Port() : 0; }
   bool BrokerConnected() const { return loop_.BrokerConnected(); }
   bool DatabaseAvailable() const { return !loop_.Paused(); }  // only the database pauses the handler
   bool Ready() const { return loop_.Ready(); }
@@ -47,7 +62,11 @@ class LearningService {
   const LearningSettings& Settings() const { return settings_; }
 
  private:
+  LearningService(LearningSettings settings, metrics::Registry* registry, const runtime::Clock& clock);
+
   LearningSettings settings_;
+  std::unique_ptr<metrics::Registry> own_registry_;  // only when no registry was given
+  metrics::Registry& registry_;
   consumer::ConsumerMetrics loop_metrics_;
   EnrollmentMetrics metrics_;
   PgEnrollmentRepository repository_;
@@ -57,6 +76,7 @@ class LearningService {
   EnrollmentHandler handler_;
   consumer::ConsumerLoop loop_;
   std::jthread worker_;
+  std::unique_ptr<http::Server> http_;  // created by Start()
   bool stopped_ = false;
 };
 

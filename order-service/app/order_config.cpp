@@ -87,14 +87,7 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
   c.log.level = reader.OneOf("log.level", "info", {"trace", "debug", "info", "warn", "error", "critical", "off"});
   c.log.json = reader.Bool("log.json", false);
 
-  reader.Finish();
-  c.redacted = reader.Redacted();
   return c;
-}
-
-OrderServiceConfig LoadOrderConfig(const std::string& path) {
-  config::Reader reader(path);
-  return ReadOrderConfig(reader);
 }
 
 }  // namespace paynotify::order

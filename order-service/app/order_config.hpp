@@ -46,14 +46,11 @@ struct OrderServiceConfig {
   RelayConfig relay;
   AlipayConfig alipay;
   log::LogSettings log;
-  std::string redacted;               ///< the effective config with secrets as ***, for one log line
 };
 
-/// Reads every key from `reader` and calls reader.Finish(): throws config::ConfigErrors
-/// listing every problem (including an unreadable public key file).
+/// Reads every key from `reader`, recording each problem on it (including an unreadable
+/// public key file). Never calls reader.Finish(): the caller does (the daemon skeleton), so
+/// every error is reported at once.
 OrderServiceConfig ReadOrderConfig(config::Reader& reader);
-
-/// ReadOrderConfig over the YAML file at `path` (environment overrides PAYNOTIFY_*).
-OrderServiceConfig LoadOrderConfig(const std::string& path);
 
 }  // namespace paynotify::order

@@ -47,6 +47,11 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
 OrderService::~OrderService() { Stop(); }
 
 void OrderService::Start() {
+  if (options_.run_http && !config_.alipay.verify_signature) {
+    log::Get("order-service")
+        ->warn("alipay.verify-signature is false: payment notifications are NOT authenticated; "
+               "anyone who can reach this port can mark orders paid. Local demos only.");
+  }
   if (relay_) {
     relay_thread_ = std::jthread([relay = relay_.get()](std::stop_token stop) { relay->Run(stop); });
   }

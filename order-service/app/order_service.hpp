@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "common/daemon/daemon.hpp"
 #include "common/http/bearer_auth.hpp"
 #include "common/http/server.hpp"
 #include "common/metrics/registry.hpp"
@@ -26,22 +27,26 @@ struct OrderServiceOptions {
   bool run_relay = true;  ///< ... or the intake alone
 };
 
-/// Lifecycle: construct (no network I/O except the LISTEN connection's first attempt) ->
-/// Start() -> Stop(). Not copyable; Start/Stop from one thread (main).
-class OrderService {
+/// Lifecycle (see daemon::Component): construct (no network I/O except the LISTEN
+/// connection's first attempt) -> Connect() -> Start() -> Stop(). Not copyable;
+/// Connect/Start/Stop from one thread (main).
+class OrderService final : public daemon::Component {
  public:
   OrderService(OrderServiceConfig config, OrderServiceOptions options = {},
                const runtime::Clock& clock = runtime::SystemClock::Instance());
-  ~OrderService();  // Stop()
+  ~OrderService() override;  // Stop()
 
+  /// Nothing to wait for: the order store connects per request (503 while the database is
+  /// down) and the relay connects and reconnects with back-off on its own thread.
+  void Connect() override {}
   /// Starts the relay thread, then both HTTP listeners last (throws if an address cannot be
   /// bound).
-  void Start();
+  void Start() override;
   /// Graceful stop, in order: readiness false + new requests 503 -> HTTP stops, both
   /// listeners (in-flight
   /// requests finish) -> the relay finishes its batch (bounded by relay.confirm-timeout) ->
   /// AMQP closed -> PostgreSQL connections closed. Idempotent, never throws.
-  void Stop() noexcept;
+  void Stop() noexcept override;
 
   /// The public listener's port (POST /orders/paynotify, /healthz).
   int Port() const { return http_ ? http_->Port() : 0; }

@@ -1,6 +1,7 @@
 // docker-compose.yml and the Dockerfiles, checked statically (issue 5 §3): the compose file
 // parses and wires health checks and dependencies; every build context and Dockerfile
-// exists; every PAYNOTIFY_* variable set for a daemon names a real config key, every secret
+// exists (one Dockerfile, scripts/docker/Dockerfile, with the daemon as build argument);
+// every PAYNOTIFY_* variable set for a daemon names a real config key, every secret
 // a daemon needs is set, every ${VAR} the file reads is documented in README; and the images
 // install packages only from scripts/packages.txt, the scripts' own list.
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kRoot = PAYNOTIFY_SOURCE_DIR;
+const std::string kDockerfile = "scripts/docker/Dockerfile";
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path);
@@ -121,18 +123,30 @@ TEST_F(DeployFiles, OnlyThePublicNotificationPortIsPublished) {
       << "the API token comes from the environment, never from the file";
 }
 
+// Both daemons are built from one Dockerfile; the build argument DAEMON names the daemon,
+// which is also its CMake target, its build directory and its config file's name.
 TEST_F(DeployFiles, EveryBuildContextAndDockerfileExists) {
-  for (const char* daemon : {"order-service", "learning-service"}) {
+  for (const std::string daemon : {"order-service", "learning-service"}) {
     const auto build = compose_["services"][daemon]["build"];
     ASSERT_TRUE(build.IsMap()) << daemon << " is not built from a Dockerfile";
     const fs::path context = kRoot / build["context"].as<std::string>();
     EXPECT_TRUE(fs::is_directory(context)) << context;
+    EXPECT_EQ(build["dockerfile"].as<std::string>(), kDockerfile) << daemon;
+    ASSERT_TRUE(build["args"]["DAEMON"].IsDefined()) << daemon << ": no build argument DAEMON";
+    EXPECT_EQ(build["args"]["DAEMON"].as<std::string>(), daemon);
+    EXPECT_TRUE(fs::is_directory(kRoot / daemon)) << daemon << ": DAEMON names no CMake target folder";
+    EXPECT_TRUE(fs::is_regular_file(kRoot / "config" / (daemon + ".yaml"))) << daemon;
     const fs::path dockerfile = context / build["dockerfile"].as<std::string>();
-    EXPECT_TRUE(fs::is_regular_file(dockerfile)) << dockerfile;
-    const std::string text = ReadFile(dockerfile);
-    EXPECT_NE(text.find("AS runtime"), std::string::npos) << dockerfile << ": needs a slim runtime stage";
-    EXPECT_NE(text.find("\nUSER "), std::string::npos) << dockerfile << ": must run as a non-root user";
-    EXPECT_NE(text.find("COPY config/" + std::string(daemon) + ".yaml"), std::string::npos) << dockerfile;
+    ASSERT_TRUE(fs::is_regular_file(dockerfile)) << dockerfile;
+  }
+  const std::string text = ReadFile(kRoot / kDockerfile);
+  EXPECT_NE(text.find("AS runtime"), std::string::npos) << "needs a slim runtime stage";
+  EXPECT_NE(text.find("\nUSER "), std::string::npos) << "must run as a non-root user";
+  EXPECT_NE(text.find("--target \"${DAEMON}\""), std::string::npos) << "must build the daemon DAEMON names";
+  // The daemon's default --config is config/<daemon>.yaml under the working directory.
+  EXPECT_NE(text.find("WORKDIR /opt/paynotify\nCOPY config/${DAEMON}.yaml config/${DAEMON}.yaml"), std::string::npos);
+  for (const char* old_file : {"order-service/Dockerfile", "learning-service/Dockerfile"}) {
+    EXPECT_FALSE(fs::exists(kRoot / old_file)) << old_file << ": one Dockerfile for both daemons";
   }
 }
 
@@ -142,9 +156,10 @@ TEST_F(DeployFiles, ConfigMountedReadOnlyAndEveryOverrideNamesARealKey) {
     bool config_mounted = false;
     for (const auto& volume : service["volumes"]) {
       const std::string v = volume.as<std::string>();
-      if (v.rfind("./config/" + daemon + ".yaml:", 0) == 0) config_mounted = v.size() > 3 && v.substr(v.size() - 3) == ":ro";
+      // Mounted over the image's copy, where the daemon looks by default.
+      if (v == "./config/" + daemon + ".yaml:/opt/paynotify/config/" + daemon + ".yaml:ro") config_mounted = true;
     }
-    EXPECT_TRUE(config_mounted) << daemon << ": config/" << daemon << ".yaml must be mounted read-only";
+    EXPECT_TRUE(config_mounted) << daemon << ": config/" << daemon << ".yaml must be mounted read-only at /opt/paynotify/config/";
     const std::set<std::string> known = ConfigEnvNames(daemon);
     std::set<std::string> set_names;
     for (const auto& [name, value] : Environment(service["environment"])) {
@@ -175,8 +190,9 @@ TEST_F(DeployFiles, EveryVariableTheComposeFileReadsIsDocumentedInReadme) {
 }
 
 TEST_F(DeployFiles, ImagesInstallOnlyFromTheScriptsPackageList) {
-  for (const char* daemon : {"order-service", "learning-service"}) {
-    const std::string text = ReadFile(kRoot / daemon / "Dockerfile");
+  {
+    const std::string daemon = kDockerfile;
+    const std::string text = ReadFile(kRoot / kDockerfile);
     EXPECT_NE(text.find("COPY scripts/packages.txt scripts/package-section"), std::string::npos) << daemon << ": must read scripts/packages.txt";
     // Every apt-get install takes its names from a file (xargs), never from a list of its own.
     std::istringstream lines(text);
