@@ -110,6 +110,7 @@ double Percentile(const std::vector<double>& sorted, double p) {
 Figures ScenarioE2e(const Options& o) {
   Figures f;
   e2e::PaySystem sys("bench-e2e", 1, 1, DaemonEnv(o), DaemonEnv(o));
+  sys.SetApplyAudit(false);  // measure without the e2e tests' audit triggers
   const auto selections = sys.CreateSelections(o.n);
   sys.StartAll();
   const auto pay_nos = CreateOrdersSql(selections);
@@ -251,6 +252,7 @@ Figures ScenarioRelay(const Options& o) {
 Figures ScenarioConsumer(const Options& o) {
   Figures f;
   e2e::PaySystem sys("bench-consumer", 0, 1, {}, DaemonEnv(o));
+  sys.SetApplyAudit(false);  // measure without the e2e tests' audit triggers
   // Start once to declare the queue (and its retry/dead-letter queues), then stop: the queue
   // is filled while no consumer runs.
   sys.StartLearning(0);
@@ -309,6 +311,7 @@ Figures ScenarioIntake(const Options& o) {
   // connects, so it never claims a row (it connects before claiming). The intake does not
   // need the broker.
   e2e::PaySystem sys("bench-intake", 1, 0, DaemonEnv(o, {{"PAYNOTIFY_RABBITMQ_PORT", "1"}}));
+  sys.SetApplyAudit(false);  // measure without the e2e tests' audit triggers
   const auto selections = sys.CreateSelections(o.n);
   struct OutboxCleanup {  // the relay never publishes these: remove them even after a failure
     std::string keys;
@@ -358,6 +361,7 @@ Figures ScenarioIntake(const Options& o) {
 Figures ScenarioLimits(const Options& o) {
   Figures f;
   e2e::PaySystem sys("bench-limits", 0, 0);  // only for CreateSelections
+  sys.SetApplyAudit(false);  // measure without the e2e tests' audit triggers
   RawPublishRate(o.k, f, "");
   RawOrderRate(o.k, o.connections, f, "");
   RawConsumerRate(sys, o.k, o.connections, f, "");
