@@ -1,14 +1,20 @@
 // End-to-end proof of "nothing lost, nothing applied twice" (issue 5): the real daemons as
 // processes, the real PostgreSQL and RabbitMQ, and the faults production sees, each hitting
-// while payments are in flight. Every case ends with the same check (PaySystem::Check):
-// every selection paid with exactly one course-table row, every order paid, the outbox
-// empty, exactly one message produced per payment and exactly one inbox row per message.
+// while payments are in flight (each injection records what was in flight and requires a
+// minimum). Every case ends with the same verdict (PaySystem::Check, FaultTest::Run): every
+// selection paid with exactly one course-table row, every order paid, the outbox empty;
+// nothing produced twice (one message per payment in the history, one inbox row per message)
+// and nothing applied twice (the harness's audit triggers count every write of "paid" and
+// every course-row insert attempt, below the constraints that would hide a second one).
+// order-kill9 runs the relay with the shipped default keep-history=false.
 //
-// PAYNOTIFY_E2E_PAYMENTS sets N (default 2000).
+// PAYNOTIFY_E2E_PAYMENTS sets N (default 2000; below ~300 the fault scenarios fail, since
+// the run would finish before the fault).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <atomic>
 #include <functional>
 #include <future>
 #include <string>
@@ -26,6 +32,11 @@ using namespace std::chrono_literals;
 // After the last fault every payment must be applied within this bound.
 constexpr auto kConvergeBound = 120s;
 
+// A fault must hit with at least this many payments still to be applied (see Run). With the
+// default 2000 payments a first fault hits with 1,300-1,700 to go (and a second one, after
+// NextWave, with about 650). So PAYNOTIFY_E2E_PAYMENTS must be at least ~300.
+constexpr int kMinInFlight = 100;
+
 int Payments() {
   const char* text = std::getenv("PAYNOTIFY_E2E_PAYMENTS");
   return text != nullptr ? std::atoi(text) : 2000;
@@ -36,34 +47,107 @@ class FaultTest : public ::testing::Test {
   struct Outcome {
     Convergence convergence;
     double converge_seconds = 0;
+    std::string in_flight;  // what was in flight at each injection, for the summary
   };
 
-  /// Creates N selections and orders, sends the notifications (`copies` each) on a second
-  /// thread and, once a third of them have been answered, runs `fault` — so the fault hits
-  /// with payments in flight at every stage (intake, outbox, broker, consumer). Then waits
-  /// for convergence, bounded, timed from the end of the fault.
-  Outcome Run(PaySystem& system, int copies, const std::function<void()>& fault) {
+  /// Creates N selections and orders and sends the notifications (`copies` each) on a second
+  /// thread in `waves` equal parts; once a third of the first part has been answered, runs
+  /// `fault` — so the fault hits with payments in flight at every stage (intake, outbox,
+  /// broker, consumer). A server restart takes seconds (a broker's ~10-30 s here): enough for
+  /// the pipeline to drain everything sent, so the restart scenarios hold parts back and
+  /// release them while the server is down (NextWave, ReleaseNextWave). `fault` calls
+  /// Injecting() at each injection; every injection must find at least
+  /// kMinInFlight payments not yet applied, or the scenario proved nothing. Then waits for
+  /// convergence, bounded, timed from the end of the fault, and checks the verdict: nothing
+  /// lost, nothing produced twice, nothing applied twice. Fatal failures inside `fault` end
+  /// the run: call it as ASSERT_NO_FATAL_FAILURE(Run(...)).
+  void Run(PaySystem& system, int copies, const std::function<void()>& fault, Outcome* outcome, int waves = 1) {
     const int n = Payments();
     selections_ = system.CreateSelections(n);
     const auto pay_nos = system.CreateOrders(selections_, 16);
-    auto notifying = std::async(std::launch::async, [&] { return system.NotifyAll(pay_nos, 16, copies); });
+    std::vector<std::vector<int64_t>> parts(waves);
+    for (size_t i = 0; i < pay_nos.size(); ++i) parts[i * waves / pay_nos.size()].push_back(pay_nos[i]);
+    copies_ = copies;
+    wave_sizes_.clear();
+    for (const auto& part : parts) wave_sizes_.push_back(static_cast<int>(part.size()));
+    released_ = 1;
+    auto notifying = std::async(std::launch::async, [&] {
+      int answered = 0;
+      for (int w = 0; w < waves; ++w) {
+        while (released_.load() <= w) std::this_thread::sleep_for(20ms);
+        answered += system.NotifyAll(parts[w], 16, copies);
+      }
+      return answered;
+    });
+    // Whatever happens below, the notifier must not wait for a release that never comes.
+    struct ReleaseAll {
+      std::atomic<int>& released;
+      int waves;
+      ~ReleaseAll() { released = waves; }
+    } release_all{released_, waves};
     if (fault) {
-      EXPECT_TRUE(t::WaitFor([&] { return system.notified() >= n * copies / 3; }, 120s))
+      ASSERT_TRUE(t::WaitFor([&] { return system.notified() >= wave_sizes_[0] * copies / 3; }, 120s))
           << "notifications stalled before the fault; " << system.LogTails();
       fault();
+      if (HasFatalFailure()) return;
+      ASSERT_FALSE(in_flight_.empty()) << "the scenario's fault never called Injecting()";
+      for (size_t i = 0; i < in_flight_.size(); ++i) {
+        if (i > 0) outcome->in_flight += "; ";
+        outcome->in_flight += in_flight_[i].Describe();
+        EXPECT_GE(in_flight_[i].not_applied, kMinInFlight)
+            << "fault " << i + 1 << " hit when only " << in_flight_[i].not_applied << " of " << n
+            << " payments were left to apply: the run (nearly) finished before the fault, so it proves"
+               " nothing. Raise PAYNOTIFY_E2E_PAYMENTS (now "
+            << n << "; at least ~" << 3 * kMinInFlight << " is needed).";
+      }
     }
+    ASSERT_EQ(released_.load(), waves) << "the fault released " << released_.load() - 1 << " of " << waves - 1
+                                       << " held-back waves (NextWave)";
     const int answered = notifying.get();
     EXPECT_EQ(answered, n * copies);
     const auto fault_end = std::chrono::steady_clock::now();
-    Outcome outcome;
-    outcome.convergence = system.WaitConverged(selections_, kConvergeBound);
-    outcome.converge_seconds =
+    outcome->convergence = system.WaitConverged(selections_, kConvergeBound);
+    outcome->converge_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - fault_end).count();
-    EXPECT_TRUE(outcome.convergence.Done())
-        << "not converged within " << kConvergeBound.count() << "s: " << outcome.convergence.Describe()
-        << "\n" << system.LogTails();
-    return outcome;
+    const Convergence& c = outcome->convergence;
+    EXPECT_TRUE(c.Settled()) << "not converged within " << kConvergeBound.count() << "s: " << c.Describe()
+                             << "\n" << system.LogTails();
+    // The verdict, each figure on its own so a failure names it.
+    EXPECT_EQ(c.expected - c.course_rows, 0) << "lost; " << c.Describe();
+    EXPECT_EQ(c.produced_twice, 0) << "payments produced twice; " << c.Describe();
+    EXPECT_EQ(c.applied_twice, 0) << "selections applied twice (audit triggers); " << c.Describe();
+    EXPECT_EQ(c.applied_once, c.expected) << "selections applied exactly once (audit triggers); " << c.Describe();
+    if (c.history_kept) {
+      EXPECT_EQ(c.messages_produced, c.expected) << c.Describe();
+      EXPECT_EQ(c.inbox_rows, c.expected) << c.Describe();
+    } else {
+      EXPECT_EQ(c.messages_produced, 0) << "keep-history=false must leave no history; " << c.Describe();
+    }
+    EXPECT_TRUE(c.Done()) << c.Describe();
   }
+
+  /// Releases the next held-back part of the notifications and waits until a third of it has
+  /// been answered, so the next injection hits a system busy again (or, called while the
+  /// broker is down, so the outage holds work). Bounded.
+  void NextWave(PaySystem& system) {
+    const int wave = released_.load();
+    ASSERT_NO_FATAL_FAILURE(ReleaseNextWave());
+    int before = 0;
+    for (int w = 0; w < wave; ++w) before += wave_sizes_[w] * copies_;
+    ASSERT_TRUE(t::WaitFor([&] { return system.notified() >= before + wave_sizes_[wave] * copies_ / 3; }, 120s))
+        << "notifications of wave " << wave + 1 << " stalled; " << system.LogTails();
+  }
+
+  /// Lets the notifier send the next held-back part of the notifications; returns at once.
+  void ReleaseNextWave() {
+    const int wave = released_.load();
+    ASSERT_LT(wave, static_cast<int>(wave_sizes_.size())) << "no held-back wave left";
+    released_ = wave + 1;
+  }
+
+  /// Call immediately before injecting a fault (or, for a server outage, while or as soon as
+  /// it is over): records what is in flight at that moment.
+  void Injecting(PaySystem& system) { in_flight_.push_back(system.InFlightNow(selections_)); }
 
   /// Waits until the system has applied at least one more payment than now (or all of
   /// them): proof that it recovered from a fault before the next one hits. Bounded.
@@ -76,28 +160,44 @@ class FaultTest : public ::testing::Test {
       }
     };
     int before = -1;
-    t::WaitFor([&] { return (before = applied()) >= 0; }, 60s);
-    EXPECT_TRUE(t::WaitFor(
+    ASSERT_TRUE(t::WaitFor([&] { return (before = applied()) >= 0; }, 60s)) << "databases never came back";
+    ASSERT_TRUE(t::WaitFor(
         [&] {
           const int now = applied();
-          return now > before || now == static_cast<int>(selections_.size());
+          // All released payments applied: nothing left that could make progress.
+          return now > before || now >= ReleasedPayments();
         },
         120s))
         << "no progress after the fault; " << system.LogTails();
   }
 
-  static void Restart(const std::string& server) {
-    std::string output;
-    ASSERT_EQ(t::Infra("restart " + server, &output), 0) << output;
+  /// Payments whose notifications the notifier may send by now (see NextWave).
+  int ReleasedPayments() const {
+    int n = 0;
+    for (int w = 0; w < released_.load() && w < static_cast<int>(wave_sizes_.size()); ++w) n += wave_sizes_[w];
+    return n;
   }
 
+  /// `scripts/infra <args>`, e.g. "restart postgres"; the result to ASSERT on.
+  static ::testing::AssertionResult Infra(const std::string& args) {
+    std::string output;
+    if (t::Infra(args, &output) == 0) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "infra " << args << " failed:\n" << output;
+  }
+  static ::testing::AssertionResult Restart(const std::string& server) { return Infra("restart " + server); }
+
   std::vector<int64_t> selections_;
+  std::vector<InFlight> in_flight_;
+  std::vector<int> wave_sizes_;
+  int copies_ = 1;
+  std::atomic<int> released_{1};  // waves the notifier may send
 };
 
 TEST_F(FaultTest, BaselineEveryPaymentAppliedOnceAndMetricsAgree) {
   PaySystem system("baseline");
   system.StartAll();
-  const Outcome o = Run(system, 1, nullptr);
+  Outcome o;
+  ASSERT_NO_FATAL_FAILURE(Run(system, 1, nullptr, &o));
   ASSERT_TRUE(o.convergence.Done());
   const int n = Payments();
   // Without faults each payment was received, applied and published exactly once.
@@ -113,14 +213,25 @@ TEST_F(FaultTest, BaselineEveryPaymentAppliedOnceAndMetricsAgree) {
 TEST_F(FaultTest, RabbitMqRestartedTwiceMidRun) {
   PaySystem system("broker-restart");
   system.StartAll();
-  const Outcome o = Run(system, 1, [&] {
-    Restart("rabbitmq");
-    WaitForRecovery(system);
-    Restart("rabbitmq");
-  });
+  Outcome o;
+  // Stopping the broker takes seconds, time enough for the pipeline to drain what was sent
+  // before; the intake works without the broker, so a part of the payments is released while
+  // it is down, and what is in flight is measured then: the outage holds real work.
+  const auto outage = [&] {
+    ASSERT_TRUE(Infra("stop rabbitmq"));
+    ASSERT_NO_FATAL_FAILURE(NextWave(system));
+    Injecting(system);
+    ASSERT_TRUE(Infra("start rabbitmq"));
+  };
+  const auto fault = [&] {
+    ASSERT_NO_FATAL_FAILURE(outage());
+    ASSERT_NO_FATAL_FAILURE(WaitForRecovery(system));
+    ASSERT_NO_FATAL_FAILURE(outage());
+  };
+  ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, &o, /*waves=*/3));
   EXPECT_EQ(system.DeadLetterCount(), 0u);
   PrintSummary("broker-restart", o.convergence, "rabbitmq restart x2", o.converge_seconds,
-               "notification_retransmissions=" + std::to_string(system.retransmissions()));
+               "notification_retransmissions=" + std::to_string(system.retransmissions()), o.in_flight);
 }
 
 // Both databases live in the one local PostgreSQL cluster, so restarting it restarts the
@@ -129,45 +240,79 @@ TEST_F(FaultTest, RabbitMqRestartedTwiceMidRun) {
 TEST_F(FaultTest, PostgresRestartedTwiceMidRun) {
   PaySystem system("pg-restart");
   system.StartAll();
-  const Outcome o = Run(system, 1, [&] {
-    Restart("postgres");
-    WaitForRecovery(system);
-    Restart("postgres");
-  });
+  Outcome o;
+  // What is in flight can only be read with the database up, and a stop may take seconds
+  // (shutdown checkpoint) in which the pipeline drains what was sent before. So a part of the
+  // payments is released while it is down (their notifications fail and are re-sent), and
+  // what is in flight is read the moment it is back, before the daemons have reconnected:
+  // the work the outage held up.
+  const auto outage = [&] {
+    ASSERT_TRUE(Infra("stop postgres"));
+    ASSERT_NO_FATAL_FAILURE(ReleaseNextWave());
+    ASSERT_TRUE(Infra("start postgres"));
+    Injecting(system);
+  };
+  const auto fault = [&] {
+    ASSERT_NO_FATAL_FAILURE(outage());
+    ASSERT_NO_FATAL_FAILURE(WaitForRecovery(system));
+    ASSERT_NO_FATAL_FAILURE(outage());
+  };
+  ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, &o, /*waves=*/3));
   EXPECT_EQ(system.DeadLetterCount(), 0u);
+  // The intake lost its database mid-request: the platform had to re-send.
+  EXPECT_GT(system.retransmissions(), 0);
   PrintSummary("postgres-restart", o.convergence, "postgres restart x2 (orders+learning dbs)",
-               o.converge_seconds, "notification_retransmissions=" + std::to_string(system.retransmissions()));
+               o.converge_seconds, "notification_retransmissions=" + std::to_string(system.retransmissions()),
+               o.in_flight);
 }
 
+// The relay runs with the shipped default keep-history=false (delete on confirm): a kill
+// between a confirm and its delete publishes the row again under the same message_id. The
+// history stays empty, so "none applied twice" rests on the audit triggers and the inbox.
 TEST_F(FaultTest, OrderServiceKill9MidRunThenRestarted) {
-  PaySystem system("order-kill9");
+  PaySystem system("order-kill9", 1, 1, {{"PAYNOTIFY_RELAY_KEEP_HISTORY", "false"}});
   system.StartAll();
-  const Outcome o = Run(system, 1, [&] {
+  Outcome o;
+  const auto fault = [&] {
+    Injecting(system);
     system.Kill9Order(0);
     system.StartOrder(0);
-  });
-  PrintSummary("order-kill9", o.convergence, "order-service kill -9", o.converge_seconds,
-               "notification_retransmissions=" + std::to_string(system.retransmissions()));
+  };
+  ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, &o));
+  EXPECT_FALSE(o.convergence.history_kept);
+  // Notifications were in flight when it died (the platform re-sent them), and the restarted
+  // process published what was left.
+  EXPECT_GT(system.retransmissions(), 0);
+  EXPECT_GT(MetricValue(system.Metrics(true, 0), "paynotify_relay_confirmed_total"), 0);
+  const double duplicates = MetricValue(system.Metrics(false, 0), "paynotify_learning_duplicates_total");
+  PrintSummary("order-kill9", o.convergence, "order-service kill -9, keep-history=false", o.converge_seconds,
+               "notification_retransmissions=" + std::to_string(system.retransmissions()) +
+                   " republished_duplicates_absorbed=" + std::to_string(static_cast<int>(duplicates)),
+               o.in_flight);
 }
 
 TEST_F(FaultTest, LearningServiceKill9WithUnackedMessagesThenRestarted) {
   PaySystem system("learning-kill9");
   system.StartAll();
-  const Outcome o = Run(system, 1, [&] {
+  Outcome o;
+  const auto fault = [&] {
     // Wait until the consumer is busy (it has applied something), so deliveries are unacked.
-    EXPECT_TRUE(t::WaitFor([&] { return system.Check(selections_).course_rows > 0; }, 60s));
+    ASSERT_TRUE(t::WaitFor([&] { return system.Check(selections_).course_rows > 0; }, 60s));
+    Injecting(system);
     system.Kill9Learning(0);
     system.StartLearning(0);
-  });
+  };
+  ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, &o));
   const double duplicates = MetricValue(system.Metrics(false, 0), "paynotify_learning_duplicates_total");
   PrintSummary("learning-kill9", o.convergence, "learning-service kill -9", o.converge_seconds,
-               "duplicates_absorbed_after_restart=" + std::to_string(static_cast<int>(duplicates)));
+               "duplicates_absorbed_after_restart=" + std::to_string(static_cast<int>(duplicates)), o.in_flight);
 }
 
 TEST_F(FaultTest, EveryNotificationSentThreeTimesConcurrently) {
   PaySystem system("triple-notify");
   system.StartAll();
-  const Outcome o = Run(system, 3, nullptr);
+  Outcome o;
+  ASSERT_NO_FATAL_FAILURE(Run(system, 3, nullptr, &o));
   const std::string order_metrics = system.Metrics(true, 0);
   EXPECT_EQ(MetricValue(order_metrics, "paynotify_notifications_applied_total"), Payments());
   EXPECT_EQ(MetricValue(order_metrics, "paynotify_notifications_duplicate_total"), 2 * Payments());
@@ -181,7 +326,8 @@ TEST_F(FaultTest, PoisonMessagesAreDeadLetteredAndGoodOnesApplied) {
   system.StartAll();
   constexpr int kMalformed = 5;
   constexpr int kUnknownSelection = 5;
-  const Outcome o = Run(system, 1, [&] {
+  Outcome o;
+  const auto fault = [&] {
     std::vector<PaySystem::RawMessage> poison;
     for (int i = 0; i < kMalformed; ++i) {
       poison.push_back({"{\"id\": " + std::to_string(i) + ", \"messageType\": ", t::UniqueName("poison-json")});
@@ -192,8 +338,10 @@ TEST_F(FaultTest, PoisonMessagesAreDeadLetteredAndGoodOnesApplied) {
                             R"(","businessKey2":"60201"})",
                         t::UniqueName("poison-selection")});
     }
+    Injecting(system);
     system.PublishRaw(poison);
-  });
+  };
+  ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, &o));
   ASSERT_TRUE(t::WaitFor([&] { return system.DeadLetterCount() >= kMalformed + kUnknownSelection; }, 60s, 250ms))
       << "dead letters: " << system.DeadLetterCount() << "\n" << system.LogTails();
   const auto dead = system.DrainDeadLetters();
@@ -206,18 +354,25 @@ TEST_F(FaultTest, PoisonMessagesAreDeadLetteredAndGoodOnesApplied) {
   EXPECT_EQ(malformed, kMalformed);
   EXPECT_EQ(missing, kUnknownSelection);
   PrintSummary("poison", o.convergence, "10 poison messages", o.converge_seconds,
-               "dead_lettered=" + std::to_string(dead.size()));
+               "dead_lettered=" + std::to_string(dead.size()), o.in_flight);
 }
 
+// Replicas 1 are killed and never restarted: converging proves the survivors (replicas 0)
+// took over everything in flight at the kill, including replica 1's unacked deliveries.
 TEST_F(FaultTest, TwoOfEachServiceThenOneOfEachKilled) {
   PaySystem system("replicas", 2, 2);
   system.StartAll();
-  const Outcome o = Run(system, 1, [&] {
+  Outcome o;
+  const auto fault = [&] {
+    Injecting(system);
     system.Kill9Order(1);
     system.Kill9Learning(1);
-  });
+  };
+  ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, &o));
+  EXPECT_GT(MetricValue(system.Metrics(true, 0), "paynotify_notifications_applied_total"), 0);
+  EXPECT_GT(MetricValue(system.Metrics(false, 0), "paynotify_learning_applied_total"), 0);
   PrintSummary("replicas", o.convergence, "2+2 replicas, one of each kill -9", o.converge_seconds,
-               "notification_retransmissions=" + std::to_string(system.retransmissions()));
+               "notification_retransmissions=" + std::to_string(system.retransmissions()), o.in_flight);
 }
 
 }  // namespace

@@ -40,6 +40,61 @@ namespace {
 constexpr const char* kAppId = "2021000000000000";  // config/order-service.yaml alipay.app-id
 constexpr const char* kAmount = "9.90";
 
+// Selections the harness creates for e2e tests carry this company_id (course rows copy it):
+// the audit triggers fire only for it (a WHEN clause, evaluated without calling the function),
+// so every other user of the database — bench/, integration tests, a developer's run — pays
+// nothing for them. bench/ uses kUnauditedCompanyId.
+constexpr int64_t kAuditedCompanyId = 4200000001;
+constexpr int64_t kUnauditedCompanyId = 1232141425;
+
+// Test-only instrumentation of the learning database (see Convergence): never part of sql/.
+// BEFORE row triggers because PostgreSQL fires BEFORE INSERT for every row an INSERT ... ON
+// CONFLICT DO NOTHING proposes, before the conflict check discards it: a second application
+// that the constraints make invisible is still counted. The counts are rows in the same
+// transaction, so a rolled-back attempt leaves none. Idempotent, and serialised by an
+// advisory lock because concurrent CREATE OR REPLACE of one function can fail. A changed
+// definition needs new trigger names (InstallApplyAudit skips existing ones).
+// 4200000001 below is kAuditedCompanyId.
+constexpr std::string_view kInstallApplyAudit = R"sql(
+SELECT pg_advisory_xact_lock(hashtext('paynotify.e2e_apply_audit'));
+CREATE TABLE IF NOT EXISTS e2e_apply_audit (
+  selection_id bigint      NOT NULL,
+  event        text        NOT NULL CHECK (event IN ('paid', 'course-row')),
+  txid         bigint      NOT NULL DEFAULT txid_current(),
+  at           timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS e2e_apply_audit_selection_idx ON e2e_apply_audit (selection_id);
+CREATE OR REPLACE FUNCTION e2e_audit_paid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO e2e_apply_audit (selection_id, event) VALUES (NEW.id, 'paid');
+  RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION e2e_audit_course_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO e2e_apply_audit (selection_id, event) VALUES (NEW.choose_course_id, 'course-row');
+  RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER e2e_audit_paid BEFORE UPDATE ON xc_choose_course FOR EACH ROW
+  WHEN (NEW.status = '701001' AND NEW.company_id = 4200000001) EXECUTE FUNCTION e2e_audit_paid();
+CREATE OR REPLACE TRIGGER e2e_audit_course_row BEFORE INSERT ON xc_course_tables FOR EACH ROW
+  WHEN (NEW.company_id = 4200000001) EXECUTE FUNCTION e2e_audit_course_row();
+)sql";
+
+// Per selection: how often it was written paid and how often a course row was attempted.
+constexpr std::string_view kAuditCounts = R"sql(
+WITH per AS (
+  SELECT s.id,
+         count(a.*) FILTER (WHERE a.event = 'paid') AS paid,
+         count(a.*) FILTER (WHERE a.event = 'course-row') AS rows
+  FROM unnest($1::bigint[]) AS s(id) LEFT JOIN e2e_apply_audit a ON a.selection_id = s.id
+  GROUP BY s.id
+)
+SELECT coalesce(sum(paid), 0)::int, coalesce(sum(rows), 0)::int,
+       count(*) FILTER (WHERE paid = 1 AND rows = 1)::int,
+       count(*) FILTER (WHERE paid > 1 OR rows > 1)::int
+FROM per
+)sql";
+
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -93,15 +148,6 @@ amqp::BrokerSettings TestBrokerSettings(const std::string& connection_name, int 
   return s;
 }
 
-std::string BigintArray(const std::vector<int64_t>& ids) { return pg::ArrayLiteral(ids); }
-
-std::string TextArray(const std::vector<int64_t>& ids) {
-  std::vector<std::string> texts;
-  texts.reserve(ids.size());
-  for (int64_t id : ids) texts.push_back(std::to_string(id));
-  return pg::ArrayLiteral(texts);
-}
-
 double MetricValue(const std::string& exposition, const std::string& sample) {
   const bool has_labels = sample.find('{') != std::string::npos;
   double total = 0;
@@ -119,13 +165,28 @@ double MetricValue(const std::string& exposition, const std::string& sample) {
   return total;
 }
 
+std::string Convergence::ProducedTwiceText() const {
+  return history_kept ? "produced_twice=" + std::to_string(produced_twice) : "produced_twice=n/a(keep-history=false)";
+}
+
 std::string Convergence::Describe() const {
   std::ostringstream out;
   out << "expected=" << expected << " selections_paid=" << selections_paid
       << " course_rows=" << course_rows << " orders_paid=" << orders_paid
-      << " outbox_left=" << outbox_rows_left << " messages_produced=" << messages_produced
+      << " outbox_left=" << outbox_rows_left;
+  out << " messages_produced=" << messages_produced << " produced_twice=" << produced_twice
       << " inbox_rows=" << inbox_rows;
+  if (!history_kept) out << " (keep-history=false: history must stay empty)";
+  if (audited) {
+    out << " paid_writes=" << paid_writes << " course_row_inserts=" << course_row_inserts
+        << " applied_once=" << applied_once << " applied_twice=" << applied_twice;
+  }
   return out.str();
+}
+
+std::string InFlight::Describe() const {
+  return "not_applied=" + std::to_string(not_applied) + " answered_not_applied=" +
+         std::to_string(answered_not_applied) + " outbox_pending=" + std::to_string(outbox_pending);
 }
 
 PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas,
@@ -152,6 +213,7 @@ PaySystem::PaySystem(std::string name, int order_replicas, int learning_replicas
     env["PAYNOTIFY_RELAY_RETRY_INITIAL_INTERVAL"] = "200ms";
     env["PAYNOTIFY_RELAY_RETRY_MAX_INTERVAL"] = "2s";
     for (const auto& [key, value] : order_env) env[key] = value;
+    history_kept_ = env["PAYNOTIFY_RELAY_KEEP_HISTORY"] == "true";
     order_.push_back(std::make_unique<ChildProcess>(
         PAYNOTIFY_ORDER_SERVICE_BIN,
         std::vector<std::string>{"--config", std::string(PAYNOTIFY_SOURCE_DIR) + "/config/order-service.yaml"},
@@ -265,7 +327,34 @@ std::string PaySystem::Metrics(bool order, int replica) {
   return res && res->status == 200 ? res->body : std::string();
 }
 
+void PaySystem::InstallApplyAudit() {
+  if (audit_installed_) return;
+  pqxx::connection conn(t::PgConnString(t::LearningDb()));
+  // Installed once per database: DDL on the learning tables takes locks that can deadlock
+  // with a daemon applying audited payments (its trigger inserts into e2e_apply_audit), so
+  // it runs only when a trigger is missing, gives up waiting after a few seconds, and retries.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pqxx::work tx(conn);
+      const int present = tx.exec1(
+          "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname IN ('e2e_audit_paid', 'e2e_audit_course_row')")[0]
+                              .as<int>();
+      if (present < 2) {
+        tx.exec0("SET LOCAL lock_timeout = '5s'");
+        tx.exec(std::string(kInstallApplyAudit));
+        tx.commit();
+      }
+      break;
+    } catch (const pqxx::sql_error&) {
+      if (attempt == 5) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    }
+  }
+  audit_installed_ = true;
+}
+
 std::vector<int64_t> PaySystem::CreateSelections(int n) {
+  if (audit_) InstallApplyAudit();
   pqxx::connection conn(t::PgConnString(t::LearningDb()));
   pqxx::work tx(conn);
   // course_id is unique per selection (a learner holds a course once: UNIQUE(user_id, course_id)).
@@ -273,9 +362,9 @@ std::vector<int64_t> PaySystem::CreateSelections(int n) {
       "INSERT INTO xc_choose_course (course_id, course_name, user_id, company_id, order_type,"
       " course_price, valid_days, status, remarks)"
       " SELECT (extract(epoch from clock_timestamp())*1000)::bigint * 10000 + g, 'e2e course ' || g,"
-      " $1 || '-' || g, 1232141425, '700002', 9.90, 365, '701002', $1"
+      " $1 || '-' || g, $3, '700002', 9.90, 365, '701002', $1"
       " FROM generate_series(1, $2) AS g RETURNING id",
-      queue_.substr(0, 20), n);
+      queue_.substr(0, 20), n, audit_ ? kAuditedCompanyId : kUnauditedCompanyId);
   tx.commit();
   std::vector<int64_t> ids;
   for (const auto& row : result) ids.push_back(row[0].as<int64_t>());
@@ -443,17 +532,23 @@ void PaySystem::PublishRaw(const std::vector<RawMessage>& raw) {
 Convergence PaySystem::Check(const std::vector<int64_t>& selections) {
   Convergence c;
   c.expected = static_cast<int>(selections.size());
-  const std::string ids = BigintArray(selections);
-  const std::string keys = TextArray(selections);
+  c.history_kept = history_kept_;
+  c.audited = audit_;
+  // out_business_id and business_key1 hold the selection id as text.
+  const std::string ids = pg::ArrayLiteral(selections);
   std::vector<std::string> message_ids;
   {
     pqxx::connection conn(t::PgConnString(t::OrdersDb()));
     pqxx::work tx(conn);
-    c.orders_paid = tx.exec_params1("SELECT count(*) FROM xc_orders WHERE out_business_id = ANY($1::text[]) AND status = '600002'", keys)[0].as<int>();
-    c.outbox_rows_left = tx.exec_params1("SELECT count(*) FROM mq_message WHERE business_key1 = ANY($1::text[])", keys)[0].as<int>();
-    for (const auto& row : tx.exec_params("SELECT message_id::text FROM mq_message_history WHERE business_key1 = ANY($1::text[])", keys)) {
+    c.orders_paid = tx.exec_params1("SELECT count(*) FROM xc_orders WHERE out_business_id = ANY($1::bigint[]::text[]) AND status = '600002'", ids)[0].as<int>();
+    c.outbox_rows_left = tx.exec_params1("SELECT count(*) FROM mq_message WHERE business_key1 = ANY($1::bigint[]::text[])", ids)[0].as<int>();
+    // Read even without history: then it must stay empty (delete on confirm really ran).
+    for (const auto& row : tx.exec_params("SELECT message_id::text FROM mq_message_history WHERE business_key1 = ANY($1::bigint[]::text[])", ids)) {
       message_ids.push_back(row[0].as<std::string>());
     }
+    c.produced_twice = tx.exec_params1(
+        "SELECT count(*) FROM (SELECT business_key1 FROM mq_message_history WHERE business_key1 = ANY($1::bigint[]::text[])"
+        " GROUP BY business_key1 HAVING count(*) > 1) AS twice", ids)[0].as<int>();
     c.messages_produced = static_cast<int>(message_ids.size());
   }
   {
@@ -461,10 +556,15 @@ Convergence PaySystem::Check(const std::vector<int64_t>& selections) {
     pqxx::work tx(conn);
     c.selections_paid = tx.exec_params1("SELECT count(*) FROM xc_choose_course WHERE id = ANY($1::bigint[]) AND status = '701001'", ids)[0].as<int>();
     c.course_rows = tx.exec_params1("SELECT count(*) FROM xc_course_tables WHERE choose_course_id = ANY($1::bigint[])", ids)[0].as<int>();
-    std::string array = "{";
-    for (size_t i = 0; i < message_ids.size(); ++i) array += (i ? ",\"" : "\"") + message_ids[i] + "\"";
-    array += "}";
-    c.inbox_rows = tx.exec_params1("SELECT count(*) FROM processed_message WHERE message_key = ANY($1::text[])", array)[0].as<int>();
+    c.inbox_rows = tx.exec_params1("SELECT count(*) FROM processed_message WHERE message_key = ANY($1::text[])",
+                                   pg::ArrayLiteral(message_ids))[0].as<int>();
+    if (audit_) {
+      const pqxx::row audit = tx.exec_params1(std::string(kAuditCounts), ids);
+      c.paid_writes = audit[0].as<int>();
+      c.course_row_inserts = audit[1].as<int>();
+      c.applied_once = audit[2].as<int>();
+      c.applied_twice = audit[3].as<int>();
+    }
   }
   return c;
 }
@@ -478,10 +578,31 @@ Convergence PaySystem::WaitConverged(const std::vector<int64_t>& selections, std
         } catch (const std::exception&) {
           return false;  // a database restarting under us: look again
         }
-        return last.Done();
+        // Settled, not Done: once everything is applied and the outbox is empty nothing more
+        // happens, so a doubling found then is final and waiting longer would only delay it.
+        return last.Settled();
       },
       deadline, std::chrono::milliseconds(250));
   return last;
+}
+
+InFlight PaySystem::InFlightNow(const std::vector<int64_t>& selections) {
+  const std::string ids = pg::ArrayLiteral(selections);
+  const int answered = notified_.load();
+  InFlight f;
+  {
+    pqxx::connection conn(t::PgConnString(t::LearningDb()));
+    pqxx::work tx(conn);
+    const int applied =
+        tx.exec_params1("SELECT count(*) FROM xc_course_tables WHERE choose_course_id = ANY($1::bigint[])", ids)[0].as<int>();
+    f.not_applied = static_cast<int>(selections.size()) - applied;
+    f.answered_not_applied = std::max(0, answered - applied);
+  }
+  pqxx::connection conn(t::PgConnString(t::OrdersDb()));
+  pqxx::work tx(conn);
+  f.outbox_pending =
+      tx.exec_params1("SELECT count(*) FROM mq_message WHERE business_key1 = ANY($1::bigint[]::text[])", ids)[0].as<int>();
+  return f;
 }
 
 uint32_t PaySystem::DeadLetterCount() {
@@ -516,14 +637,15 @@ std::string PaySystem::LogTails() {
 }
 
 void PrintSummary(const std::string& scenario, const Convergence& c, const std::string& faults,
-                  double converge_seconds, const std::string& extra) {
-  // A payment applied twice would show as a second message for it (a second outbox row,
-  // hence a second inbox row): the inbox and course-table keys make any other double
-  // application impossible, so messages beyond one per payment are the measure.
-  std::printf("e2e %s: payments=%d applied=%d lost=%d applied_twice=%d faults=[%s] converged_in=%.1fs%s%s\n",
-              scenario.c_str(), c.expected, c.course_rows, c.expected - c.course_rows,
-              std::max(0, c.messages_produced - c.expected), faults.c_str(), converge_seconds,
-              extra.empty() ? "" : " ", extra.c_str());
+                  double converge_seconds, const std::string& extra, const std::string& in_flight) {
+  // applied_twice comes from the audit triggers (see Convergence), not from counting
+  // messages: a second message for a payment is produced_twice, and whether it was applied a
+  // second time is what the triggers see below the constraints that would hide it.
+  const std::string applied_twice = c.audited ? std::to_string(c.applied_twice) : "n/a(unaudited)";
+  std::printf("e2e %s: payments=%d applied=%d lost=%d %s applied_twice=%s faults=[%s]%s%s%s converged_in=%.1fs%s%s\n",
+              scenario.c_str(), c.expected, c.course_rows, c.expected - c.course_rows, c.ProducedTwiceText().c_str(),
+              applied_twice.c_str(), faults.c_str(), in_flight.empty() ? "" : " in_flight_at_fault=[",
+              in_flight.c_str(), in_flight.empty() ? "" : "]", converge_seconds, extra.empty() ? "" : " ", extra.c_str());
   std::fflush(stdout);
 }
 

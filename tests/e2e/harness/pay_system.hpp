@@ -27,10 +27,6 @@ namespace paynotify::e2e {
 amqp::BrokerSettings TestBrokerSettings(const std::string& connection_name = "paynotify-e2e-harness",
                                         int heartbeat_s = 10);
 
-/// Postgres array literals for ids, to pass as one parameter: '{1,2}' and '{"1","2"}'.
-std::string BigintArray(const std::vector<int64_t>& ids);
-std::string TextArray(const std::vector<int64_t>& ids);
-
 /// Value of one sample in a Prometheus text exposition, e.g.
 /// MetricValue(text, "paynotify_relay_confirmed_total") or with labels
 /// MetricValue(text, "paynotify_dead_lettered_total{reason=\"malformed-json\"}"). Sums every
@@ -38,25 +34,62 @@ std::string TextArray(const std::vector<int64_t>& ids);
 double MetricValue(const std::string& exposition, const std::string& sample);
 
 /// Tallies a run ends with: what the system did, checked against what should have happened.
+///
+/// Two different failures are told apart:
+///  - produced twice: a payment that produced more than one message (a second outbox row,
+///    so a second message_id). Measured from mq_message_history, so only when the relay keeps
+///    history (relay.keep-history: true).
+///  - applied twice: a selection the learning side applied more than once. The learning
+///    tables' constraints (the status filter, UNIQUE course rows, ON CONFLICT DO NOTHING) would
+///    hide a second application, so it is measured below them: test-only triggers the harness
+///    installs into the learning database (never sql/) count every UPDATE that writes a
+///    selection's status paid (701001) and every INSERT attempt into xc_course_tables, even
+///    the ones a conflict then discards. Rolled-back transactions leave no count.
 struct Convergence {
   int expected = 0;
   int selections_paid = 0;       // xc_choose_course rows at 701001
   int course_rows = 0;           // xc_course_tables rows for the selections
   int outbox_rows_left = 0;      // mq_message rows for our orders still pending
-  int messages_produced = 0;     // mq_message_history rows: one message per payment expected
-  int inbox_rows = 0;            // processed_message rows for those messages
   int orders_paid = 0;           // xc_orders at 600002
+  bool history_kept = true;      // relay.keep-history: the two history figures below mean something
+  int messages_produced = 0;     // mq_message_history rows: one per payment (none without history)
+  int produced_twice = 0;        // payments with more than one message in the history
+  int inbox_rows = 0;            // processed_message rows for the history's messages
+  bool audited = true;           // selections carry the audit triggers' marker (not in bench/)
+  int paid_writes = 0;           // trigger: UPDATEs that wrote status paid
+  int course_row_inserts = 0;    // trigger: INSERT attempts into xc_course_tables
+  int applied_once = 0;          // selections with exactly one of each
+  int applied_twice = 0;         // selections with more than one of either
   bool AllApplied() const { return selections_paid == expected && course_rows == expected; }
-  bool NothingDoubled() const { return messages_produced == expected && inbox_rows == expected; }
-  bool Done() const { return AllApplied() && NothingDoubled() && outbox_rows_left == 0 && orders_paid == expected; }
+  /// Everything applied, every order paid, the outbox drained: nothing more will happen.
+  bool Settled() const { return AllApplied() && outbox_rows_left == 0 && orders_paid == expected; }
+  /// With history: one message per payment and one inbox row per message. Without: the
+  /// history stays empty, and only the audit can show a second application.
+  bool NothingDoubled() const {
+    return produced_twice == 0 && applied_twice == 0 &&
+           (history_kept ? messages_produced == expected && inbox_rows == expected : messages_produced == 0) &&
+           (!audited || applied_once == expected);
+  }
+  bool Done() const { return Settled() && NothingDoubled(); }
+  /// "produced_twice=0" or "produced_twice=n/a(keep-history=false)".
+  std::string ProducedTwiceText() const;
+  std::string Describe() const;
+};
+
+/// Work in flight at one moment (taken just before a fault is injected).
+struct InFlight {
+  int not_applied = 0;           // selections without their course row yet
+  int answered_not_applied = 0;  // notifications answered success whose payment is not applied yet
+  int outbox_pending = 0;        // outbox rows of our orders not yet confirmed by the broker
   std::string Describe() const;
 };
 
 class PaySystem {
  public:
   /// `name` is used in queue names and log file names. `order_env` / `learning_env` are
-  /// applied last, over the harness's own settings (bench/ uses them, e.g. to run the relay
-  /// with the production default keep-history=false, or to keep it from reaching the broker).
+  /// applied last, over the harness's own settings (e.g. to run the relay with the production
+  /// default keep-history=false, or, in bench/, to keep it from reaching the broker). The
+  /// harness itself runs the relay with keep-history=true.
   explicit PaySystem(std::string name, int order_replicas = 1, int learning_replicas = 1,
                      std::map<std::string, std::string> order_env = {},
                      std::map<std::string, std::string> learning_env = {});
@@ -108,9 +141,15 @@ class PaySystem {
   };
   void PublishRaw(const std::vector<RawMessage>& messages);
 
+  /// Selections are marked for the apply audit (see Convergence) unless turned off here,
+  /// before CreateSelections: bench/ measures the system without the test triggers' cost.
+  void SetApplyAudit(bool on) { audit_ = on; }
+
   Convergence Check(const std::vector<int64_t>& selections);
-  /// Polls Check() until Done() or deadline; returns the last tally.
+  /// Polls Check() until Settled() or deadline; returns the last tally (then judge Done()).
   Convergence WaitConverged(const std::vector<int64_t>& selections, std::chrono::seconds deadline);
+  /// What is in flight now for these selections (two short queries).
+  InFlight InFlightNow(const std::vector<int64_t>& selections);
   uint32_t DeadLetterCount();
   /// Bodies and x-paynotify-reason headers of the dead-lettered messages (consumed + acked).
   std::vector<std::pair<std::string, std::string>> DrainDeadLetters();
@@ -130,6 +169,7 @@ class PaySystem {
 
  private:
   std::map<std::string, std::string> CommonEnv() const;
+  void InstallApplyAudit();
 
   std::string name_;
   std::string queue_;
@@ -144,10 +184,15 @@ class PaySystem {
   std::vector<std::unique_ptr<ChildProcess>> learning_;
   std::atomic<int> retransmissions_{0};
   std::atomic<int> notified_{0};
+  bool audit_ = true;
+  bool audit_installed_ = false;
+  bool history_kept_ = true;
 };
 
-/// One line for the test log: "e2e <name>: payments=2000 faults=... duplicates_absorbed=...".
+/// One line for the test log: "e2e <name>: payments=2000 applied=2000 lost=0 produced_twice=0
+/// applied_twice=0 faults=[...] in_flight_at_fault=[...] converged_in=...s extra".
+/// `in_flight` describes the work in flight at each injection ("" when there was no fault).
 void PrintSummary(const std::string& scenario, const Convergence& c, const std::string& faults,
-                  double converge_seconds, const std::string& extra = "");
+                  double converge_seconds, const std::string& extra = "", const std::string& in_flight = "");
 
 }  // namespace paynotify::e2e

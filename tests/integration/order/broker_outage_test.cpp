@@ -16,17 +16,24 @@ using paynotify::testing::Infra;
 using paynotify::testing::WaitFor;
 
 /// Restarts the broker on scope exit if the test stopped it (even when an assertion failed).
+/// Stop() and Start() return their result for the caller to ASSERT on: an ASSERT inside them
+/// would only return from the helper, and the test would go on against a broker in an
+/// unknown state.
 struct BrokerGuard {
   bool stopped = false;
-  void Stop() {
-    std::string output;
-    ASSERT_EQ(Infra("stop rabbitmq", &output), 0) << output;
-    stopped = true;
+  ::testing::AssertionResult Stop() {
+    stopped = true;  // even a failed stop may have stopped it: the destructor starts it again
+    return Run("stop rabbitmq");
   }
-  void Start() {
+  ::testing::AssertionResult Start() {
+    auto result = Run("start rabbitmq");
+    if (result) stopped = false;
+    return result;
+  }
+  static ::testing::AssertionResult Run(const std::string& args) {
     std::string output;
-    ASSERT_EQ(Infra("start rabbitmq", &output), 0) << output;
-    stopped = false;
+    if (Infra(args, &output) == 0) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "infra " << args << " failed:\n" << output;
   }
   ~BrokerGuard() {
     if (stopped) Infra("start rabbitmq");
@@ -44,7 +51,7 @@ TEST_F(OrderBrokerOutageIt, RowsWaitWhileBrokerIsDownAndArePublishedWhenItReturn
   const int64_t second = CreateOrder(service, "cs-outage-2");
 
   BrokerGuard broker;
-  broker.Stop();
+  ASSERT_TRUE(broker.Stop());
   ASSERT_TRUE(WaitFor([&] { auto r = client.Get("/readyz"); return r && r->status == 503; }, 15s))
       << "readiness should report the broker down";
 
@@ -60,7 +67,7 @@ TEST_F(OrderBrokerOutageIt, RowsWaitWhileBrokerIsDownAndArePublishedWhenItReturn
   }, 15s));
   EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "2");
 
-  broker.Start();
+  ASSERT_TRUE(broker.Start());
   EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 60s));
   EXPECT_TRUE(WaitFor([&] { auto r = client.Get("/readyz"); return r && r->status == 200; }, 15s));
   const auto messages = Drain(2, 10s);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -48,8 +49,23 @@ TEST(NotifyListener, ANotificationSentBeforeWaitIsNotLost) {
 TEST(NotifyListener, NotificationsOnOtherChannelsDoNotWakeIt) {
   const std::string channel = UniqueName("pg.notify");
   NotifyListener listener(testing::OrdersSettings(), channel);
-  Notify(channel + ".other");
-  EXPECT_FALSE(listener.Wait(300ms));
+  // A control listener on the other channel proves the notification was sent and delivered,
+  // and how long delivery took here and now: a quiet `listener` then means "filtered", not
+  // "not arrived yet". Both backends receive a NOTIFY at the same commit.
+  NotifyListener control(testing::OrdersSettings(), channel + ".other");
+  ASSERT_TRUE(listener.IsConnected());
+  ASSERT_TRUE(control.IsConnected());
+  Notify(channel + ".other");  // returns once committed
+  const auto start = Clock::now();
+  ASSERT_TRUE(control.Wait(10s)) << "the control listener never received the notification";
+  const auto delivery = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  // The control has it, so this listener's backend had it at the same time. Wait many times
+  // the delivery just measured, never under 300 ms: a busy machine that delayed the control
+  // delays this listener the same way.
+  EXPECT_FALSE(listener.Wait(std::max(300ms, 10 * delivery))) << "woken by another channel's NOTIFY";
+  // And it was listening all along: its own channel wakes it.
+  Notify(channel);
+  EXPECT_TRUE(listener.Wait(10s));
 }
 
 TEST(NotifyListener, WaitTimesOutWithFalseWithinTheBound) {

@@ -1,0 +1,55 @@
+#pragma once
+// What every part of paynotify-bench shares: the command-line options, the figures one run
+// produces, and the correctness gate (a run whose checks fail is not a result).
+#include <chrono>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/amqp/settings.hpp"
+
+namespace paynotify::bench {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string scenario;
+  int n = 20000;         // e2e / intake payments
+  int k = 100000;        // relay / consumer / limits messages
+  int concurrency = 32;  // HTTP connections
+  int connections = 16;  // raw PostgreSQL connections
+  int runs = 1;
+  double rate = 0;  // e2e: paced notifications per second (0 = as fast as the concurrency allows)
+  std::string json_path;
+  std::map<std::string, std::string> env;  // --env KEY=VALUE: extra daemon settings (both daemons)
+};
+
+/// The daemons' environment for a scenario: its own overrides, then --env on top.
+std::map<std::string, std::string> DaemonEnv(const Options& o, std::map<std::string, std::string> base = {});
+
+/// A failed correctness check: the run is not a result.
+struct CheckFailed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Throws CheckFailed("CHECK FAILED: what") unless ok.
+void Require(bool ok, const std::string& what);
+
+double Seconds(Clock::duration d);
+
+/// One run's figures, in insertion order, with units.
+struct Figures {
+  std::vector<std::pair<std::string, std::string>> order;  // name, unit
+  std::map<std::string, double> values;
+  void Set(const std::string& name, double value, const std::string& unit) {
+    if (!values.contains(name)) order.emplace_back(name, unit);
+    values[name] = value;
+  }
+};
+
+/// The local test broker, with a connection name that shows in the management view.
+amqp::BrokerSettings BrokerSettings(const std::string& name);
+
+}  // namespace paynotify::bench
