@@ -2,6 +2,8 @@
 
 #include <pqxx/except>
 
+#include "common/pg/pool.hpp"
+
 namespace paynotify::pg {
 
 namespace {
@@ -37,6 +39,7 @@ ErrorKind Classify(const std::exception& error) {
     return ErrorKind::kInDoubt;
   }
   if (dynamic_cast<const pqxx::unique_violation*>(&error) != nullptr) return ErrorKind::kDuplicate;
+  if (dynamic_cast<const PoolTimeout*>(&error) != nullptr) return ErrorKind::kTransient;
   if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) return ErrorKind::kTransient;
   if (dynamic_cast<const pqxx::transaction_rollback*>(&error) != nullptr) return ErrorKind::kTransient;
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {

@@ -10,7 +10,8 @@ enum class ErrorKind {
   /// Try again after a back-off: the connection was lost (pqxx::broken_connection, SQLSTATE
   /// class 08, 57P01..57P03 server shutting down, 53300 too many connections) or the server
   /// rolled the transaction back (pqxx::transaction_rollback: 40001 serialization failure,
-  /// 40P01 deadlock). Nothing of the failed transaction was committed.
+  /// 40P01 deadlock), or no pooled connection was free in time (PoolTimeout). Nothing of the
+  /// failed transaction was committed.
   kTransient,
   /// pqxx::unique_violation (23505): the row is already there — an idempotency hit.
   kDuplicate,

@@ -7,7 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "common/pg/array_literal.hpp"
-#include "common/pg/errors.hpp"
+#include "common/pg/failure.hpp"
 
 namespace paynotify::learning {
 namespace {
@@ -87,25 +87,24 @@ void PrepareApply(pqxx::connection& conn) {
   conn.prepare("learning_apply_batch", std::string(kApplyBatch));
 }
 
-/// Translates a libpqxx failure; drops the connection when it is gone.
+/// learning-service's policy over the one translation (pg::Translate, which also drops a lost
+/// connection): a lost connection or an in-doubt commit -> kUnavailable (applying again is
+/// safe: the inbox row commits with the change); transient, or a duplicate key (a racing
+/// replica inserted it: the retry sees it) -> kTransient; anything else -> kPermanent.
 [[noreturn]] void Rethrow(pg::ConnectionHolder& holder, const std::exception& e) {
-  const std::string text = pg::Describe(e);
-  if (pg::IsConnectionLoss(e) || !holder.HasOpenConnection()) {
-    holder.Invalidate();
-    throw RepositoryError(FailureKind::kUnavailable, text);
+  const pg::Failure failure = pg::Translate(e, holder);
+  if (failure.connection_lost || failure.kind == pg::ErrorKind::kInDoubt) {
+    throw RepositoryError(FailureKind::kUnavailable, failure.detail);
   }
-  switch (pg::Classify(e)) {
-    case pg::ErrorKind::kInDoubt:
-      // Committed or not, applying again is safe: the inbox row commits with the change.
-      holder.Invalidate();
-      throw RepositoryError(FailureKind::kUnavailable, text);
+  switch (failure.kind) {
     case pg::ErrorKind::kTransient:
-    case pg::ErrorKind::kDuplicate:  // a racing replica inserted the key: the retry sees it
-      throw RepositoryError(FailureKind::kTransient, text);
+    case pg::ErrorKind::kDuplicate:
+      throw RepositoryError(FailureKind::kTransient, failure.detail);
+    case pg::ErrorKind::kInDoubt:
     case pg::ErrorKind::kPermanent:
       break;
   }
-  throw RepositoryError(FailureKind::kPermanent, text);
+  throw RepositoryError(FailureKind::kPermanent, failure.detail);
 }
 
 nlohmann::json RowToJson(const pqxx::row& row) {
