@@ -9,8 +9,6 @@
 
 #include "common/amqp/errors.hpp"
 #include "common/log/log.hpp"
-#include "common/runtime/backoff.hpp"
-#include "common/runtime/stop.hpp"
 
 namespace paynotify::amqp {
 namespace {
@@ -199,28 +197,6 @@ void Connection::OnServerClose(const amqp_method_t& method, std::string_view con
     }
   }
   ThrowServerClose(method, context);
-}
-
-std::unique_ptr<Connection> OpenWithRetry(const BrokerSettings& settings,
-                                          std::stop_token stop) {
-  auto logger = log::Get("amqp");
-  runtime::Backoff backoff(settings.reconnect);
-  while (!stop.stop_requested()) {
-    try {
-      return Connection::Open(settings);
-    } catch (const AmqpError& error) {
-      const auto delay = backoff.Next();
-      if (error.retryable) {
-        logger->warn("connect failed: {}; will retry in {}ms", error.what(), delay.count());
-      } else {
-        logger->error("connect failed (check credentials/vhost/permissions): {}; will retry "
-                      "in {}ms",
-                      error.what(), delay.count());
-      }
-      if (!runtime::SleepFor(stop, delay)) break;
-    }
-  }
-  return nullptr;
 }
 
 }  // namespace paynotify::amqp

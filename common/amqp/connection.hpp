@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <memory>
-#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -84,14 +83,6 @@ class Connection {
   std::string name_;
   std::chrono::milliseconds rpc_timeout_;
 };
-
-/// Opens a connection, retrying with settings.reconnect back-off (capped exponential) over
-/// the address list until it succeeds or stop is requested (then returns nullptr). Each
-/// failure is logged once with its consequence ("will retry in 2s"). A non-retryable error
-/// (bad credentials, unknown vhost) is retried too — an operator may fix the broker — but
-/// logged at error level.
-std::unique_ptr<Connection> OpenWithRetry(const BrokerSettings& settings,
-                                          std::stop_token stop);
 
 /// timeval for rabbitmq-c from a duration (negative -> zero).
 struct timeval ToTimeval(std::chrono::milliseconds duration);

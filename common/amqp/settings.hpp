@@ -36,7 +36,7 @@ struct BrokerSettings {
   /// Sent as the client property "connection_name" (shown by the management UI and
   /// `rabbitmqctl list_connections client_properties`); empty -> "paynotify-<pid>".
   std::string connection_name{};
-  /// Delay between reconnect attempts of the caller's worker loop (see OpenWithRetry).
+  /// Delay between reconnect attempts of the caller's worker loop (the relay, the consumer).
   runtime::BackoffPolicy reconnect{};
 };
 

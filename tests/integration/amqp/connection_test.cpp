@@ -7,8 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <stop_token>
-#include <thread>
 
 #include "common/amqp/connection.hpp"
 #include "common/amqp/errors.hpp"
@@ -87,20 +85,6 @@ TEST(AmqpConnection, UnknownVhostIsNotRetryable) {
   } catch (const AmqpError& error) {
     EXPECT_FALSE(error.retryable) << error.what();
   }
-}
-
-TEST(AmqpConnection, OpenWithRetryReturnsNullWhenStopped) {
-  BrokerSettings settings = TestSettings();
-  settings.addresses = {BrokerAddress{"127.0.0.1", UnusedPort()}};
-  settings.reconnect = {std::chrono::milliseconds(50), 2.0, std::chrono::milliseconds(100)};
-  std::stop_source stop;
-  // Stopping while it is failing/backing off (whichever it is doing) ends it promptly.
-  std::jthread stopper([&] { stop.request_stop(); });
-  const auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(OpenWithRetry(settings, stop.get_token()), nullptr);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
-  stopper.join();
-  EXPECT_NE(OpenWithRetry(TestSettings(), std::stop_token()), nullptr);
 }
 
 // ---- pure parts (no broker) ----
