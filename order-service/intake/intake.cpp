@@ -96,6 +96,27 @@ std::string Summary(const FormFields& fields) {
   return out;
 }
 
+// The one mapping of a StoreError to an HTTP answer, for every route. The client gets a fixed
+// text; the database's text (it can name hosts and users and quote values) goes to the log
+// only, escaped and bounded.
+struct StoreAnswer {
+  int status;
+  std::string_view reason;  // metric label and log tag
+  std::string text;         // what the client reads
+};
+
+StoreAnswer AnswerFor(const StoreError& error, std::string_view what) {
+  switch (error.kind()) {
+    case StoreError::Kind::kUnavailable:
+      return {503, "database_unavailable", fmt::format("database unavailable while {}; try again later", what)};
+    case StoreError::Kind::kConflict:
+      return {409, "conflict", fmt::format("conflict with a concurrent change or an existing record while {}", what)};
+    case StoreError::Kind::kInternal:
+      break;
+  }
+  return {500, "internal", fmt::format("internal error while {}", what)};
+}
+
 std::string Optional(const std::optional<std::string>& value) {
   return value ? Printable(*value, 64) : std::string("(none)");
 }
@@ -144,24 +165,17 @@ Reply OrderIntake::Reject(int status, std::string_view metric_reason, std::strin
   return Reply{status, std::string(kText), "failure\n" + reason + "\n"};
 }
 
-Reply OrderIntake::StoreFailure(const StoreError& error, std::string_view what) {
-  // The client gets what happened; the operator gets the database's text (it can name hosts,
-  // users and quote values: never sent, logged escaped and bounded).
-  const std::string detail = Printable(error.what(), kMaxStoreErrorBytes);
-  switch (error.kind()) {
-    case StoreError::Kind::kUnavailable:
-      return Reject(503, "database_unavailable",
-                    fmt::format("database unavailable while {}; try again later", what), detail);
-    case StoreError::Kind::kConflict:
-      return Reject(409, "conflict",
-                    fmt::format("trade_no: conflict while {} (is the trade_no recorded for another "
-                                "payment?)",
-                                what),
-                    detail);
-    case StoreError::Kind::kInternal:
-      break;
-  }
-  return Reject(500, "internal", fmt::format("internal error while {}", what), detail);
+Reply OrderIntake::NotifyStoreFailure(const StoreError& error, std::string_view what) {
+  const StoreAnswer answer = AnswerFor(error, what);
+  return Reject(answer.status, answer.reason, answer.text, Printable(error.what(), kMaxStoreErrorBytes));
+}
+
+Reply OrderIntake::JsonStoreFailure(const StoreError& error, std::string_view route, std::string_view what) {
+  const StoreAnswer answer = AnswerFor(error, what);
+  log::Get("intake")->log(answer.status == 500 ? spdlog::level::err : spdlog::level::warn,
+                          "{}: {}: {}; answered {}", route, answer.reason,
+                          Printable(error.what(), kMaxStoreErrorBytes), answer.status);
+  return JsonErrors(answer.status, {answer.text});
 }
 
 Reply OrderIntake::HandleNotify(std::string_view content_type, std::string_view body) {
@@ -244,7 +258,7 @@ Reply OrderIntake::Notify(std::string_view content_type, std::string_view body) 
         row->order_id, Printable(n.trade_no, 64), outbox.id, outbox.message_id);
     return Reply{200, std::string(kText), "success"};
   } catch (const StoreError& e) {
-    return StoreFailure(e, fmt::format("applying payment {}", n.pay_no));
+    return NotifyStoreFailure(e, fmt::format("applying payment {}", n.pay_no));
   }
 }
 
@@ -291,19 +305,7 @@ Reply OrderIntake::CreateOrder(std::string_view content_type, std::string_view b
   try {
     ref = store_.CreateOrGetOrder(order);
   } catch (const StoreError& e) {
-    const std::string detail = Printable(e.what(), kMaxStoreErrorBytes);
-    switch (e.kind()) {
-      case StoreError::Kind::kUnavailable:
-        log::Get("intake")->warn("orders: database unavailable: {}; answered 503", detail);
-        return JsonErrors(503, {"database unavailable; try again later"});
-      case StoreError::Kind::kConflict:
-        log::Get("intake")->warn("orders: conflict: {}; answered 409", detail);
-        return JsonErrors(409, {"outBusinessId: conflicts with a concurrent change; try again"});
-      case StoreError::Kind::kInternal:
-        break;
-    }
-    log::Get("intake")->error("orders: internal error: {}; answered 500", detail);
-    return JsonErrors(500, {"internal error"});
+    return JsonStoreFailure(e, "orders", "creating the order");
   }
   const PaymentRow& p = ref.payment;
   // Values echoed below were validated by ParseNewOrder (no control characters); Printable
@@ -360,13 +362,7 @@ Reply OrderIntake::PayResult(const std::optional<std::string>& pay_no_text) {
     if (!row) return JsonErrors(404, {fmt::format("payNo: unknown payNo {}", *pay_no)});
     return JsonReply(200, PaymentJson(*row));
   } catch (const StoreError& e) {
-    const std::string detail = Printable(e.what(), kMaxStoreErrorBytes);
-    if (e.kind() == StoreError::Kind::kUnavailable) {
-      log::Get("intake")->warn("payresult: database unavailable: {}; answered 503", detail);
-      return JsonErrors(503, {"database unavailable; try again later"});
-    }
-    log::Get("intake")->error("payresult: internal error: {}; answered 500", detail);
-    return JsonErrors(500, {"internal error"});
+    return JsonStoreFailure(e, "payresult", fmt::format("reading payment {}", *pay_no));
   }
 }
 

@@ -71,7 +71,10 @@ class OrderIntake {
   Reply PayResult(const std::optional<std::string>& pay_no);
   Reply Reject(int status, std::string_view metric_reason, std::string reason,
                std::string_view log_detail = {});
-  Reply StoreFailure(const StoreError& error, std::string_view what);
+  /// A StoreError as a "failure" reply (POST /orders/paynotify) or as {"errors":[...]} (the
+  /// JSON routes); both through the one mapping (status, metric reason, fixed client text).
+  Reply NotifyStoreFailure(const StoreError& error, std::string_view what);
+  Reply JsonStoreFailure(const StoreError& error, std::string_view route, std::string_view what);
   Reply RecordConflict(PaymentTransaction& tx, const PaymentRow& row, const PayNotification& n,
                        const FormFields& fields);
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "common/pg/errors.hpp"
+#include "common/pg/failure.hpp"
 #include "order-service/intake/amount.hpp"
 
 namespace paynotify::order {
@@ -12,6 +12,35 @@ namespace paynotify::order {
 namespace {
 
 using namespace std::chrono_literals;
+
+// How long a request waits for a pooled connection before answering 503.
+constexpr auto kAcquireTimeout = 5s;
+
+// order-service's policy over the one translation (pg::Translate).
+StoreError ToStoreError(const pg::Failure& failure) {
+  switch (failure.kind) {
+    case pg::ErrorKind::kTransient:
+      return StoreError(StoreError::Kind::kUnavailable, failure.detail);
+    case pg::ErrorKind::kInDoubt:
+      // The commit may or may not have happened: answer 503 so the platform retries; the
+      // retry sees either the paid record (success, no effect) or an unpaid one (applies it).
+      return StoreError(StoreError::Kind::kUnavailable, "commit outcome unknown: " + failure.detail);
+    case pg::ErrorKind::kDuplicate:
+      return StoreError(StoreError::Kind::kConflict, failure.detail);
+    case pg::ErrorKind::kPermanent:
+      break;
+  }
+  return StoreError(StoreError::Kind::kInternal, failure.detail);
+}
+
+// A lease on a pooled connection, or the StoreError for not getting one in time.
+pg::ConnectionPool::Lease Acquire(pg::ConnectionPool& pool) {
+  try {
+    return pool.Acquire(kAcquireTimeout);
+  } catch (const pg::PoolTimeout& e) {
+    throw ToStoreError(pg::Translate(e));
+  }
+}
 
 // Pay record with its order, as the handlers see them. numeric::text is exact ("12.30").
 constexpr std::string_view kPaymentColumns = R"(
@@ -115,14 +144,12 @@ PaymentRow ToPaymentRow(const pqxx::row& row) {
 /// One payment transaction: a lease on a connection plus a pqxx::work on it.
 class PgPaymentTransaction final : public PaymentTransaction {
  public:
-  PgPaymentTransaction(PgConnectionPool::Lease lease, std::string notify_channel)
+  PgPaymentTransaction(pg::ConnectionPool::Lease lease, std::string notify_channel)
       : lease_(std::move(lease)), notify_channel_(std::move(notify_channel)) {
     Guard([&] { work_ = std::make_unique<pqxx::work>(lease_->Get(), "paynotify"); });
   }
-  ~PgPaymentTransaction() override {
-    work_.reset();  // uncommitted: rolled back by pqxx (best effort, noexcept)
-    if (broken_) lease_->Invalidate();
-  }
+  // Uncommitted: rolled back by pqxx (best effort, noexcept).
+  ~PgPaymentTransaction() override = default;
 
   std::optional<PaymentRow> LockPayment(int64_t pay_no) override {
     std::optional<PaymentRow> row;
@@ -163,84 +190,38 @@ class PgPaymentTransaction final : public PaymentTransaction {
   }
 
  private:
+  // Runs one step of the transaction. After a failure the transaction is dead (the port's
+  // contract): it is rolled back at once, so that the translator may drop a lost connection.
   template <class F>
   void Guard(F&& f) {
+    if (failed_) throw StoreError(StoreError::Kind::kInternal, "payment transaction used after a failure");
     try {
       f();
-    } catch (const StoreError&) {
-      throw;
     } catch (const std::exception& e) {
-      if (pg::IsConnectionLoss(e)) broken_ = true;
-      throw TranslatePgError(e, nullptr);
+      failed_ = true;
+      work_.reset();
+      if (const auto* store_error = dynamic_cast<const StoreError*>(&e)) throw *store_error;
+      throw ToStoreError(pg::Translate(e, *lease_));
     }
   }
 
-  PgConnectionPool::Lease lease_;
+  pg::ConnectionPool::Lease lease_;
   std::string notify_channel_;
   std::unique_ptr<pqxx::work> work_;
-  bool broken_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace
-
-StoreError TranslatePgError(const std::exception& error, pg::ConnectionHolder* holder) {
-  if (holder != nullptr && pg::IsConnectionLoss(error)) holder->Invalidate();
-  const std::string what = pg::Describe(error);
-  switch (pg::Classify(error)) {
-    case pg::ErrorKind::kTransient:
-      return StoreError(StoreError::Kind::kUnavailable, what);
-    case pg::ErrorKind::kInDoubt:
-      // The commit may or may not have happened: answer 503 so the platform retries; the
-      // retry sees either the paid record (success, no effect) or an unpaid one (applies it).
-      return StoreError(StoreError::Kind::kUnavailable, "commit outcome unknown: " + what);
-    case pg::ErrorKind::kDuplicate:
-      return StoreError(StoreError::Kind::kConflict, what);
-    case pg::ErrorKind::kPermanent:
-      break;
-  }
-  // A connection that died between statements surfaces as a plain pqxx::failure sometimes.
-  if (pg::IsConnectionLoss(error)) return StoreError(StoreError::Kind::kUnavailable, what);
-  return StoreError(StoreError::Kind::kInternal, what);
-}
-
-PgConnectionPool::PgConnectionPool(pg::PgSettings settings, size_t size,
-                                   pg::ConnectionHolder::OnConnect on_connect)
-    : settings_(std::move(settings)), size_(std::max<size_t>(1, size)), on_connect_(std::move(on_connect)) {}
-
-PgConnectionPool::Lease::~Lease() {
-  if (pool_ == nullptr || !holder_) return;
-  {
-    std::lock_guard lock(pool_->mutex_);
-    pool_->idle_.push_back(std::move(holder_));
-  }
-  pool_->available_.notify_one();
-}
-
-PgConnectionPool::Lease PgConnectionPool::Acquire(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  if (!available_.wait_for(lock, timeout, [&] { return !idle_.empty() || created_ < size_; })) {
-    throw StoreError(StoreError::Kind::kUnavailable,
-                     fmt::format("no database connection free within {}ms (pool size {})",
-                                 timeout.count(), size_));
-  }
-  if (!idle_.empty()) {
-    auto holder = std::move(idle_.back());
-    idle_.pop_back();
-    return Lease(*this, std::move(holder));
-  }
-  ++created_;
-  return Lease(*this, std::make_unique<pg::ConnectionHolder>(settings_, on_connect_));
-}
 
 PgOrderStore::PgOrderStore(pg::PgSettings settings, size_t pool_size, std::string notify_channel)
     : pool_(std::move(settings), pool_size, Prepare), notify_channel_(std::move(notify_channel)) {}
 
 std::unique_ptr<PaymentTransaction> PgOrderStore::BeginPayment() {
-  return std::make_unique<PgPaymentTransaction>(pool_.Acquire(5s), notify_channel_);
+  return std::make_unique<PgPaymentTransaction>(Acquire(pool_), notify_channel_);
 }
 
 OrderRef PgOrderStore::CreateOrGetOrder(const NewOrder& order) {
-  auto lease = pool_.Acquire(5s);
+  auto lease = Acquire(pool_);
   try {
     pqxx::work work(lease->Get(), "paynotify_create_order");
     const std::string amount = FormatAmount(order.total_cents);
@@ -263,12 +244,12 @@ OrderRef PgOrderStore::CreateOrGetOrder(const NewOrder& order) {
   } catch (const StoreError&) {
     throw;
   } catch (const std::exception& e) {
-    throw TranslatePgError(e, &*lease);
+    throw ToStoreError(pg::Translate(e, *lease));
   }
 }
 
 std::optional<PaymentRow> PgOrderStore::FindPayment(int64_t pay_no) {
-  auto lease = pool_.Acquire(5s);
+  auto lease = Acquire(pool_);
   try {
     pqxx::read_transaction tx(lease->Get(), "paynotify_find_payment");
     const pqxx::result r = tx.exec_prepared("order_find_payment", pay_no);
@@ -277,7 +258,7 @@ std::optional<PaymentRow> PgOrderStore::FindPayment(int64_t pay_no) {
   } catch (const StoreError&) {
     throw;
   } catch (const std::exception& e) {
-    throw TranslatePgError(e, &*lease);
+    throw ToStoreError(pg::Translate(e, *lease));
   }
 }
 
