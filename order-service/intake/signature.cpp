@@ -6,6 +6,8 @@
 #include <openssl/pem.h>
 
 #include <fstream>
+#include <limits>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
@@ -16,9 +18,6 @@
 namespace paynotify::order {
 
 namespace {
-
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 std::string OpenSslError() {
   const unsigned long code = ERR_get_error();
@@ -58,58 +57,45 @@ std::string ArmourIfBare(std::string_view key_text, std::string_view label) {
 }  // namespace
 
 std::string Base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
-                       (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
+  // EVP_EncodeBlock writes 4 characters per started 3 bytes, padded, no newlines, then a NUL.
+  // It takes an int length; a sign or key is a few hundred bytes.
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max() / 4 * 3)) {
+    throw std::length_error("Base64Encode: input too large");
   }
-  const size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    const uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out += "==";
-  } else if (rest == 2) {
-    const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back('=');
-  }
+  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(bytes.data()),
+                                      static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(written));
   return out;
 }
 
 bool Base64Decode(std::string_view text, std::string& out) {
   out.clear();
-  uint32_t buffer = 0;
-  int bits = 0;
-  size_t padding = 0;
-  size_t symbols = 0;
-  for (char c : text) {
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    if (c == '=') {
-      ++padding;
-      ++symbols;
-      continue;
-    }
-    if (padding > 0) return false;  // data after padding
-    const size_t pos = kAlphabet.find(c);
-    if (pos == std::string_view::npos) return false;
-    ++symbols;
-    buffer = (buffer << 6) | static_cast<uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
+  if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
+  // OpenSSL's decoder reads '-' as the start of a PEM "-----END" line and ignores everything
+  // after it; here it is just a character outside the alphabet.
+  if (text.find('-') != std::string_view::npos) return false;
+  // The streaming decoder, not EVP_DecodeBlock: it skips white space anywhere, refuses data
+  // after '=' and more than two '=', and reports the exact length (EVP_DecodeBlock would
+  // count padding as zero bytes and accept '=' in the middle).
+  std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(),
+                                                                      &EVP_ENCODE_CTX_free);
+  if (!ctx) return false;
+  EVP_DecodeInit(ctx.get());
+  std::string decoded(text.size() / 4 * 3 + 3, '\0');
+  auto* const buffer = reinterpret_cast<unsigned char*>(decoded.data());
+  int length = 0;
+  if (EVP_DecodeUpdate(ctx.get(), buffer, &length, reinterpret_cast<const unsigned char*>(text.data()),
+                       static_cast<int>(text.size())) < 0) {
+    return false;
   }
-  return padding <= 2 && symbols % 4 == 0;
+  int tail = 0;
+  // Fails when the input ends inside a 4-character group ("abc").
+  if (EVP_DecodeFinal(ctx.get(), buffer + length, &tail) != 1) return false;
+  decoded.resize(static_cast<size_t>(length + tail));
+  out = std::move(decoded);
+  return true;
 }
 
 std::string SignContent(const FormFields& fields) {

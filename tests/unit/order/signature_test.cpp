@@ -138,6 +138,28 @@ TEST(Base64, RoundTrips) {
   EXPECT_FALSE(Base64Decode("ab=c", out));
 }
 
+// OpenSSL does the work (EVP_EncodeBlock, EVP_Decode*); these pin the semantics the verifier
+// relies on: exact lengths (padding is not decoded as zero bytes), white space skipped,
+// nothing after padding, no '-' (OpenSSL would read it as a PEM end line and stop there).
+TEST(Base64, ExactLengthsPaddingAndWhiteSpace) {
+  EXPECT_EQ(Base64Encode("a"), "YQ==");
+  EXPECT_EQ(Base64Encode("ab"), "YWI=");
+  EXPECT_EQ(Base64Encode("abc"), "YWJj");
+  EXPECT_EQ(Base64Encode(std::string(100, 'x')).find('\n'), std::string::npos) << "no line breaks";
+  std::string out;
+  ASSERT_TRUE(Base64Decode("YQ==", out));
+  EXPECT_EQ(out, "a");
+  ASSERT_TRUE(Base64Decode("YWI=", out));
+  EXPECT_EQ(out, "ab");
+  ASSERT_TRUE(Base64Decode(" YW\r\nJj\t", out));
+  EXPECT_EQ(out, "abc");
+  for (const char* bad : {"YQ", "YQ=", "Y===", "====", "YQ==YQ==", "YQ==\nYWJj", "YW-Jj", "YWJj-", "YWJj----x",
+                          "YW*j", "YWJ\xc3\xa9"}) {
+    EXPECT_FALSE(Base64Decode(bad, out)) << bad;
+    EXPECT_TRUE(out.empty()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace paynotify::order
 
