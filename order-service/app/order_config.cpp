@@ -36,24 +36,30 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
   c.rabbitmq = amqp::ReadBrokerSettings(reader);
   if (c.rabbitmq.connection_name.empty()) c.rabbitmq.connection_name = "order-service relay";
 
+  // The defaults of every relay.* key are those of RelaySettings and RelayConfig: one place.
+  const RelaySettings relay_defaults;
+  const RelayConfig config_defaults;
   RelaySettings& relay = c.relay.core;
   // The wire contract's exchange; configurable so a second system (or a test) can run on
   // the same broker without its messages reaching the first one's subscribers.
   relay.exchange = reader.String("relay.exchange", std::string(messages::kExchange));
   if (relay.exchange.empty()) reader.AddError("relay.exchange", "must not be empty (the default exchange cannot fan out)");
   relay.app_id = std::string(messages::kAppIdOrderService);
-  c.relay.notify_channel = reader.String("relay.notify-channel", "paynotify_outbox");
+  c.relay.notify_channel = reader.String("relay.notify-channel", config_defaults.notify_channel);
   if (c.relay.notify_channel.empty()) reader.AddError("relay.notify-channel", "must not be empty");
-  relay.poll_interval = reader.Duration("relay.poll-interval", milliseconds(250));
-  relay.batch_size = static_cast<size_t>(reader.Int("relay.batch-size", 500, 1, 10000));
-  c.relay.confirm_window = static_cast<size_t>(reader.Int("relay.confirm-window", 1000, 1, 100000));
-  relay.confirm_timeout = reader.Duration("relay.confirm-timeout", milliseconds(10000));
-  c.relay.keep_history = reader.Bool("relay.keep-history", false);
-  relay.retry.initial = reader.Duration("relay.retry.initial-interval", milliseconds(1000));
-  relay.retry.multiplier = reader.Double("relay.retry.multiplier", 2.0, 1.0, 100.0);
-  relay.retry.max = reader.Duration("relay.retry.max-interval", milliseconds(60000));
-  relay.stats_interval = reader.Duration("relay.stats-interval", milliseconds(5000));
-  relay.reconnect = c.rabbitmq.reconnect;
+  relay.poll_interval = reader.Duration("relay.poll-interval", relay_defaults.poll_interval);
+  relay.batch_size = static_cast<size_t>(
+      reader.Int("relay.batch-size", static_cast<int64_t>(relay_defaults.batch_size), 1, 10000));
+  c.relay.confirm_window = static_cast<size_t>(
+      reader.Int("relay.confirm-window", static_cast<int64_t>(config_defaults.confirm_window), 1, 100000));
+  relay.confirm_timeout = reader.Duration("relay.confirm-timeout", relay_defaults.confirm_timeout);
+  c.relay.keep_history = reader.Bool("relay.keep-history", config_defaults.keep_history);
+  relay.retry.initial = reader.Duration("relay.retry.initial-interval", relay_defaults.retry.initial);
+  relay.retry.multiplier = reader.Double("relay.retry.multiplier", relay_defaults.retry.multiplier, 1.0, 100.0);
+  relay.retry.max = reader.Duration("relay.retry.max-interval", relay_defaults.retry.max);
+  relay.stats_interval = reader.Duration("relay.stats-interval", relay_defaults.stats_interval);
+  relay.broker_reconnect = c.rabbitmq.reconnect;
+  relay.database_reconnect = c.database.reconnect;
   if (relay.poll_interval < milliseconds(10)) reader.AddError("relay.poll-interval", "must be at least 10ms");
   if (relay.confirm_timeout < milliseconds(100)) {
     reader.AddError("relay.confirm-timeout", "must be at least 100ms");

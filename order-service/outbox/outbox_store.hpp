@@ -6,10 +6,22 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace paynotify::order {
+
+/// A store call failed because the database is unavailable: it could not be reached, the
+/// connection was lost, or the server rolled the transaction back (deadlock, serialization
+/// failure). Nothing of the call was committed, or, for a Complete() whose commit was cut
+/// off, its outcome is unknown (the rows are then published again: at-least-once). Trying
+/// again later will do. Any other exception from a store call means retrying alone will not
+/// fix it (a schema mismatch, a permanent SQL error, a bug).
+class OutboxUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 /// One due outbox row.
 struct OutboxRecord {
@@ -38,7 +50,8 @@ class ClaimedBatch {
   /// In the claim's own transaction: deletes `confirmed` in one statement (or moves them to
   /// mq_message_history when the store keeps history); for each retry increments
   /// execute_num and records reason, failure date and next_attempt_at; then commits.
-  /// Throws on failure (nothing is then changed). Call at most once.
+  /// Throws OutboxUnavailable or another exception (see there); nothing is then changed,
+  /// unless the commit's outcome is unknown. Call at most once.
   virtual void Complete(const std::vector<int64_t>& confirmed,
                         const std::vector<OutboxRetry>& retries) = 0;
 };
@@ -55,9 +68,10 @@ class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
   /// Claims up to `limit` due rows (next_attempt_at <= now), lowest id first, skipping rows
-  /// another claimer holds. An empty batch is fine. Throws on database failure.
+  /// another claimer holds. An empty batch is fine. Throws OutboxUnavailable (or another
+  /// exception, see there).
   virtual std::unique_ptr<ClaimedBatch> Claim(size_t limit) = 0;
-  /// Throws on database failure.
+  /// Throws like Claim().
   virtual OutboxStats Stats() = 0;
 };
 

@@ -2,7 +2,8 @@
 
 #include <pqxx/pqxx>
 
-#include "common/pg/errors.hpp"
+#include "common/pg/array_literal.hpp"
+#include "common/pg/failure.hpp"
 
 namespace paynotify::order {
 
@@ -54,6 +55,17 @@ void Prepare(pqxx::connection& conn) {
   conn.prepare("outbox_stats", std::string(kStats));
 }
 
+// The relay's policy over the one translation (pg::Translate): a transient failure or an
+// in-doubt commit is an outage (OutboxUnavailable: the relay backs off, unconfirmed rows are
+// published again); anything else is rethrown as it is, a failure retrying will not fix.
+[[noreturn]] void Rethrow(const std::exception& error, pg::ConnectionHolder& holder) {
+  const pg::Failure failure = pg::Translate(error, holder);
+  if (failure.kind == pg::ErrorKind::kTransient || failure.kind == pg::ErrorKind::kInDoubt) {
+    throw OutboxUnavailable(failure.detail);
+  }
+  throw;
+}
+
 std::optional<std::string> OptionalText(const pqxx::field& field) {
   if (field.is_null()) return std::nullopt;
   return field.as<std::string>();
@@ -74,7 +86,7 @@ class PgClaimedBatch final : public ClaimedBatch {
     try {
       if (!confirmed.empty()) {
         work_->exec_prepared0(keep_history_ ? "outbox_move_confirmed" : "outbox_delete_confirmed",
-                              BigintArrayLiteral(confirmed));
+                              pg::ArrayLiteral(confirmed));
       }
       for (const OutboxRetry& retry : retries) {
         work_->exec_prepared0("outbox_schedule_retry", retry.id, retry.reason,
@@ -83,10 +95,8 @@ class PgClaimedBatch final : public ClaimedBatch {
       work_->commit();
       work_.reset();
     } catch (const std::exception& e) {
-      const bool lost = pg::IsConnectionLoss(e);
       work_.reset();
-      if (lost) holder_.Invalidate();
-      throw;
+      Rethrow(e, holder_);
     }
   }
 
@@ -98,16 +108,6 @@ class PgClaimedBatch final : public ClaimedBatch {
 };
 
 }  // namespace
-
-std::string BigintArrayLiteral(const std::vector<int64_t>& ids) {
-  std::string out = "{";
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out += std::to_string(ids[i]);
-  }
-  out.push_back('}');
-  return out;
-}
 
 PgOutboxStore::PgOutboxStore(pg::PgSettings settings, bool keep_history)
     : holder_(std::move(settings), Prepare), keep_history_(keep_history) {}
@@ -136,10 +136,8 @@ std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {
     }
     return std::make_unique<PgClaimedBatch>(holder_, std::move(work), std::move(records), keep_history_);
   } catch (const std::exception& e) {
-    const bool lost = pg::IsConnectionLoss(e);
     work.reset();
-    if (lost) holder_.Invalidate();
-    throw;
+    Rethrow(e, holder_);
   }
 }
 
@@ -149,8 +147,7 @@ OutboxStats PgOutboxStore::Stats() {
     const pqxx::row row = tx.exec_prepared1("outbox_stats");
     return OutboxStats{row[0].as<int64_t>(), std::chrono::milliseconds(row[1].as<int64_t>())};
   } catch (const std::exception& e) {
-    if (pg::IsConnectionLoss(e)) holder_.Invalidate();
-    throw;
+    Rethrow(e, holder_);
   }
 }
 

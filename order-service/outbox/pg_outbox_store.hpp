@@ -28,7 +28,4 @@ class PgOutboxStore final : public OutboxStore {
   bool keep_history_;
 };
 
-/// "{1,2,3}": a bigint[] literal for `= ANY($1::bigint[])`.
-std::string BigintArrayLiteral(const std::vector<int64_t>& ids);
-
 }  // namespace paynotify::order

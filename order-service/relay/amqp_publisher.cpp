@@ -34,50 +34,24 @@ bool AmqpPublisher::Maintain() noexcept {
   return publisher_.IsConnected();
 }
 
-std::vector<PublishResult> AmqpPublisher::PublishBatch(std::span<const OutgoingMessage> messages,
+std::vector<PublishResult> AmqpPublisher::PublishBatch(std::span<const amqp::OutgoingMessage> messages,
                                                        std::chrono::milliseconds confirm_timeout) {
   EnsureConnected();
-  std::vector<amqp::OutgoingMessage> out;
-  out.reserve(messages.size());
-  for (const OutgoingMessage& m : messages) {
-    amqp::OutgoingMessage a;
-    a.exchange = m.exchange;
-    a.routing_key = m.routing_key;
-    a.body = m.body;
-    a.message_id = m.message_id;
-    a.content_type = m.content_type;
-    a.type = m.type;
-    a.app_id = m.app_id;
-    a.timestamp_s = m.timestamp_s;
-    a.persistent = m.persistent;
-    a.mandatory = m.mandatory;
-    out.push_back(std::move(a));
-  }
   std::vector<amqp::PublishOutcome> outcomes;
   try {
-    outcomes = publisher_.PublishBatch(out, confirm_timeout);
+    outcomes = publisher_.PublishBatch(messages, confirm_timeout);
   } catch (const amqp::AmqpError& e) {
     // Thrown only when it could not (re)connect: nothing was sent.
     throw PublisherUnavailable(e.what());
   }
   std::vector<PublishResult> results;
   results.reserve(outcomes.size());
-  for (amqp::PublishOutcome o : outcomes) {
-    switch (o) {
-      case amqp::PublishOutcome::kConfirmed:
-        results.push_back({PublishOutcome::kConfirmed, {}});
-        break;
-      case amqp::PublishOutcome::kNacked:
-        results.push_back({PublishOutcome::kNacked, {}});
-        break;
-      case amqp::PublishOutcome::kReturned:
-        results.push_back({PublishOutcome::kReturned, {}});
-        break;
-      case amqp::PublishOutcome::kUnknown:
-        results.push_back({PublishOutcome::kUnknown,
-                           publisher_.LastError().empty() ? "no confirm" : publisher_.LastError()});
-        break;
+  for (const amqp::PublishOutcome outcome : outcomes) {
+    PublishResult result{outcome, {}};
+    if (outcome == amqp::PublishOutcome::kUnknown) {
+      result.detail = publisher_.LastError().empty() ? "no confirm" : publisher_.LastError();
     }
+    results.push_back(std::move(result));
   }
   return results;
 }

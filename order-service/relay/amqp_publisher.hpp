@@ -18,7 +18,7 @@ class AmqpPublisher final : public Publisher {
   AmqpPublisher(amqp::BrokerSettings settings, size_t confirm_window, std::string exchange);
   ~AmqpPublisher() override;
 
-  std::vector<PublishResult> PublishBatch(std::span<const OutgoingMessage> messages,
+  std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages,
                                           std::chrono::milliseconds confirm_timeout) override;
   void EnsureConnected() override;
   bool Maintain() noexcept override;

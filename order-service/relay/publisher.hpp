@@ -1,40 +1,21 @@
 #pragma once
 /// Port: a confirming message publisher (AmqpPublisher over amqp::ConfirmPublisher in
-/// production, FakePublisher in unit tests). Kept free of rabbitmq-c types so the relay core
-/// links without it.
+/// production, FakePublisher in unit tests). Speaks the plain message types of
+/// common/amqp/message.hpp (paynotify_amqp_message: no rabbitmq-c), so the relay core links
+/// without rabbitmq-c.
 #include <chrono>
-#include <cstdint>
-#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/amqp/message.hpp"
+
 namespace paynotify::order {
 
-/// One message to publish, with its AMQP properties.
-struct OutgoingMessage {
-  std::string exchange;
-  std::string routing_key;
-  std::string body;
-  std::string message_id;
-  std::string content_type;
-  std::string type;
-  std::string app_id;
-  std::optional<int64_t> timestamp_s;
-  bool persistent = true;
-  bool mandatory = true;
-};
-
-enum class PublishOutcome {
-  kConfirmed,  ///< broker took responsibility (basic.ack, not preceded by a return)
-  kNacked,     ///< basic.nack
-  kReturned,   ///< mandatory publish no queue took (basic.return, then ack)
-  kUnknown,    ///< no confirm: connection/channel lost or confirm timeout
-};
-
+/// The outcome of one message, with what happened when there was no confirm.
 struct PublishResult {
-  PublishOutcome outcome = PublishOutcome::kUnknown;
+  amqp::PublishOutcome outcome = amqp::PublishOutcome::kUnknown;
   std::string detail;  ///< for kUnknown (and kNacked when known): what happened
 };
 
@@ -52,7 +33,7 @@ class Publisher {
   /// Publishes every message, pipelined, and waits (at most confirm_timeout) for their
   /// confirms. Exactly one result per message, in order. Connects (and declares the
   /// topology) first if needed. Throws PublisherUnavailable when it cannot connect.
-  virtual std::vector<PublishResult> PublishBatch(std::span<const OutgoingMessage> messages,
+  virtual std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages,
                                                   std::chrono::milliseconds confirm_timeout) = 0;
   /// Connects and declares the topology if not connected. Throws PublisherUnavailable.
   virtual void EnsureConnected() = 0;

@@ -2,10 +2,11 @@
 
 #include <chrono>
 #include <exception>
+#include <string_view>
+#include <type_traits>
 
 #include "common/log/log.hpp"
 #include "common/messages/mq_message.hpp"
-#include "common/runtime/stop.hpp"
 
 namespace paynotify::order {
 
@@ -20,17 +21,10 @@ std::string FormatDelay(milliseconds d) {
 }  // namespace
 
 std::string RetryReason(const PublishResult& result) {
-  switch (result.outcome) {
-    case PublishOutcome::kNacked:
-      return "nacked";
-    case PublishOutcome::kReturned:
-      return "returned";
-    case PublishOutcome::kUnknown:
-      return "unknown: " + (result.detail.empty() ? std::string("no confirm") : result.detail);
-    case PublishOutcome::kConfirmed:
-      break;
+  if (result.outcome == amqp::PublishOutcome::kUnknown) {
+    return "unknown: " + (result.detail.empty() ? std::string("no confirm") : result.detail);
   }
-  return "confirmed";
+  return amqp::ToString(result.outcome);
 }
 
 Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
@@ -56,6 +50,8 @@ Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, W
                                          "Relay batches that failed, by what failed", {{"kind", "broker"}})),
       database_errors_(registry.GetCounter("paynotify_relay_errors_total",
                                            "Relay batches that failed, by what failed", {{"kind", "database"}})),
+      internal_errors_(registry.GetCounter("paynotify_relay_errors_total",
+                                           "Relay batches that failed, by what failed", {{"kind", "internal"}})),
       confirm_latency_(registry.GetHistogram(
           "paynotify_relay_confirm_latency_seconds",
           "Time from publishing a batch to its last confirm (or timeout)",
@@ -66,8 +62,25 @@ Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, W
       oldest_age_(registry.GetGauge("paynotify_outbox_oldest_age_seconds",
                                     "Age of the oldest row in the outbox; 0 when empty")) {}
 
-OutgoingMessage Relay::ToMessage(const OutboxRecord& record) const {
-  OutgoingMessage m;
+template <class F>
+auto Relay::StoreCall(F&& call) -> decltype(call()) {
+  try {
+    if constexpr (std::is_void_v<decltype(call())>) {
+      call();
+      database_up_ = true;
+    } else {
+      auto result = call();
+      database_up_ = true;
+      return result;
+    }
+  } catch (const OutboxUnavailable&) {
+    database_up_ = false;
+    throw;
+  }
+}
+
+amqp::OutgoingMessage Relay::ToMessage(const OutboxRecord& record) const {
+  amqp::OutgoingMessage m;
   m.exchange = settings_.exchange;
   m.routing_key = settings_.routing_key;
   m.body = messages::EncodeMqMessage(messages::MqMessage{record.id, record.message_type,
@@ -86,14 +99,7 @@ OutgoingMessage Relay::ToMessage(const OutboxRecord& record) const {
 
 BatchResult Relay::RunOnce() {
   auto logger = log::Get("relay");
-  std::unique_ptr<ClaimedBatch> batch;
-  try {
-    batch = store_.Claim(settings_.batch_size);
-  } catch (...) {
-    database_up_ = false;
-    throw;
-  }
-  database_up_ = true;
+  std::unique_ptr<ClaimedBatch> batch = StoreCall([&] { return store_.Claim(settings_.batch_size); });
   const std::vector<OutboxRecord>& records = batch->Records();
   BatchResult result;
   result.claimed = records.size();
@@ -102,7 +108,7 @@ BatchResult Relay::RunOnce() {
 
   std::vector<int64_t> confirmed;
   std::vector<OutboxRetry> retries;
-  std::vector<OutgoingMessage> messages;
+  std::vector<amqp::OutgoingMessage> messages;
   std::vector<const OutboxRecord*> sent;  // records[i] for messages[i]
   messages.reserve(records.size());
   sent.reserve(records.size());
@@ -135,24 +141,24 @@ BatchResult Relay::RunOnce() {
     published_.Inc(static_cast<double>(messages.size()));
   }
   // Defensive: a short answer means the rest were never confirmed.
-  outcomes.resize(messages.size(), PublishResult{PublishOutcome::kUnknown, "no outcome reported"});
+  outcomes.resize(messages.size(), PublishResult{amqp::PublishOutcome::kUnknown, "no outcome reported"});
 
   bool lost_connection = false;
   for (size_t i = 0; i < messages.size(); ++i) {
     const OutboxRecord& record = *sent[i];
     const PublishResult& outcome = outcomes[i];
     switch (outcome.outcome) {
-      case PublishOutcome::kConfirmed:
+      case amqp::PublishOutcome::kConfirmed:
         confirmed.push_back(record.id);
         confirmed_.Inc();
         continue;
-      case PublishOutcome::kNacked:
+      case amqp::PublishOutcome::kNacked:
         nacked_.Inc();
         break;
-      case PublishOutcome::kReturned:
+      case amqp::PublishOutcome::kReturned:
         returned_.Inc();
         break;
-      case PublishOutcome::kUnknown:
+      case amqp::PublishOutcome::kUnknown:
         unknown_.Inc();
         lost_connection = true;
         break;
@@ -164,12 +170,7 @@ BatchResult Relay::RunOnce() {
     retries.push_back(std::move(retry));
   }
   broker_up_ = !lost_connection;
-  try {
-    batch->Complete(confirmed, retries);
-  } catch (...) {
-    database_up_ = false;
-    throw;
-  }
+  StoreCall([&] { batch->Complete(confirmed, retries); });
   result.confirmed = confirmed.size();
   result.retried = retries.size();
   logger->debug("batch done claimed={} confirmed={} retried={}", result.claimed, result.confirmed,
@@ -178,17 +179,32 @@ BatchResult Relay::RunOnce() {
 }
 
 void Relay::RefreshStats() {
-  const OutboxStats stats = store_.Stats();
+  const OutboxStats stats = StoreCall([&] { return store_.Stats(); });
   pending_.Set(static_cast<double>(stats.pending));
   oldest_age_.Set(std::chrono::duration<double>(stats.oldest_age).count());
 }
 
 void Relay::Run(std::stop_token stop) {
   auto logger = log::Get("relay");
-  runtime::Backoff backoff(settings_.reconnect);
+  // One back-off per cause: a broker outage and a database outage recover independently,
+  // and each follows its own reconnect policy.
+  runtime::Backoff broker_backoff(settings_.broker_reconnect);
+  runtime::Backoff database_backoff(settings_.database_reconnect);
   auto next_stats = clock_.Now();
   logger->info("started exchange={} batch_size={} poll_interval={}ms", settings_.exchange,
                settings_.batch_size, settings_.poll_interval.count());
+  // Logs a failure (warn for the first of an outage, debug for the retries that follow: the
+  // counter keeps score; error for a failure that is not an outage), counts it and waits.
+  const auto fail = [&](runtime::Backoff& backoff, metrics::Counter& counter, bool outage,
+                        std::string_view what, std::string_view error, std::string_view consequence) {
+    counter.Inc();
+    const auto level = !outage                   ? spdlog::level::err
+                       : backoff.Attempts() == 0 ? spdlog::level::warn
+                                                 : spdlog::level::debug;
+    const milliseconds delay = backoff.Next();
+    logger->log(level, "{}: {}; {}; will retry in {}", what, error, consequence, FormatDelay(delay));
+    clock_.SleepFor(delay, stop);
+  };
   while (!stop.stop_requested()) {
     bool batch_full = false;
     try {
@@ -201,30 +217,28 @@ void Relay::Run(std::stop_token stop) {
       }
       const BatchResult result = RunOnce();
       batch_full = result.claimed >= settings_.batch_size;
-      if (backoff.Attempts() > 0) logger->info("recovered; publishing again");
-      backoff.Reset();
+      if (broker_backoff.Attempts() > 0 || database_backoff.Attempts() > 0) {
+        logger->info("recovered; publishing again");
+      }
+      broker_backoff.Reset();
+      database_backoff.Reset();
       if (clock_.Now() >= next_stats) {
         next_stats = clock_.Now() + settings_.stats_interval;
         RefreshStats();
       }
     } catch (const PublisherUnavailable& e) {
       broker_up_ = false;
-      broker_errors_.Inc();
-      // Once per outage at warn; the retries that follow at debug (the counter keeps score).
-      const auto level = backoff.Attempts() == 0 ? spdlog::level::warn : spdlog::level::debug;
-      const milliseconds delay = backoff.Next();
-      logger->log(level, "broker unavailable: {}; rows stay in the outbox; will retry in {}",
-                  e.what(), FormatDelay(delay));
-      runtime::SleepFor(stop, delay);
+      fail(broker_backoff, broker_errors_, true, "broker unavailable", e.what(), "rows stay in the outbox");
+      continue;
+    } catch (const OutboxUnavailable& e) {
+      fail(database_backoff, database_errors_, true, "database unavailable", e.what(),
+           "unconfirmed rows stay in the outbox");
       continue;
     } catch (const std::exception& e) {
-      database_errors_.Inc();
-      database_up_ = false;
-      const auto level = backoff.Attempts() == 0 ? spdlog::level::warn : spdlog::level::debug;
-      const milliseconds delay = backoff.Next();
-      logger->log(level, "batch failed: {}; unconfirmed rows stay in the outbox; will retry in {}",
-                  e.what(), FormatDelay(delay));
-      runtime::SleepFor(stop, delay);
+      // Not an outage: a permanent database error (schema mismatch) or a bug. Backed off
+      // like an outage so it cannot spin, but logged as an error every time.
+      fail(database_backoff, internal_errors_, false, "batch failed", e.what(),
+           "unconfirmed rows stay in the outbox");
       continue;
     }
     if (batch_full || stop.stop_requested()) continue;

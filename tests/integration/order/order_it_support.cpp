@@ -127,7 +127,8 @@ OrderServiceConfig OrderServiceIt::MakeConfig() const {
   relay.batch_size = 500;
   relay.confirm_timeout = 5s;
   relay.retry = runtime::BackoffPolicy{200ms, 2.0, 1000ms};
-  relay.reconnect = runtime::BackoffPolicy{200ms, 2.0, 2000ms};
+  relay.broker_reconnect = runtime::BackoffPolicy{200ms, 2.0, 2000ms};
+  relay.database_reconnect = runtime::BackoffPolicy{200ms, 2.0, 2000ms};
   relay.stats_interval = 200ms;
   c.relay.notify_channel = channel_;
   c.alipay.app_id = kTestAppId;

@@ -15,6 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
+using amqp::PublishOutcome;
 
 /// mq_message in memory: due times follow the injected clock; a claimed row is invisible
 /// to other claims until its batch completes or is dropped (FOR UPDATE SKIP LOCKED).
@@ -48,6 +49,9 @@ class InMemoryOutboxStore : public OutboxStore {
     return rows_.size();
   }
   bool fail_complete = false;
+  /// Called at every Claim() with its 1-based number, before claiming; may throw.
+  std::function<void(int call)> on_claim;
+  int claims = 0;
   int deletes = 0;  // rows removed by Complete
 
   class Batch : public ClaimedBatch {
@@ -65,7 +69,7 @@ class InMemoryOutboxStore : public OutboxStore {
     void Complete(const std::vector<int64_t>& confirmed,
                   const std::vector<OutboxRetry>& retries) override {
       std::lock_guard lock(store_.mutex_);
-      if (store_.fail_complete) throw std::runtime_error("connection to database lost");
+      if (store_.fail_complete) throw OutboxUnavailable("connection to database lost");
       for (int64_t id : confirmed) store_.deletes += static_cast<int>(store_.rows_.erase(id));
       for (const auto& retry : retries) {
         Row& row = store_.rows_.at(retry.id);
@@ -81,6 +85,7 @@ class InMemoryOutboxStore : public OutboxStore {
   };
 
   std::unique_ptr<ClaimedBatch> Claim(size_t limit) override {
+    if (on_claim) on_claim(++claims);
     std::lock_guard lock(mutex_);
     std::vector<OutboxRecord> records;
     for (auto& [id, row] : rows_) {  // std::map: id order
@@ -106,13 +111,15 @@ class InMemoryOutboxStore : public OutboxStore {
 /// Answers each batch with `behavior` (default: confirm everything) and records what it got.
 class FakePublisher : public Publisher {
  public:
-  using Behavior = std::function<std::vector<PublishResult>(std::span<const OutgoingMessage>)>;
-  std::vector<OutgoingMessage> published;
+  using Behavior = std::function<std::vector<PublishResult>(std::span<const amqp::OutgoingMessage>)>;
+  std::vector<amqp::OutgoingMessage> published;
   Behavior behavior;
   bool unavailable = false;
   int connects = 0;
+  int connect_attempts = 0;
+  std::function<void(int attempt)> on_connect;  // called at every EnsureConnected()
 
-  std::vector<PublishResult> PublishBatch(std::span<const OutgoingMessage> messages,
+  std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages,
                                           milliseconds) override {
     std::lock_guard lock(mutex_);
     if (unavailable) throw PublisherUnavailable("connection refused");
@@ -122,6 +129,8 @@ class FakePublisher : public Publisher {
   }
   void EnsureConnected() override {
     std::lock_guard lock(mutex_);
+    ++connect_attempts;
+    if (on_connect) on_connect(connect_attempts);
     if (unavailable) throw PublisherUnavailable("connection refused");
     ++connects;
     connected = true;
@@ -182,7 +191,7 @@ TEST_F(RelayTest, ConfirmedRowsAreDeletedAndPublishedPerContract) {
   EXPECT_EQ(result.confirmed, 2u);
   EXPECT_EQ(store_.Size(), 0u);
   ASSERT_EQ(publisher_.published.size(), 2u);
-  const OutgoingMessage& m = publisher_.published[0];
+  const amqp::OutgoingMessage& m = publisher_.published[0];
   EXPECT_EQ(m.exchange, "test_exchange");
   EXPECT_EQ(m.routing_key, "");
   EXPECT_EQ(m.message_id, "00000000-0000-4000-8000-" + std::to_string(100000000000 + a));
@@ -288,11 +297,12 @@ TEST_F(RelayTest, BrokerDownLeavesRowsUntouched) {
 TEST_F(RelayTest, FailedCompletionRepublishesTheBatch) {
   const int64_t id = store_.Add();
   store_.fail_complete = true;
-  EXPECT_THROW(relay_.RunOnce(), std::runtime_error);
+  EXPECT_THROW(relay_.RunOnce(), OutboxUnavailable);
   EXPECT_TRUE(store_.Get(id));
   EXPECT_FALSE(relay_.DatabaseUp());
   store_.fail_complete = false;
   EXPECT_EQ(relay_.RunOnce().confirmed, 1u);
+  EXPECT_TRUE(relay_.DatabaseUp());
   // at-least-once: the same message_id went out twice
   ASSERT_EQ(publisher_.published.size(), 2u);
   EXPECT_EQ(publisher_.published[0].message_id, publisher_.published[1].message_id);
@@ -331,20 +341,77 @@ TEST_F(RelayTest, RunLoopPublishesUntilStopped) {
   EXPECT_EQ(registry_.GetGauge("paynotify_outbox_pending", "").Value(), 25);  // refreshed after the first batch
 }
 
-TEST_F(RelayTest, RunLoopBacksOffWhileBrokerIsDownAndStopsPromptly) {
+TEST_F(RelayTest, DatabaseUpStaysTrueForAFailureThatIsNotAnOutage) {
   store_.Add();
-  publisher_.unavailable = true;
-  const auto started = std::chrono::steady_clock::now();
-  {
-    std::jthread worker([this](std::stop_token stop) { relay_.Run(stop); });
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (Counter("paynotify_relay_errors_total", {{"kind", "broker"}}) == 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(1ms);
-    }
-  }
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);  // the back-off sleep woke on stop
-  EXPECT_EQ(store_.Size(), 1u);
-  EXPECT_FALSE(relay_.BrokerUp());
+  EXPECT_EQ(relay_.RunOnce().confirmed, 1u);
+  EXPECT_TRUE(relay_.DatabaseUp());
+  store_.on_claim = [](int) { throw std::runtime_error("column \"execute_num\" does not exist"); };
+  EXPECT_THROW(relay_.RunOnce(), std::runtime_error);
+  EXPECT_TRUE(relay_.DatabaseUp()) << "the database answered: it is up";
+  store_.on_claim = [](int) { throw OutboxUnavailable("connection refused"); };
+  EXPECT_THROW(relay_.RunOnce(), OutboxUnavailable);
+  EXPECT_FALSE(relay_.DatabaseUp());
+  store_.on_claim = nullptr;
+  relay_.RunOnce();
+  EXPECT_TRUE(relay_.DatabaseUp());
+}
+
+// The back-off is waited on the Clock: ManualClock records it and returns at once, so the
+// whole outage runs in no real time and the schedule is read from Sleeps().
+TEST(RelayRunTest, BacksOffOnTheClockWhileTheBrokerIsDownAndStopsWhenAsked) {
+  runtime::ManualClock clock;
+  metrics::Registry registry;
+  InMemoryOutboxStore store(clock);
+  FakePublisher publisher;
+  NeverWakes wake;
+  RelaySettings settings;
+  settings.exchange = "test_exchange";
+  settings.broker_reconnect = runtime::BackoffPolicy{500ms, 2.0, 4000ms};
+  Relay relay(settings, store, publisher, wake, clock, registry);
+  store.Add();
+  publisher.unavailable = true;
+  std::stop_source stop;
+  publisher.on_connect = [&](int attempt) {
+    if (attempt == 7) stop.request_stop();
+  };
+  relay.Run(stop.get_token());  // returns: the stop is seen by the seventh back-off wait
+  EXPECT_EQ(clock.Sleeps(), (std::vector<milliseconds>{500ms, 1000ms, 2000ms, 4000ms, 4000ms, 4000ms}));
+  EXPECT_EQ(registry.GetCounter("paynotify_relay_errors_total", "", {{"kind", "broker"}}).Value(), 7);
+  EXPECT_EQ(registry.GetCounter("paynotify_relay_errors_total", "", {{"kind", "database"}}).Value(), 0);
+  EXPECT_EQ(store.Size(), 1u);
+  EXPECT_EQ(store.Get(1)->record.execute_num, 0) << "no attempt is counted against the row";
+  EXPECT_FALSE(relay.BrokerUp());
+}
+
+// Each failure is counted as what it is, and each cause backs off on its own schedule; a
+// success resets both.
+TEST(RelayRunTest, CountsDatabaseOutagesAndOtherFailuresApartAndBacksOffForEach) {
+  runtime::ManualClock clock;
+  metrics::Registry registry;
+  InMemoryOutboxStore store(clock);
+  FakePublisher publisher;
+  NeverWakes wake;
+  RelaySettings settings;
+  settings.exchange = "test_exchange";
+  settings.database_reconnect = runtime::BackoffPolicy{100ms, 3.0, 1000ms};
+  Relay relay(settings, store, publisher, wake, clock, registry);
+  std::stop_source stop;
+  // Claims 1-3: the database is unavailable; 4: a failure that is no outage; 5: fine;
+  // 6: unavailable again (the back-off starts over); 7: stop.
+  store.on_claim = [&](int call) {
+    if (call <= 3 || call == 6) throw OutboxUnavailable("server closed the connection unexpectedly");
+    if (call == 4) throw std::logic_error("unexpected row shape");
+    if (call == 7) stop.request_stop();
+  };
+  relay.Run(stop.get_token());
+  const auto kinds = [&](const char* kind) {
+    return registry.GetCounter("paynotify_relay_errors_total", "", {{"kind", kind}}).Value();
+  };
+  EXPECT_EQ(kinds("database"), 4);
+  EXPECT_EQ(kinds("internal"), 1);
+  EXPECT_EQ(kinds("broker"), 0);
+  EXPECT_EQ(clock.Sleeps(), (std::vector<milliseconds>{100ms, 300ms, 900ms, 1000ms, 100ms}));
+  EXPECT_TRUE(relay.DatabaseUp()) << "claim 7 succeeded";
 }
 
 }  // namespace
