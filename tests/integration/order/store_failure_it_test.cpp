@@ -21,7 +21,7 @@ class StoreFailureIt : public OrderServiceIt {
   void TerminateBackends(const std::string& application_name) {
     const std::string where = "FROM pg_stat_activity WHERE application_name = '" + application_name + "'";
     ASSERT_NE(Scalar("SELECT count(*) " + where), "0") << "no backend of " << application_name;
-    Exec("SELECT pg_terminate_backend(pid) " + where);
+    Scalar("SELECT count(pg_terminate_backend(pid)) " + where);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (Scalar("SELECT count(*) " + where) != "0") {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "backends of " << application_name << " linger";

@@ -131,6 +131,24 @@ TEST(Translate, ARefusedConnectIsTransient) {
   EXPECT_FALSE(holder.IsConnected());
 }
 
+// libpqxx 6 can report a break as a bare pqxx::failure ("server closed the connection
+// unexpectedly"), which Classify() alone calls permanent (it is also what a usage error
+// looks like). The dead connection decides: transient and dropped. (The kills above all
+// surface as broken_connection with libpqxx 6.4.5; this case is built by hand.)
+TEST(Translate, ABareFailureIsTransientOnlyWhenTheConnectionIsGone) {
+  ConnectionHolder holder(testing::OrdersSettings());
+  const pqxx::failure bare("server closed the connection unexpectedly");
+  Failure failure = Translate(bare, holder);  // no connection open
+  EXPECT_EQ(failure.kind, ErrorKind::kTransient);
+  EXPECT_TRUE(failure.connection_lost);
+
+  holder.Get();
+  failure = Translate(bare, holder);
+  EXPECT_EQ(failure.kind, ErrorKind::kPermanent);
+  EXPECT_FALSE(failure.connection_lost);
+  EXPECT_TRUE(holder.IsConnected());
+}
+
 TEST(ConnectionPool, LendsEachHolderToOneCallerAndTimesOutWhenAllAreLent) {
   ConnectionPool pool(testing::OrdersSettings(UniqueName("pg-pool")), 1);
   int pid = 0;
