@@ -45,17 +45,17 @@ class ConfirmPublisher {
                                            std::chrono::milliseconds confirm_timeout);
 
   /// Opens the connection (confirm mode) now if not connected. Throws AmqpError.
-  /// (Added beyond CONTRACTS.md: lets a daemon report readiness before the first batch.)
+  /// (Lets a daemon report readiness before the first batch.)
   void Connect();
   /// True while a connection is open (it may still turn out dead on next use).
   bool IsConnected() const;
   /// Reads pending frames without blocking (answering heartbeats, noticing a broker
-  /// close). Drops a dead connection. Never throws. (Added beyond CONTRACTS.md.)
+  /// close). Drops a dead connection. Never throws.
   void ServiceHeartbeats();
   /// Graceful close (bounded by rpc_timeout); the next PublishBatch reconnects.
   void Close();
   /// Why the last batch had kUnknown outcomes or the connection was last dropped; empty if
-  /// it has not happened. (Added beyond CONTRACTS.md.)
+  /// it has not happened.
   const std::string& LastError() const { return last_error_; }
 
  private:

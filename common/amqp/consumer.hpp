@@ -15,7 +15,8 @@ namespace paynotify::amqp {
 /// Consumes one queue with manual acknowledgement on its own connection
 /// (basic.qos prefetch, basic.consume no_ack=false).
 ///
-/// Delivery contract (at-least-once): a delivery stays unacknowledged until Ack / Nack; if the connection is lost first, the broker requeues it and it comes again with
+/// Delivery contract (at-least-once): a delivery stays unacknowledged until Ack / Nack; if
+/// the connection is lost first, the broker requeues it and it comes again with
 /// redelivered=true — possibly to another consumer — so processing must be idempotent.
 ///
 /// Threading: one thread only (it owns a rabbitmq-c connection). Heartbeats are serviced
@@ -34,7 +35,7 @@ class Consumer {
   Consumer& operator=(const Consumer&) = delete;
 
   /// Opens the connection and starts consuming now if not connected. Throws AmqpError
-  /// (ChannelClosed 404 when the queue does not exist). (Added beyond CONTRACTS.md.)
+  /// (ChannelClosed 404 when the queue does not exist).
   void Connect();
 
   /// The next delivery, or nullopt when none arrives within `timeout`. Connects first if
@@ -48,7 +49,9 @@ class Consumer {
   /// message. Throws AmqpError when sending fails (the connection is then dropped).
   void Ack(uint64_t delivery_tag, bool multiple = false);
   /// basic.nack (RabbitMQ's extension; a superset of basic.reject, which we do not use):
-  /// `requeue` false dead-letters the message through the queue's x-dead-letter-exchange.
+  /// `requeue` false dead-letters the message through the queue's x-dead-letter-exchange, and
+  /// DROPS it when the queue has none (our main queues have none: the consumer loop parks a
+  /// message by publishing a confirmed copy, and only ever requeues with Nack).
   void Nack(uint64_t delivery_tag, bool requeue, bool multiple = false);
 
   bool IsConnected() const;

@@ -70,7 +70,7 @@ struct Delivery {
   std::optional<std::string> type{};
   std::optional<std::string> app_id{};
   std::optional<int64_t> timestamp_s{};
-  std::optional<uint8_t> delivery_mode;  // 2 = persistent (added beyond CONTRACTS.md)
+  std::optional<uint8_t> delivery_mode;  // 2 = persistent
   Headers headers{};
 };
 

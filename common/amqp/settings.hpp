@@ -31,7 +31,7 @@ struct BrokerSettings {
   /// Bounds the TCP connect and the AMQP login handshake, per address.
   std::chrono::milliseconds connect_timeout{5000};
   /// Bounds every synchronous AMQP method (declare, bind, qos, consume, confirm.select,
-  /// close). After it expires the connection is dropped. (Added beyond CONTRACTS.md.)
+  /// close). After it expires the connection is dropped.
   std::chrono::milliseconds rpc_timeout{10000};
   /// Sent as the client property "connection_name" (shown by the management UI and
   /// `rabbitmqctl list_connections client_properties`); empty -> "paynotify-<pid>".

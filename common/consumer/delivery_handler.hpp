@@ -31,8 +31,11 @@ class DeliveryHandler {
 
   /// What to do with several deliveries taken together (one transaction in the handler's
   /// store, typically): one disposition per delivery, in order, never kPause; or nullopt
-  /// when the batch as a whole failed and NOTHING of it took effect (`failure` receives why).
-  /// The loop then hands each delivery to Decide, which tells which one failed and how.
+  /// when the batch as a whole failed (`failure` receives why): normally nothing of it took
+  /// effect, but after an in-doubt commit (connection lost during COMMIT) it may have. The
+  /// loop then hands each delivery to Decide, which tells which one failed and how; a
+  /// handler must therefore be idempotent per delivery (an inbox), so a batch that did
+  /// commit is applied once, its deliveries found to be duplicates.
   virtual std::optional<std::vector<Disposition>> DecideBatch(std::span<const amqp::Delivery> deliveries,
                                                               std::string& failure) = 0;
 

@@ -61,7 +61,8 @@ struct ConsumerTopology {
 /// Copy of `delivery` for `retry` (a kRetry disposition), see above, with
 /// x-paynotify-attempt = retry.attempt and x-paynotify-last-error = retry.text (cut to 1000
 /// bytes); routed to RetryQueue(retry.attempt - 1).
-amqp::OutgoingMessage MakeRetryCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology, const Disposition& retry);
+amqp::OutgoingMessage MakeRetryCopy(const amqp::Delivery& delivery, const ConsumerTopology& topology,
+                                    const Disposition& retry);
 
 /// Copy of `delivery` for the parking queue, see above, with x-paynotify-reason, -error (cut
 /// to 1000 bytes), -attempts, -failed-at (ISO-8601 UTC, from `failed_at`) and the

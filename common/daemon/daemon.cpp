@@ -115,6 +115,11 @@ int Main(int argc, char** argv, const Erased& spec) {
               << (e.errors().size() == 1 ? "" : "s") << "):\n"
               << e.what() << "\n";
     return 2;
+  } catch (const std::exception& e) {
+    // Not a config error (e.g. out of memory while reading): still an exit status, never
+    // std::terminate.
+    std::cerr << spec.name << ": cannot read the configuration: " << e.what() << "\n";
+    return 1;
   }
   if (check_only) {
     std::cout << "configuration " << config_path << " is valid:\n" << redacted << "\n";

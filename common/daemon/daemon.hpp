@@ -70,9 +70,10 @@ struct Spec {
 
 /// True when a start-up failure may heal by itself, so Connect() is retried: amqp::AmqpError
 /// with `retryable` (never amqp::TopologyMismatch), and whatever pg::Classify calls
-/// transient (lost or refused connection, server starting or shutting down). Everything
-/// else - a refused AMQP login, an SQL error, a bind failure, any other exception - is
-/// permanent. The one place where a daemon decides whether to wait or give up at start.
+/// transient (lost or unreachable connection, server starting or shutting down). Everything
+/// else - a refused AMQP login, a refused database login (pg::LoginRefused, raised by
+/// pg::ConnectAtStart, which components use at start for that reason), an SQL error, a bind
+/// failure, any other exception - is permanent. The one place where a daemon decides whether to wait or give up at start.
 bool IsTransient(const std::exception& error);
 
 /// Where the skeleton waits for SIGTERM/SIGINT. The process implementation uses sigwait

@@ -2,7 +2,10 @@
 
 #include <utility>
 
+#include <libpq-fe.h>
+
 #include "common/log/log.hpp"
+#include "common/pg/errors.hpp"
 
 namespace paynotify::pg {
 
@@ -43,6 +46,18 @@ bool ConnectionHolder::HasOpenConnection() noexcept {
   const bool open = conn_ && conn_->is_open();
   connected_.store(open, std::memory_order_relaxed);
   return open;
+}
+
+void ConnectAtStart(ConnectionHolder& holder) {
+  try {
+    holder.Get();
+  } catch (const pqxx::broken_connection& e) {
+    if (PQping(holder.Settings().ConnString().c_str()) == PQPING_OK) {
+      throw LoginRefused("the database server refused the login (" + holder.Settings().Redacted() +
+                         "): " + Describe(e));
+    }
+    throw;
+  }
 }
 
 }  // namespace paynotify::pg

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 
 #include <pqxx/connection>
 
@@ -61,5 +62,23 @@ class ConnectionHolder {
   std::unique_ptr<pqxx::connection> conn_;
   std::atomic<bool> connected_{false};
 };
+
+/// The server accepts connections but refused ours: wrong password, pg_hba.conf, unknown
+/// database or role. Deliberately not a pqxx exception, so Classify() calls it permanent.
+class LoginRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Connects `holder` at start-up, telling "refused us" from "not there yet". libpq reports a
+/// wrong password and a server that is down alike (pqxx::broken_connection, no SQLSTATE), so
+/// after such a failure the server is asked with PQping: when it answers that it accepts
+/// connections, ours was refused -> LoginRefused (the daemon exits 1 instead of retrying a
+/// password forever); otherwise the broken_connection propagates (transient: down, starting,
+/// shutting down). For start-up only: at run time a refused reconnect stays a connection loss,
+/// so no message is dead-lettered because of an operator's password change. PQping also
+/// answers "accepts" when the server is out of connection slots (53300); the daemon then
+/// exits 1 and its supervisor starts it again.
+void ConnectAtStart(ConnectionHolder& holder);
 
 }  // namespace paynotify::pg

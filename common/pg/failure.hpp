@@ -16,9 +16,10 @@ namespace paynotify::pg {
 /// What a failed unit of database work means.
 struct Failure {
   /// Classify(error), with one correction: when the connection is gone, a failure Classify
-  /// calls permanent is transient, unless it is an SQL error (the server's own answer). libpqxx 6 reports some breaks as a bare pqxx::failure
-  /// ("server closed the connection unexpectedly" when a statement is sent on a socket the
-  /// server closed); the dead connection says what it was.
+  /// calls permanent is transient, unless it is an SQL error (the server's own answer).
+  /// libpqxx 6 reports some breaks as a bare pqxx::failure ("server closed the connection
+  /// unexpectedly" when a statement is sent on a socket the server closed); the dead
+  /// connection says what it was.
   ErrorKind kind = ErrorKind::kPermanent;
   /// The connection is gone or its state is unknown: a connection loss (IsConnectionLoss), an
   /// in-doubt commit, or a connection that is no longer open whatever the exception says.

@@ -22,10 +22,9 @@ struct PgSettings {
   std::string application_name;    ///< shown in pg_stat_activity
   int connect_timeout_s = 5;       ///< bounds each connection attempt (libpq connect_timeout)
   /// TCP keepalive idle time, so a peer that vanished without a FIN (host crash, cable) is
-  /// noticed by a blocked LISTEN wait or query. 0 = the OS default. (Added beyond CONTRACTS.md.)
+  /// noticed by a blocked LISTEN wait or query. 0 = the OS default.
   int keepalives_idle_s = 30;
   /// Delay between reconnect attempts (ConnectionHolder users, NotifyListener).
-  /// (Added beyond CONTRACTS.md.)
   runtime::BackoffPolicy reconnect{std::chrono::milliseconds(500), 2.0, std::chrono::milliseconds(10000)};
 
   /// libpq keyword/value connection string. Every value is single-quoted, with quotes and

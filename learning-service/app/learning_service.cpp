@@ -9,9 +9,11 @@ namespace paynotify::learning {
 namespace {
 
 // Pausing for a database outage uses the database reconnect back-off, capped at half the
-// AMQP heartbeat: while paused the consumer thread makes no AMQP calls, and rabbitmq-c only
-// answers heartbeats inside calls, so a longer sleep would let the broker drop us (harmless -
-// the held message is redelivered and deduplicated - but noisy).
+// AMQP heartbeat, so a database that is back is noticed within that time. While paused the
+// consumer thread makes no AMQP calls and rabbitmq-c answers heartbeats only inside calls, so
+// an outage longer than about two heartbeats still costs the broker connection: the held
+// delivery is then redelivered (and deduplicated by the inbox) and the loop reconnects -
+// harmless, and logged once as a broker loss.
 runtime::BackoffPolicy PausePolicy(const LearningSettings& s) {
   runtime::BackoffPolicy p = s.database.reconnect;
   if (s.broker.heartbeat_s > 0) {

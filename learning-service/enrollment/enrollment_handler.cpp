@@ -259,7 +259,8 @@ std::optional<std::vector<HandleResult>> EnrollmentHandler::HandleBatch(std::spa
     try {
       applied = repository_.ApplyBatch(applications);
     } catch (const std::exception& e) {
-      // Nothing of the batch was committed. Which message failed, and whether it is the
+      // Nothing of the batch was committed - or, after an in-doubt commit, all of it was: the
+      // inbox then finds each one a duplicate. Which message failed, and whether it is the
       // database or the message, only one-by-one handling can tell: leave it to that.
       if (failure != nullptr) *failure = e.what();
       return std::nullopt;

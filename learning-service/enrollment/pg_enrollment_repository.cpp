@@ -128,7 +128,7 @@ nlohmann::json RowToJson(const pqxx::row& row) {
 PgEnrollmentRepository::PgEnrollmentRepository(pg::PgSettings settings)
     : holder_(std::move(settings), PrepareApply) {}
 
-void PgEnrollmentRepository::Connect() { holder_.Get(); }
+void PgEnrollmentRepository::Connect() { pg::ConnectAtStart(holder_); }
 
 std::vector<ApplyResult> PgEnrollmentRepository::ApplyBatch(std::span<const PaymentApplication> applications) {
   // A key's first occurrence is the one applied; a repeat in the same batch (the same message

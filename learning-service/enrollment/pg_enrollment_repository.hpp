@@ -25,7 +25,8 @@ class PgEnrollmentRepository final : public EnrollmentRepository {
 
   std::vector<ApplyResult> ApplyBatch(std::span<const PaymentApplication> applications) override;
 
-  /// Connects now (start-up check). Throws what pg::Connect throws.
+  /// Connects now (start-up check): pg::LoginRefused when the server refused us (permanent),
+  /// pqxx::broken_connection when it is not there yet (see pg::ConnectAtStart).
   void Connect();
   bool IsConnected() const noexcept { return holder_.IsConnected(); }
   void Close() noexcept { holder_.Invalidate(); }

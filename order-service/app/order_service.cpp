@@ -1,6 +1,7 @@
 #include "order-service/app/order_service.hpp"
 
 #include "common/log/log.hpp"
+#include "common/pg/errors.hpp"
 #include "order-service/intake/http_routes.hpp"
 
 namespace paynotify::order {
@@ -45,6 +46,30 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
 }
 
 OrderService::~OrderService() { Stop(); }
+
+void OrderService::Connect() {
+  // Runs on the main thread before Start(): the relay thread, started after it, is the only
+  // user of these connections from then on (a hand-over, never shared).
+  auto logger = log::Get("order-service");
+  if (publisher_) {
+    try {
+      publisher_->Connect();
+    } catch (const std::exception& e) {
+      if (!daemon::IsTransient(e)) throw;
+      logger->warn("start: broker not reachable ({}); serving anyway, the relay keeps trying",
+                   e.what());
+    }
+  }
+  if (outbox_store_) {
+    try {
+      outbox_store_->Connect();
+    } catch (const std::exception& e) {
+      if (!daemon::IsTransient(e)) throw;
+      logger->warn("start: database not reachable ({}); serving anyway (503 until it is back)",
+                   pg::Describe(e));
+    }
+  }
+}
 
 void OrderService::Start() {
   if (options_.run_http && !config_.alipay.verify_signature) {

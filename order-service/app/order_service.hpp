@@ -36,9 +36,13 @@ class OrderService final : public daemon::Component {
                const runtime::Clock& clock = runtime::SystemClock::Instance());
   ~OrderService() override;  // Stop()
 
-  /// Nothing to wait for: the order store connects per request (503 while the database is
-  /// down) and the relay connects and reconnects with back-off on its own thread.
-  void Connect() override {}
+  /// One probe of each server, never a wait: order-service serves while the broker or the
+  /// database is down (the outbox is the buffer; the order store answers 503 until the
+  /// database is back; the relay reconnects with back-off on its own thread). But a server
+  /// that REFUSES us will not heal: a refused AMQP login or a topology mismatch
+  /// (non-retryable amqp::AmqpError) and a refused database login (pg::LoginRefused) are
+  /// thrown, so the daemon exits 1 as learning-service does. Unreachable servers are logged.
+  void Connect() override;
   /// Starts the relay thread, then both HTTP listeners last (throws if an address cannot be
   /// bound).
   void Start() override;

@@ -22,6 +22,9 @@ class PgOutboxStore final : public OutboxStore {
   std::unique_ptr<ClaimedBatch> Claim(size_t limit) override;
   OutboxStats Stats() override;
   bool IsConnected() const noexcept { return holder_.IsConnected(); }
+  /// Connects now (start-up check): pg::LoginRefused when the server refused us, else what
+  /// pg::Connect throws (see pg::ConnectAtStart).
+  void Connect() { pg::ConnectAtStart(holder_); }
 
  private:
   pg::ConnectionHolder holder_;

@@ -12,18 +12,22 @@ AmqpPublisher::AmqpPublisher(amqp::BrokerSettings settings, size_t confirm_windo
 
 AmqpPublisher::~AmqpPublisher() { Close(); }
 
-void AmqpPublisher::EnsureConnected() {
+void AmqpPublisher::Connect() {
   if (publisher_.IsConnected()) return;
+  {
+    amqp::BrokerSettings topology = settings_;
+    topology.connection_name = settings_.connection_name + " (topology)";
+    auto connection = amqp::Connection::Open(topology);
+    amqp::DeclareExchange(*connection, amqp::ExchangeSpec{exchange_, "fanout", true, false});
+    connection->Close();
+  }
+  publisher_.Connect();
+  log::Get("relay")->info("broker connected; exchange {} declared (durable fanout)", exchange_);
+}
+
+void AmqpPublisher::EnsureConnected() {
   try {
-    {
-      amqp::BrokerSettings topology = settings_;
-      topology.connection_name = settings_.connection_name + " (topology)";
-      auto connection = amqp::Connection::Open(topology);
-      amqp::DeclareExchange(*connection, amqp::ExchangeSpec{exchange_, "fanout", true, false});
-      connection->Close();
-    }
-    publisher_.Connect();
-    log::Get("relay")->info("broker connected; exchange {} declared (durable fanout)", exchange_);
+    Connect();
   } catch (const amqp::AmqpError& e) {
     throw PublisherUnavailable(e.what());
   }

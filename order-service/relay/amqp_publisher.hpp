@@ -21,6 +21,9 @@ class AmqpPublisher final : public Publisher {
   std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages,
                                           std::chrono::milliseconds confirm_timeout) override;
   void EnsureConnected() override;
+  /// EnsureConnected() for start-up: the amqp::AmqpError itself (with `retryable`, or
+  /// amqp::TopologyMismatch), not PublisherUnavailable, so a refusal can be told apart.
+  void Connect();
   bool Maintain() noexcept override;
   void Close() noexcept override;
 

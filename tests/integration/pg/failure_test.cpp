@@ -6,6 +6,8 @@
 
 #include <pqxx/pqxx>
 
+#include "common/pg/connection.hpp"
+#include "common/pg/errors.hpp"
 #include "common/pg/pool.hpp"
 #include "tests/integration/pg/pg_test_env.hpp"
 #include "tests/support/test_env.hpp"
@@ -129,6 +131,36 @@ TEST(Translate, ARefusedConnectIsTransient) {
     EXPECT_TRUE(failure.connection_lost);
   }
   EXPECT_FALSE(holder.IsConnected());
+}
+
+// At start-up a wrong password must end the daemon (exit 1), not be retried forever: libpq
+// reports it like a server that is down, so ConnectAtStart asks the server (PQping).
+TEST(ConnectAtStart, AWrongPasswordIsALoginRefusedNotAConnectionLoss) {
+  PgSettings settings = testing::OrdersSettings(UniqueName("pg-start"));
+  settings.password = "not-the-password";
+  ConnectionHolder holder(settings);
+  try {
+    ConnectAtStart(holder);
+    FAIL() << "expected the login to be refused";
+  } catch (const LoginRefused& e) {
+    EXPECT_NE(std::string(e.what()).find("refused the login"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("not-the-password"), std::string::npos) << "no password in the text";
+    EXPECT_EQ(Classify(e), ErrorKind::kPermanent);
+  }
+  EXPECT_FALSE(holder.IsConnected());
+}
+
+TEST(ConnectAtStart, AServerThatIsNotThereStaysATransientConnectionLoss) {
+  PgSettings settings = testing::OrdersSettings(UniqueName("pg-start"));
+  settings.port = 1;  // nothing listens
+  ConnectionHolder holder(settings);
+  EXPECT_THROW(ConnectAtStart(holder), pqxx::broken_connection);
+}
+
+TEST(ConnectAtStart, TheRightLoginConnects) {
+  ConnectionHolder holder(testing::OrdersSettings(UniqueName("pg-start")));
+  ConnectAtStart(holder);
+  EXPECT_TRUE(holder.IsConnected());
 }
 
 // libpqxx 6 can report a break as a bare pqxx::failure ("server closed the connection

@@ -2,6 +2,7 @@
 // failure is transient and cut short by a signal, permanent failures exit 1, usage and
 // config errors exit 2, and the drain (Stop) runs on every way out once something was built.
 #include "common/daemon/daemon.hpp"
+#include "common/pg/connection.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -134,6 +135,8 @@ TEST(DaemonIsTransient, UsesTheAmqpAndPgClassifiers) {
   EXPECT_TRUE(IsTransient(pqxx::broken_connection("server closed the connection")));
   EXPECT_FALSE(IsTransient(pqxx::sql_error("relation \"x\" does not exist", "SELECT 1", "42P01")));
   EXPECT_FALSE(IsTransient(std::runtime_error("anything else")));
+  // A wrong database password at start (pg::ConnectAtStart): the daemon exits 1.
+  EXPECT_FALSE(IsTransient(pg::LoginRefused("the database server refused the login")));
 }
 
 // Main itself: everything up to the component.
