@@ -12,26 +12,29 @@
 
 namespace paynotify::testing {
 
-/// Runs `sql` with `params` ($1, $2, ...) on `dbname` (e.g. OrdersDb()) in a
-/// transaction of its own, commits it and returns the rows. Throws what libpqxx throws.
-template <class... Params>
-pqxx::result ExecCommitted(const std::string& dbname, const std::string& sql, Params&&... params) {
+/// Runs `exec(tx)` in a transaction of its own on `dbname`, commits it and returns what
+/// `exec` returned; nothing is committed when it throws.
+template <class Exec>
+auto InOwnTransaction(const std::string& dbname, Exec&& exec) {
   pqxx::connection conn(PgConnString(dbname));
   pqxx::work tx(conn);
-  pqxx::result rows = tx.exec_params(sql, std::forward<Params>(params)...);
+  auto out = exec(tx);
   tx.commit();
-  return rows;
+  return out;
+}
+
+/// Runs `sql` with `params` ($1, $2, ...) on `dbname` (e.g. OrdersDb()) in a transaction of
+/// its own, commits it and returns the rows. Throws what libpqxx throws.
+template <class... Params>
+pqxx::result ExecCommitted(const std::string& dbname, const std::string& sql, Params&&... params) {
+  return InOwnTransaction(dbname, [&](pqxx::work& tx) { return tx.exec_params(sql, std::forward<Params>(params)...); });
 }
 
 /// ExecCommitted for a statement that yields exactly one row (INSERT ... RETURNING id,
-/// SELECT count(*)); throws pqxx::unexpected_rows for any other number.
+/// SELECT count(*)); throws pqxx::unexpected_rows, committing nothing, for any other number.
 template <class... Params>
 pqxx::row ExecCommitted1(const std::string& dbname, const std::string& sql, Params&&... params) {
-  pqxx::connection conn(PgConnString(dbname));
-  pqxx::work tx(conn);
-  pqxx::row row = tx.exec_params1(sql, std::forward<Params>(params)...);
-  tx.commit();
-  return row;
+  return InOwnTransaction(dbname, [&](pqxx::work& tx) { return tx.exec_params1(sql, std::forward<Params>(params)...); });
 }
 
 /// The first column of `rows` as bigints: the ids an INSERT ... RETURNING made, in row order.
