@@ -34,17 +34,22 @@ int UnusedPort() {
   return ntohs(address.sin_port);
 }
 
-// What Connection::Open(settings) threw, which must be an `Error`; nothing (and a failure)
-// when it connected.
-template <class Error>
-std::optional<Error> OpenError(const BrokerSettings& settings) {
+// What `f` threw, which must be an `Error`; nothing (and a test failure) when it returned.
+template <class Error, class F>
+std::optional<Error> ThrownBy(F&& f) {
   try {
-    Connection::Open(settings);
+    f();
   } catch (const Error& error) {
     return error;
   }
-  ADD_FAILURE() << "expected Connection::Open to throw";
+  ADD_FAILURE() << "expected an exception";
   return std::nullopt;
+}
+
+// What Connection::Open(settings) threw, which must be an `Error`.
+template <class Error>
+std::optional<Error> OpenError(const BrokerSettings& settings) {
+  return ThrownBy<Error>([&] { Connection::Open(settings); });
 }
 
 TEST(AmqpConnection, TriesAddressesInOrder) {
@@ -292,27 +297,21 @@ TEST(AmqpErrors, ServerCloseBecomesTypedErrorWithBrokerText) {
   reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
   reply.reply.id = AMQP_CHANNEL_CLOSE_METHOD;
   reply.reply.decoded = &close;
-  try {
-    CheckReply(reply, "queue.declare 'q'");
-    FAIL();
-  } catch (const TopologyMismatch& error) {
-    EXPECT_EQ(error.argument, "x-max-length");
-    EXPECT_NE(std::string(error.what()).find("queue.declare 'q'"), std::string::npos);
-  }
+  const auto mismatch = ThrownBy<TopologyMismatch>([&] { CheckReply(reply, "queue.declare 'q'"); });
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->argument, "x-max-length");
+  EXPECT_NE(std::string(mismatch->what()).find("queue.declare 'q'"), std::string::npos);
 
   amqp_connection_close_t hard{};
   hard.reply_code = 320;
   hard.reply_text = amqp_cstring_bytes("CONNECTION_FORCED - broker forced connection closure");
   reply.reply.id = AMQP_CONNECTION_CLOSE_METHOD;
   reply.reply.decoded = &hard;
-  try {
-    CheckReply(reply, "waiting");
-    FAIL();
-  } catch (const ConnectionClosed& error) {
-    EXPECT_EQ(error.code, 320);
-    EXPECT_TRUE(error.retryable);
-    EXPECT_NE(error.text.find("CONNECTION_FORCED"), std::string::npos);
-  }
+  const auto closed = ThrownBy<ConnectionClosed>([&] { CheckReply(reply, "waiting"); });
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->code, 320);
+  EXPECT_TRUE(closed->retryable);
+  EXPECT_NE(closed->text.find("CONNECTION_FORCED"), std::string::npos);
 
   amqp_rpc_reply_t library{};
   library.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION;
