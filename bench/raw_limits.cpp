@@ -14,6 +14,7 @@
 #include "common/amqp/topology.hpp"
 #include "common/messages/mq_message.hpp"
 #include "common/pg/array_literal.hpp"
+#include "tests/support/pg_exec.hpp"
 #include "tests/support/test_env.hpp"
 
 namespace paynotify::bench {
@@ -98,18 +99,13 @@ void PrepareConsumer(pqxx::connection& c) {
 }
 
 std::vector<int64_t> CreateRawOrders(const std::string& tag, int n) {
-  pqxx::connection conn(t::PgConnString(t::OrdersDb()));
-  pqxx::work tx(conn);
-  const auto r = tx.exec_params(
+  return t::FirstColumn(t::ExecCommitted(
+      t::OrdersDb(),
       "WITH o AS (INSERT INTO xc_orders (total_price, user_id, order_type, order_name, out_business_id)"
       " SELECT 9.90, 'bench', '60201', 'bench course', $1 || '-' || g FROM generate_series(1, $2) g RETURNING id)"
       " INSERT INTO xc_pay_record (pay_no, order_id, order_name, total_price, user_id)"
       " SELECT nextval('xc_pay_no_seq'), id, 'bench course', 9.90, 'bench' FROM o RETURNING pay_no",
-      tag, n);
-  tx.commit();
-  std::vector<int64_t> pay_nos;
-  for (const auto& row : r) pay_nos.push_back(row[0].as<int64_t>());
-  return pay_nos;
+      tag, n));
 }
 
 int64_t RawOrderTransaction(pqxx::connection& c, int64_t pay_no, const std::string& tag, bool delete_outbox) {

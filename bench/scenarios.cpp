@@ -20,6 +20,7 @@
 #include "common/amqp/topology.hpp"
 #include "common/pg/array_literal.hpp"
 #include "tests/e2e/harness/pay_system.hpp"
+#include "tests/support/pg_exec.hpp"
 #include "tests/support/test_env.hpp"
 
 namespace paynotify::bench {
@@ -33,9 +34,8 @@ namespace {
 /// SQL as POST /orders would make them: creating orders is not what the bench measures, and
 /// over HTTP it takes longer than the measurement on this machine. Returns the pay_nos.
 std::vector<int64_t> CreateOrdersSql(const std::vector<int64_t>& selections) {
-  pqxx::connection conn(t::PgConnString(t::OrdersDb()));
-  pqxx::work tx(conn);
-  const auto r = tx.exec_params(
+  const pqxx::result r = t::ExecCommitted(
+      t::OrdersDb(),
       "WITH o AS (INSERT INTO xc_orders (total_price, user_id, order_type, order_name, order_descrip, out_business_id)"
       " SELECT 9.90, 'bench-' || s, '60201', 'bench course', 'bench', s::text FROM unnest($1::bigint[]) s"
       " RETURNING id, out_business_id, user_id),"
@@ -43,7 +43,6 @@ std::vector<int64_t> CreateOrdersSql(const std::vector<int64_t>& selections) {
       " SELECT nextval('xc_pay_no_seq'), id, 'bench course', 9.90, user_id FROM o RETURNING pay_no, order_id)"
       " SELECT p.pay_no, o.out_business_id FROM p JOIN o ON o.id = p.order_id",
       pg::ArrayLiteral(selections));
-  tx.commit();
   std::map<std::string, int64_t> by_selection;
   for (const auto& row : r) by_selection[row[1].as<std::string>()] = row[0].as<int64_t>();
   std::vector<int64_t> pay_nos;
@@ -57,23 +56,19 @@ std::vector<int64_t> CreateOrdersSql(const std::vector<int64_t>& selections) {
 /// xc_pay_record.pay_success_time (orders db); both are now() of their transaction, one clock.
 std::vector<double> Latencies(const std::vector<int64_t>& selections, double* first_pay_epoch, double* last_apply_epoch) {
   std::map<std::string, double> paid_at;
-  {
-    pqxx::connection conn(t::PgConnString(t::OrdersDb()));
-    pqxx::work tx(conn);
-    for (const auto& row : tx.exec_params(
-             "SELECT o.out_business_id, extract(epoch from p.pay_success_time)::float8 FROM xc_orders o"
-             " JOIN xc_pay_record p ON p.order_id = o.id WHERE o.out_business_id = ANY($1::bigint[]::text[]) AND p.status = '601002'",
-             pg::ArrayLiteral(selections))) {
-      paid_at[row[0].as<std::string>()] = row[1].as<double>();
-    }
+  for (const auto& row : t::ExecCommitted(
+           t::OrdersDb(),
+           "SELECT o.out_business_id, extract(epoch from p.pay_success_time)::float8 FROM xc_orders o"
+           " JOIN xc_pay_record p ON p.order_id = o.id WHERE o.out_business_id = ANY($1::bigint[]::text[]) AND p.status = '601002'",
+           pg::ArrayLiteral(selections))) {
+    paid_at[row[0].as<std::string>()] = row[1].as<double>();
   }
   std::vector<double> ms;
   *first_pay_epoch = 1e300;
   *last_apply_epoch = 0;
   for (const auto& [key, at] : paid_at) *first_pay_epoch = std::min(*first_pay_epoch, at);
-  pqxx::connection conn(t::PgConnString(t::LearningDb()));
-  pqxx::work tx(conn);
-  for (const auto& row : tx.exec_params(
+  for (const auto& row : t::ExecCommitted(
+           t::LearningDb(),
            "SELECT choose_course_id::text, extract(epoch from create_date)::float8 FROM xc_course_tables"
            " WHERE choose_course_id = ANY($1::bigint[])",
            pg::ArrayLiteral(selections))) {
@@ -170,10 +165,7 @@ Figures ScenarioRelay(const Options& o) {
     std::string tag;
     ~OutboxCleanup() {
       try {
-        pqxx::connection pg(t::PgConnString(t::OrdersDb()));
-        pqxx::work tx(pg);
-        tx.exec_params0("DELETE FROM mq_message WHERE business_key3 = $1", tag);
-        tx.commit();
+        t::ExecCommitted(t::OrdersDb(), "DELETE FROM mq_message WHERE business_key3 = $1", tag);
       } catch (...) {
       }
     }
@@ -181,16 +173,12 @@ Figures ScenarioRelay(const Options& o) {
   // Our rows' message_ids: each must reach the queue exactly once. Rows someone else left due
   // in the shared outbox are published too; their messages are told apart by id below.
   std::unordered_map<std::string, int> copies;  // message_id -> times seen in the queue
-  {
-    pqxx::connection pg(t::PgConnString(t::OrdersDb()));
-    pqxx::work tx(pg);
-    for (const auto& row : tx.exec_params(
-             "INSERT INTO mq_message (message_type, business_key1, business_key2, business_key3)"
-             " SELECT 'payresult_notify', g::text, 'bench', $1 FROM generate_series(1, $2) g RETURNING message_id::text",
-             tag, o.k)) {
-      copies.emplace(row[0].as<std::string>(), 0);
-    }
-    tx.commit();
+  for (const auto& row : t::ExecCommitted(
+           t::OrdersDb(),
+           "INSERT INTO mq_message (message_type, business_key1, business_key2, business_key3)"
+           " SELECT 'payresult_notify', g::text, 'bench', $1 FROM generate_series(1, $2) g RETURNING message_id::text",
+           tag, o.k)) {
+    copies.emplace(row[0].as<std::string>(), 0);
   }
   const auto cpu_before = TakeCpu(-1, -1);
   const auto start = Clock::now();
@@ -317,10 +305,7 @@ Figures ScenarioIntake(const Options& o) {
     std::string keys;
     ~OutboxCleanup() {
       try {
-        pqxx::connection pg(t::PgConnString(t::OrdersDb()));
-        pqxx::work tx(pg);
-        tx.exec_params0("DELETE FROM mq_message WHERE business_key1 = ANY($1::bigint[]::text[])", keys);
-        tx.commit();
+        t::ExecCommitted(t::OrdersDb(), "DELETE FROM mq_message WHERE business_key1 = ANY($1::bigint[]::text[])", keys);
       } catch (...) {
       }
     }

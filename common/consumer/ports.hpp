@@ -1,7 +1,7 @@
 #pragma once
 /// The consumer loop's ports to the broker: where deliveries come from and are settled, and
 /// where retry / dead-letter copies go. Declared by the loop (the caller owns the seam); the
-/// AMQP adapters are in amqp_adapters.hpp, test doubles in tests/unit/consumer/fakes.hpp.
+/// AMQP adapters are in amqp_adapters.hpp, test doubles in tests/support/consumer_fakes.hpp.
 #include <chrono>
 #include <cstdint>
 #include <optional>

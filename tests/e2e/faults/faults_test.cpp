@@ -126,6 +126,31 @@ class FaultTest : public ::testing::Test {
     EXPECT_TRUE(c.Done()) << c.Describe();
   }
 
+  /// When an outage records what it holds up (Injecting): while the server is down, or the
+  /// moment it is back (what is in flight can only be read from a running PostgreSQL).
+  enum class ReadInFlight { kWhileDown, kWhenBack };
+
+  /// Run() with `server` ("rabbitmq", "postgres") stopped twice: stop it, run `while_down`
+  /// (release a held-back wave), start it, record what is in flight (at `read`); then
+  /// WaitForRecovery and the same again. Three waves, one copy of each notification. Fatal
+  /// failures end the run: call it as ASSERT_NO_FATAL_FAILURE(RunWithServerStoppedTwice(...)).
+  void RunWithServerStoppedTwice(PaySystem& system, const std::string& server, const std::function<void()>& while_down,
+                                 ReadInFlight read, Outcome* outcome) {
+    const auto outage = [&] {
+      ASSERT_TRUE(Infra("stop " + server));
+      ASSERT_NO_FATAL_FAILURE(while_down());
+      if (read == ReadInFlight::kWhileDown) Injecting(system);
+      ASSERT_TRUE(Infra("start " + server));
+      if (read == ReadInFlight::kWhenBack) Injecting(system);
+    };
+    const auto fault = [&] {
+      ASSERT_NO_FATAL_FAILURE(outage());
+      ASSERT_NO_FATAL_FAILURE(WaitForRecovery(system));
+      ASSERT_NO_FATAL_FAILURE(outage());
+    };
+    ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, outcome, /*waves=*/3));
+  }
+
   /// Releases the next held-back part of the notifications and waits until a third of it has
   /// been answered, so the next injection hits a system busy again (or, called while the
   /// broker is down, so the outage holds work). Bounded.
@@ -217,18 +242,8 @@ TEST_F(FaultTest, RabbitMqRestartedTwiceMidRun) {
   // Stopping the broker takes seconds, time enough for the pipeline to drain what was sent
   // before; the intake works without the broker, so a part of the payments is released while
   // it is down, and what is in flight is measured then: the outage holds real work.
-  const auto outage = [&] {
-    ASSERT_TRUE(Infra("stop rabbitmq"));
-    ASSERT_NO_FATAL_FAILURE(NextWave(system));
-    Injecting(system);
-    ASSERT_TRUE(Infra("start rabbitmq"));
-  };
-  const auto fault = [&] {
-    ASSERT_NO_FATAL_FAILURE(outage());
-    ASSERT_NO_FATAL_FAILURE(WaitForRecovery(system));
-    ASSERT_NO_FATAL_FAILURE(outage());
-  };
-  ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, &o, /*waves=*/3));
+  ASSERT_NO_FATAL_FAILURE(RunWithServerStoppedTwice(
+      system, "rabbitmq", [&] { NextWave(system); }, ReadInFlight::kWhileDown, &o));
   EXPECT_EQ(system.DeadLetterCount(), 0u);
   PrintSummary("broker-restart", o.convergence, "rabbitmq restart x2", o.converge_seconds,
                "notification_retransmissions=" + std::to_string(system.retransmissions()), o.in_flight);
@@ -246,18 +261,8 @@ TEST_F(FaultTest, PostgresRestartedTwiceMidRun) {
   // payments is released while it is down (their notifications fail and are re-sent), and
   // what is in flight is read the moment it is back, before the daemons have reconnected:
   // the work the outage held up.
-  const auto outage = [&] {
-    ASSERT_TRUE(Infra("stop postgres"));
-    ASSERT_NO_FATAL_FAILURE(ReleaseNextWave());
-    ASSERT_TRUE(Infra("start postgres"));
-    Injecting(system);
-  };
-  const auto fault = [&] {
-    ASSERT_NO_FATAL_FAILURE(outage());
-    ASSERT_NO_FATAL_FAILURE(WaitForRecovery(system));
-    ASSERT_NO_FATAL_FAILURE(outage());
-  };
-  ASSERT_NO_FATAL_FAILURE(Run(system, 1, fault, &o, /*waves=*/3));
+  ASSERT_NO_FATAL_FAILURE(RunWithServerStoppedTwice(
+      system, "postgres", [&] { ReleaseNextWave(); }, ReadInFlight::kWhenBack, &o));
   EXPECT_EQ(system.DeadLetterCount(), 0u);
   // The intake lost its database mid-request: the platform had to re-send.
   EXPECT_GT(system.retransmissions(), 0);

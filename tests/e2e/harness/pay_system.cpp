@@ -25,6 +25,8 @@
 #include "common/amqp/topology.hpp"
 #include "common/messages/mq_message.hpp"
 #include "common/pg/array_literal.hpp"
+#include "tests/support/pg_exec.hpp"
+#include "tests/support/server_settings.hpp"
 #include "tests/support/test_env.hpp"
 
 #ifndef PAYNOTIFY_ORDER_SERVICE_BIN
@@ -137,14 +139,8 @@ void Parallel(size_t n, int concurrency, MakeState make_state, Work work) {
 }  // namespace
 
 amqp::BrokerSettings TestBrokerSettings(const std::string& connection_name, int heartbeat_s) {
-  const auto b = t::Broker();
-  amqp::BrokerSettings s;
-  s.addresses = {{b.host, b.port}};
-  s.username = b.user;
-  s.password = b.password;
-  s.virtual_host = b.vhost;
+  amqp::BrokerSettings s = t::BrokerSettingsFromEnv(connection_name);
   s.heartbeat_s = heartbeat_s;
-  s.connection_name = connection_name;
   return s;
 }
 
@@ -355,20 +351,15 @@ void PaySystem::InstallApplyAudit() {
 
 std::vector<int64_t> PaySystem::CreateSelections(int n) {
   if (audit_) InstallApplyAudit();
-  pqxx::connection conn(t::PgConnString(t::LearningDb()));
-  pqxx::work tx(conn);
   // course_id is unique per selection (a learner holds a course once: UNIQUE(user_id, course_id)).
-  const auto result = tx.exec_params(
+  return t::FirstColumn(t::ExecCommitted(
+      t::LearningDb(),
       "INSERT INTO xc_choose_course (course_id, course_name, user_id, company_id, order_type,"
       " course_price, valid_days, status, remarks)"
       " SELECT (extract(epoch from clock_timestamp())*1000)::bigint * 10000 + g, 'e2e course ' || g,"
       " $1 || '-' || g, $3, '700002', 9.90, 365, '701002', $1"
       " FROM generate_series(1, $2) AS g RETURNING id",
-      queue_.substr(0, 20), n, audit_ ? kAuditedCompanyId : kUnauditedCompanyId);
-  tx.commit();
-  std::vector<int64_t> ids;
-  for (const auto& row : result) ids.push_back(row[0].as<int64_t>());
-  return ids;
+      queue_.substr(0, 20), n, audit_ ? kAuditedCompanyId : kUnauditedCompanyId));
 }
 
 std::vector<int64_t> PaySystem::CreateOrders(const std::vector<int64_t>& selections, int concurrency) {

@@ -6,20 +6,16 @@
 
 #include "common/amqp/errors.hpp"
 #include "common/amqp/topology.hpp"
+#include "tests/support/server_settings.hpp"
 #include "tests/support/test_env.hpp"
 
 namespace paynotify::amqp::testing {
 
 BrokerSettings TestSettings(const std::string& connection_name_prefix) {
-  const auto broker = paynotify::testing::Broker();
-  BrokerSettings settings;
-  settings.addresses = {BrokerAddress{broker.host, broker.port}};
-  settings.username = broker.user;
-  settings.password = broker.password;
-  settings.virtual_host = broker.vhost;
+  BrokerSettings settings =
+      paynotify::testing::BrokerSettingsFromEnv(paynotify::testing::UniqueName(connection_name_prefix));
   settings.heartbeat_s = 10;
   settings.connect_timeout = std::chrono::seconds(5);
-  settings.connection_name = paynotify::testing::UniqueName(connection_name_prefix);
   return settings;
 }
 

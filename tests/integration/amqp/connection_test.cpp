@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 
 #include "common/amqp/connection.hpp"
 #include "common/amqp/errors.hpp"
@@ -33,6 +34,24 @@ int UnusedPort() {
   return ntohs(address.sin_port);
 }
 
+// What `f` threw, which must be an `Error`; nothing (and a test failure) when it returned.
+template <class Error, class F>
+std::optional<Error> ThrownBy(F&& f) {
+  try {
+    f();
+  } catch (const Error& error) {
+    return error;
+  }
+  ADD_FAILURE() << "expected an exception";
+  return std::nullopt;
+}
+
+// What Connection::Open(settings) threw, which must be an `Error`.
+template <class Error>
+std::optional<Error> OpenError(const BrokerSettings& settings) {
+  return ThrownBy<Error>([&] { Connection::Open(settings); });
+}
+
 TEST(AmqpConnection, TriesAddressesInOrder) {
   BrokerSettings settings = TestSettings();
   const BrokerAddress good = settings.addresses.front();
@@ -52,45 +71,44 @@ TEST(AmqpConnection, NoReachableAddressListsEveryError) {
   settings.addresses = {BrokerAddress{"127.0.0.1", UnusedPort()},
                         BrokerAddress{"127.0.0.1", UnusedPort()}};
   settings.connect_timeout = 1s;
-  try {
-    Connection::Open(settings);
-    FAIL() << "expected AmqpError";
-  } catch (const AmqpError& error) {
-    EXPECT_TRUE(error.retryable);
-    const std::string what = error.what();
-    EXPECT_NE(what.find(std::to_string(settings.addresses[0].port)), std::string::npos) << what;
-    EXPECT_NE(what.find(std::to_string(settings.addresses[1].port)), std::string::npos) << what;
-  }
+  const auto error = OpenError<AmqpError>(settings);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_TRUE(error->retryable);
+  const std::string what = error->what();
+  EXPECT_NE(what.find(std::to_string(settings.addresses[0].port)), std::string::npos) << what;
+  EXPECT_NE(what.find(std::to_string(settings.addresses[1].port)), std::string::npos) << what;
 }
 
 TEST(AmqpConnection, WrongPasswordIsAccessRefusedNotRetryable) {
   BrokerSettings settings = TestSettings();
   settings.password = "definitely-wrong";
-  try {
-    Connection::Open(settings);
-    FAIL() << "expected ConnectionClosed";
-  } catch (const ConnectionClosed& error) {
-    EXPECT_EQ(error.code, 403);
-    EXPECT_NE(error.text.find("ACCESS_REFUSED"), std::string::npos) << error.text;
-    EXPECT_FALSE(error.retryable);
-  }
+  const auto error = OpenError<ConnectionClosed>(settings);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code, 403);
+  EXPECT_NE(error->text.find("ACCESS_REFUSED"), std::string::npos) << error->text;
+  EXPECT_FALSE(error->retryable);
 }
 
 TEST(AmqpConnection, UnknownVhostIsNotRetryable) {
   BrokerSettings settings = TestSettings();
   settings.virtual_host = "no-such-vhost-for-paynotify-tests";
-  try {
-    Connection::Open(settings);
-    FAIL() << "expected AmqpError";
-  } catch (const AmqpError& error) {
-    EXPECT_FALSE(error.retryable) << error.what();
-  }
+  const auto error = OpenError<AmqpError>(settings);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_FALSE(error->retryable) << error->what();
 }
 
 // ---- pure parts (no broker) ----
 
+// Reads `yaml` as a whole config file; expects every key of it to be known and valid.
+BrokerSettings ReadValid(const std::string& yaml) {
+  auto reader = config::Reader::FromString(yaml, "test.yaml", "");
+  BrokerSettings settings = ReadBrokerSettings(reader);
+  EXPECT_NO_THROW(reader.Finish());
+  return settings;
+}
+
 TEST(AmqpSettings, ReadsSpringNames) {
-  auto reader = config::Reader::FromString(R"(
+  const BrokerSettings settings = ReadValid(R"(
 rabbitmq:
   addresses: "a.example:5673, [::1]:5674, b.example"
   username: relay
@@ -103,10 +121,7 @@ rabbitmq:
     initial-interval: 500ms
     multiplier: 3
     max-interval: 1m
-)",
-                                           "test.yaml", "");
-  const BrokerSettings settings = ReadBrokerSettings(reader);
-  EXPECT_NO_THROW(reader.Finish());
+)");
   ASSERT_EQ(settings.addresses.size(), 3u);
   EXPECT_EQ(settings.addresses[0].host, "a.example");
   EXPECT_EQ(settings.addresses[0].port, 5673);
@@ -125,16 +140,13 @@ rabbitmq:
 }
 
 TEST(AmqpSettings, DefaultsAndHostPort) {
-  auto reader = config::Reader::FromString(R"(
+  const BrokerSettings settings = ReadValid(R"(
 rabbitmq:
   host: broker
   port: 5999
   password: x
   requested-heartbeat: 15s
-)",
-                                           "test.yaml", "");
-  const BrokerSettings settings = ReadBrokerSettings(reader);
-  EXPECT_NO_THROW(reader.Finish());
+)");
   ASSERT_EQ(settings.addresses.size(), 1u);
   EXPECT_EQ(settings.addresses[0].host, "broker");
   EXPECT_EQ(settings.addresses[0].port, 5999);
@@ -285,27 +297,21 @@ TEST(AmqpErrors, ServerCloseBecomesTypedErrorWithBrokerText) {
   reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
   reply.reply.id = AMQP_CHANNEL_CLOSE_METHOD;
   reply.reply.decoded = &close;
-  try {
-    CheckReply(reply, "queue.declare 'q'");
-    FAIL();
-  } catch (const TopologyMismatch& error) {
-    EXPECT_EQ(error.argument, "x-max-length");
-    EXPECT_NE(std::string(error.what()).find("queue.declare 'q'"), std::string::npos);
-  }
+  const auto mismatch = ThrownBy<TopologyMismatch>([&] { CheckReply(reply, "queue.declare 'q'"); });
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->argument, "x-max-length");
+  EXPECT_NE(std::string(mismatch->what()).find("queue.declare 'q'"), std::string::npos);
 
   amqp_connection_close_t hard{};
   hard.reply_code = 320;
   hard.reply_text = amqp_cstring_bytes("CONNECTION_FORCED - broker forced connection closure");
   reply.reply.id = AMQP_CONNECTION_CLOSE_METHOD;
   reply.reply.decoded = &hard;
-  try {
-    CheckReply(reply, "waiting");
-    FAIL();
-  } catch (const ConnectionClosed& error) {
-    EXPECT_EQ(error.code, 320);
-    EXPECT_TRUE(error.retryable);
-    EXPECT_NE(error.text.find("CONNECTION_FORCED"), std::string::npos);
-  }
+  const auto closed = ThrownBy<ConnectionClosed>([&] { CheckReply(reply, "waiting"); });
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->code, 320);
+  EXPECT_TRUE(closed->retryable);
+  EXPECT_NE(closed->text.find("CONNECTION_FORCED"), std::string::npos);
 
   amqp_rpc_reply_t library{};
   library.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION;

@@ -28,9 +28,8 @@ TEST_F(LearningIntegrationTest, CoursePaymentSelectsTheCourseAndAddsOneCourseTab
   EXPECT_EQ(CourseTableRows(selection), 1);
   EXPECT_EQ(ProcessedRows(message.message_id), 1);
   // The course-table row carries the selection's data and a validity window.
-  pqxx::connection conn(PgConnString(LearningDb()));
-  pqxx::work tx(conn);
-  const auto row = tx.exec_params1(
+  const pqxx::row row = ExecCommitted1(
+      LearningDb(),
       "SELECT t.user_id, t.course_type, t.validtime_end > t.validtime_start + interval '364 days', "
       "c.validtime_start IS NOT NULL FROM xc_course_tables t JOIN xc_choose_course c ON c.id = t.choose_course_id "
       "WHERE t.choose_course_id = $1",

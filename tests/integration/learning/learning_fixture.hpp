@@ -16,39 +16,29 @@
 #include "common/amqp/topology.hpp"
 #include "common/metrics/registry.hpp"
 #include "learning-service/app/learning_service.hpp"
+#include "tests/support/pg_exec.hpp"
+#include "tests/support/server_settings.hpp"
 #include "tests/support/test_env.hpp"
 
 namespace paynotify::learning::testing {
 
 using namespace std::chrono_literals;
-using paynotify::testing::Broker;
+using paynotify::testing::ExecCommitted;
+using paynotify::testing::ExecCommitted1;
 using paynotify::testing::LearningDb;
 using paynotify::testing::PgConnString;
-using paynotify::testing::RequireEnv;
 using paynotify::testing::UniqueName;
 using paynotify::testing::WaitFor;
 
 inline amqp::BrokerSettings TestBroker() {
-  const auto b = Broker();
-  amqp::BrokerSettings s;
-  s.addresses = {amqp::BrokerAddress{b.host, b.port}};
-  s.username = b.user;
-  s.password = b.password;
-  s.virtual_host = b.vhost;
+  amqp::BrokerSettings s = paynotify::testing::BrokerSettingsFromEnv("learning-it");
   s.heartbeat_s = 10;
-  s.connection_name = "learning-it";
   s.reconnect = {100ms, 2.0, 1000ms};
   return s;
 }
 
 inline pg::PgSettings TestDatabase() {
-  pg::PgSettings s;
-  s.host = RequireEnv("PGHOST");
-  s.port = std::stoi(RequireEnv("PGPORT"));
-  s.user = RequireEnv("PGUSER");
-  s.password = RequireEnv("PGPASSWORD");
-  s.dbname = LearningDb();
-  s.application_name = "learning-it";
+  pg::PgSettings s = paynotify::testing::PgSettingsFromEnv(LearningDb(), "learning-it");
   s.connect_timeout_s = 2;
   s.reconnect = {200ms, 2.0, 1000ms};
   return s;
@@ -107,35 +97,29 @@ class LearningIntegrationTest : public ::testing::Test {
   /// A course selection of our learner, awaiting payment unless told otherwise.
   int64_t InsertSelection(const std::string& status = "701002") {
     static std::mt19937_64 rng{std::random_device{}()};
-    pqxx::connection conn(PgConnString(LearningDb()));
-    pqxx::work tx(conn);
-    const auto row = tx.exec_params1(
-        "INSERT INTO xc_choose_course (course_id, course_name, user_id, company_id, order_type, course_price, "
-        "valid_days, status) VALUES ($1, 'Distributed systems', $2, 1232141425, '700002', 99.00, 365, $3) "
-        "RETURNING id",
-        static_cast<int64_t>(rng() % 1'000'000'000), user_, status);
-    tx.commit();
-    return row[0].as<int64_t>();
+    return ExecCommitted1(
+               LearningDb(),
+               "INSERT INTO xc_choose_course (course_id, course_name, user_id, company_id, order_type, course_price, "
+               "valid_days, status) VALUES ($1, 'Distributed systems', $2, 1232141425, '700002', 99.00, 365, $3) "
+               "RETURNING id",
+               static_cast<int64_t>(rng() % 1'000'000'000), user_, status)[0]
+        .as<int64_t>();
   }
 
   std::string SelectionStatus(int64_t id) {
-    pqxx::connection conn(PgConnString(LearningDb()));
-    pqxx::work tx(conn);
-    const auto r = tx.exec_params("SELECT status FROM xc_choose_course WHERE id = $1", id);
+    const auto r = ExecCommitted(LearningDb(), "SELECT status FROM xc_choose_course WHERE id = $1", id);
     return r.empty() ? "" : r[0][0].as<std::string>();
   }
 
   int CourseTableRows(int64_t selection_id) {
-    pqxx::connection conn(PgConnString(LearningDb()));
-    pqxx::work tx(conn);
-    return tx.exec_params1("SELECT count(*) FROM xc_course_tables WHERE choose_course_id = $1", selection_id)[0]
+    return ExecCommitted1(LearningDb(), "SELECT count(*) FROM xc_course_tables WHERE choose_course_id = $1",
+                          selection_id)[0]
         .as<int>();
   }
 
   int ProcessedRows(const std::string& key) {
-    pqxx::connection conn(PgConnString(LearningDb()));
-    pqxx::work tx(conn);
-    return tx.exec_params1("SELECT count(*) FROM processed_message WHERE message_key = $1", key)[0].as<int>();
+    return ExecCommitted1(LearningDb(), "SELECT count(*) FROM processed_message WHERE message_key = $1", key)[0]
+        .as<int>();
   }
 
   /// Our publisher's form of a payment result for `selection_id`.

@@ -14,16 +14,15 @@
 #include "common/amqp/consumer.hpp"
 #include "common/amqp/topology.hpp"
 #include "order-service/intake/signature.hpp"
+#include "tests/support/server_settings.hpp"
 #include "tests/support/test_env.hpp"
 #include "tests/unit/order/test_keys.hpp"
 
 namespace paynotify::order::testing {
 
 using namespace std::chrono_literals;
-using paynotify::testing::Broker;
 using paynotify::testing::OrdersDb;
 using paynotify::testing::PgConnString;
-using paynotify::testing::RequireEnv;
 using paynotify::testing::UniqueName;
 
 namespace {
@@ -70,12 +69,7 @@ void OrderServiceIt::SetUp() {
   // database has): a test of a new migration's table runs before `infra migrate` applies it.
   for (const std::string& sql : OrdersMigrations()) Exec(sql);
 
-  const auto b = Broker();
-  broker_.addresses = {amqp::BrokerAddress{b.host, b.port}};
-  broker_.username = b.user;
-  broker_.password = b.password;
-  broker_.virtual_host = b.vhost;
-  broker_.connection_name = "order-it " + schema_;
+  broker_ = paynotify::testing::BrokerSettingsFromEnv("order-it " + schema_);
   broker_.reconnect = runtime::BackoffPolicy{200ms, 2.0, 2000ms};
   auto admin = amqp::Connection::Open(broker_);
   amqp::DeclareExchange(*admin, amqp::ExchangeSpec{exchange_, "fanout", true, false});
@@ -111,12 +105,7 @@ OrderServiceConfig OrderServiceIt::MakeConfig() const {
   c.internal_server.port = 0;
   c.internal_server.name = "internal";
   c.api_tokens = {kTestApiToken};
-  c.database.host = RequireEnv("PGHOST");
-  c.database.port = std::stoi(RequireEnv("PGPORT"));
-  c.database.user = RequireEnv("PGUSER");
-  c.database.password = RequireEnv("PGPASSWORD");
-  c.database.dbname = OrdersDb();
-  c.database.application_name = "order-it";
+  c.database = paynotify::testing::PgSettingsFromEnv(OrdersDb(), "order-it");
   c.database.reconnect = runtime::BackoffPolicy{200ms, 2.0, 2000ms};
   c.database_pool_size = 6;
   c.rabbitmq = broker_;

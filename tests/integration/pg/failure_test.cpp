@@ -31,19 +31,40 @@ Failure FailureOf(ConnectionHolder& holder, F&& work) {
   return {};
 }
 
+// Inserts a row into `table` on the holder's connection, has the server terminate that
+// backend, then runs `then` on the transaction that can no longer reach it.
+template <class F>
+Failure FailureAfterTerminatingMidTransaction(ConnectionHolder& holder, const testing::ScopedTable& table, F&& then) {
+  return FailureOf(holder, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec0("INSERT INTO " + table.Name() + " VALUES (1)");
+    testing::TerminateBackend(c.backendpid());
+    then(tx);
+  });
+}
+
+// A failure that cost the connection: translated as `kind`, the holder dropped it.
+void ExpectConnectionLostAs(ErrorKind kind, const Failure& failure, const ConnectionHolder& holder) {
+  EXPECT_EQ(failure.kind, kind) << failure.detail;
+  EXPECT_TRUE(failure.connection_lost) << failure.detail;
+  EXPECT_FALSE(holder.IsConnected()) << "the lost connection is dropped";
+}
+
+// A failure the connection survives: translated as `kind`, the holder kept it.
+void ExpectConnectionKeptAs(ErrorKind kind, const Failure& failure, const ConnectionHolder& holder) {
+  EXPECT_EQ(failure.kind, kind) << failure.detail;
+  EXPECT_FALSE(failure.connection_lost) << failure.detail;
+  EXPECT_TRUE(holder.IsConnected()) << "the connection is kept";
+}
+
 TEST(Translate, ABackendTerminatedMidTransactionIsTransientAndTheConnectionIsDropped) {
   testing::ScopedTable table("id int PRIMARY KEY");
   ConnectionHolder holder(testing::OrdersSettings(UniqueName("pg-translate")));
   const int first_pid = holder.Get().backendpid();
-  const Failure failure = FailureOf(holder, [&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    tx.exec0("INSERT INTO " + table.Name() + " VALUES (1)");
-    testing::TerminateBackend(c.backendpid());
+  const Failure failure = FailureAfterTerminatingMidTransaction(holder, table, [&](pqxx::work& tx) {
     tx.exec0("INSERT INTO " + table.Name() + " VALUES (2)");  // fails: connection gone
   });
-  EXPECT_EQ(failure.kind, ErrorKind::kTransient) << failure.detail;
-  EXPECT_TRUE(failure.connection_lost) << failure.detail;
-  EXPECT_FALSE(holder.IsConnected()) << "the lost connection is dropped";
+  ExpectConnectionLostAs(ErrorKind::kTransient, failure, holder);
   EXPECT_NE(holder.Get().backendpid(), first_pid) << "the next Get() reconnects";
 }
 
@@ -55,23 +76,16 @@ TEST(Translate, AConnectionKilledWhileIdleIsTransientOnItsNextUse) {
     tx.exec("SELECT 1");
     tx.commit();
   });
-  EXPECT_EQ(failure.kind, ErrorKind::kTransient) << failure.detail;
-  EXPECT_TRUE(failure.connection_lost);
-  EXPECT_FALSE(holder.IsConnected());
+  ExpectConnectionLostAs(ErrorKind::kTransient, failure, holder);
 }
 
 TEST(Translate, AnInDoubtCommitDropsTheConnection) {
   testing::ScopedTable table("id int PRIMARY KEY");
   ConnectionHolder holder(testing::OrdersSettings());
-  const Failure failure = FailureOf(holder, [&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    tx.exec0("INSERT INTO " + table.Name() + " VALUES (1)");
-    testing::TerminateBackend(c.backendpid());
+  const Failure failure = FailureAfterTerminatingMidTransaction(holder, table, [](pqxx::work& tx) {
     tx.commit();  // the connection is gone while committing: outcome unknown
   });
-  EXPECT_EQ(failure.kind, ErrorKind::kInDoubt) << failure.detail;
-  EXPECT_TRUE(failure.connection_lost);
-  EXPECT_FALSE(holder.IsConnected());
+  ExpectConnectionLostAs(ErrorKind::kInDoubt, failure, holder);
 }
 
 TEST(Translate, DuplicatesAndPermanentErrorsKeepTheConnection) {
@@ -82,14 +96,11 @@ TEST(Translate, DuplicatesAndPermanentErrorsKeepTheConnection) {
     tx.exec0("INSERT INTO " + table.Name() + " VALUES (7)");
     tx.exec0("INSERT INTO " + table.Name() + " VALUES (7)");
   });
-  EXPECT_EQ(failure.kind, ErrorKind::kDuplicate) << failure.detail;
-  EXPECT_FALSE(failure.connection_lost);
+  ExpectConnectionKeptAs(ErrorKind::kDuplicate, failure, holder);
   EXPECT_NE(failure.detail.find("sqlstate=23505"), std::string::npos) << failure.detail;
 
   failure = FailureOf(holder, [](pqxx::connection& c) { pqxx::work(c).exec("SELECT * FROM no_such_table_here"); });
-  EXPECT_EQ(failure.kind, ErrorKind::kPermanent) << failure.detail;
-  EXPECT_FALSE(failure.connection_lost);
-  EXPECT_TRUE(holder.IsConnected()) << "a permanent SQL error does not cost the connection";
+  ExpectConnectionKeptAs(ErrorKind::kPermanent, failure, holder);  // a permanent SQL error costs no connection
 }
 
 TEST(Translate, ASerializationFailureIsTransientOnAConnectionThatStays) {
@@ -113,9 +124,7 @@ TEST(Translate, ASerializationFailureIsTransientOnAConnectionThatStays) {
     tx.exec0("UPDATE " + table.Name() + " SET v = v + 1 WHERE id = 1");
     tx.commit();
   });
-  EXPECT_EQ(failure.kind, ErrorKind::kTransient) << failure.detail;
-  EXPECT_FALSE(failure.connection_lost);
-  EXPECT_TRUE(holder.IsConnected());
+  ExpectConnectionKeptAs(ErrorKind::kTransient, failure, holder);
 }
 
 TEST(Translate, ARefusedConnectIsTransient) {
@@ -171,14 +180,11 @@ TEST(Translate, ABareFailureIsTransientOnlyWhenTheConnectionIsGone) {
   ConnectionHolder holder(testing::OrdersSettings());
   const pqxx::failure bare("server closed the connection unexpectedly");
   Failure failure = Translate(bare, holder);  // no connection open
-  EXPECT_EQ(failure.kind, ErrorKind::kTransient);
-  EXPECT_TRUE(failure.connection_lost);
+  ExpectConnectionLostAs(ErrorKind::kTransient, failure, holder);
 
   holder.Get();
   failure = Translate(bare, holder);
-  EXPECT_EQ(failure.kind, ErrorKind::kPermanent);
-  EXPECT_FALSE(failure.connection_lost);
-  EXPECT_TRUE(holder.IsConnected());
+  ExpectConnectionKeptAs(ErrorKind::kPermanent, failure, holder);
 }
 
 TEST(ConnectionPool, LendsEachHolderToOneCallerAndTimesOutWhenAllAreLent) {

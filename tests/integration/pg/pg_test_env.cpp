@@ -4,20 +4,13 @@
 
 #include <pqxx/pqxx>
 
+#include "tests/support/server_settings.hpp"
 #include "tests/support/test_env.hpp"
 
 namespace paynotify::pg::testing {
 
-using paynotify::testing::RequireEnv;
-
 PgSettings OrdersSettings(const std::string& application_name) {
-  PgSettings s;
-  s.host = RequireEnv("PGHOST");
-  s.port = std::stoi(RequireEnv("PGPORT"));
-  s.user = RequireEnv("PGUSER");
-  s.password = RequireEnv("PGPASSWORD");
-  s.dbname = paynotify::testing::OrdersDb();
-  s.application_name = application_name;
+  PgSettings s = paynotify::testing::PgSettingsFromEnv(paynotify::testing::OrdersDb(), application_name);
   s.reconnect = {std::chrono::milliseconds(20), 2.0, std::chrono::milliseconds(200)};
   return s;
 }

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "common/metrics/registry.hpp"
-#include "tests/unit/consumer/fakes.hpp"
+#include "tests/support/consumer_fakes.hpp"
 
 namespace paynotify::consumer {
 namespace {
@@ -15,21 +15,13 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 using testing::Deliveries;
+using testing::LoopTopology;
 using testing::MakeDelivery;
 
 constexpr const char* kPrefix = "paynotify_test_consumer";
 
 class ConsumerLoopTest : public ::testing::Test {
  protected:
-  static ConsumerTopology Topology() {
-    ConsumerTopology t;
-    t.exchange = "ex";
-    t.queue = "q";
-    t.dead_letter_queue = "q.dlq";
-    t.retry.backoff = {1000ms, 2.0, 30000ms};
-    t.retry.max_attempts = 3;
-    return t;
-  }
   static ConsumerLoopSettings Settings(size_t batch_size = 1) {
     return ConsumerLoopSettings{5ms, runtime::BackoffPolicy{100ms, 2.0, 1000ms}, batch_size};
   }
@@ -54,7 +46,7 @@ class ConsumerLoopTest : public ::testing::Test {
   runtime::ManualClock clock_;
   metrics::Registry registry_;
   ConsumerMetrics metrics_{registry_, kPrefix};
-  ConsumerLoop loop_{source_, publisher_, handler_, Topology(), metrics_, clock_, Settings()};
+  ConsumerLoop loop_{source_, publisher_, handler_, LoopTopology(), metrics_, clock_, Settings()};
 };
 
 TEST_F(ConsumerLoopTest, AckedDeliveryIsAckedOnce) {
@@ -254,7 +246,7 @@ TEST_F(ConsumerLoopTest, UnexpectedErrorDropsTheConnectionSoHeldDeliveriesAreRed
 }
 
 TEST_F(ConsumerLoopTest, RunBatchesOnlyWhatHasArrivedUpToTheBatchSize) {
-  ConsumerLoop loop{source_, publisher_, handler_, Topology(), metrics_, clock_, Settings(/*batch_size=*/2)};
+  ConsumerLoop loop{source_, publisher_, handler_, LoopTopology(), metrics_, clock_, Settings(/*batch_size=*/2)};
   Enqueue(Deliveries(3));
   RunUntilDrained(loop);
   ASSERT_EQ(handler_.batches.size(), 1u);
@@ -266,7 +258,7 @@ TEST_F(ConsumerLoopTest, RunBatchesOnlyWhatHasArrivedUpToTheBatchSize) {
 
 TEST_F(ConsumerLoopTest, OversizedBodyEndsItsBatch) {
   // A batch holds at most one body over the limit: memory stays bounded by the limit.
-  ConsumerLoop loop{source_, publisher_, handler_, Topology(), metrics_, clock_, Settings(/*batch_size=*/5)};
+  ConsumerLoop loop{source_, publisher_, handler_, LoopTopology(), metrics_, clock_, Settings(/*batch_size=*/5)};
   std::vector<amqp::Delivery> deliveries = Deliveries(4);
   deliveries[1].body += std::string(handler_.MaxBodyBytes(), ' ');
   Enqueue(std::move(deliveries));

@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "tests/unit/consumer/fakes.hpp"
+#include "tests/support/consumer_fakes.hpp"
 
 namespace paynotify::consumer {
 namespace {

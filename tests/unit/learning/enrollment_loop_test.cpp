@@ -1,15 +1,17 @@
 // EnrollmentHandler inside the generic consumer loop (common/consumer), with the loop's fake
-// source and publisher and a fake repository: how learning's policy and the mechanism work
-// together (batches, fallbacks, outages, parking) under the metric names dashboards know.
-// The loop alone is tested in tests/unit/consumer. Waits go through the ManualClock and Run()
-// returns once the fake source is drained: nothing sleeps.
+// source and publisher (tests/support/consumer_fakes.hpp) and a fake repository: how
+// learning's policy and the mechanism work together (batches, fallbacks, outages, parking)
+// under the metric names dashboards know. What the loop does whatever the handler says
+// (e.g. parking a refused dead-letter copy in minimal form) is tested once, with a fake
+// handler, in tests/unit/consumer. Waits go through the ManualClock and Run() returns once
+// the fake source is drained: nothing sleeps.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/consumer/consumer_loop.hpp"
 #include "common/metrics/registry.hpp"
 #include "learning-service/enrollment/enrollment_handler.hpp"
-#include "tests/unit/consumer/fakes.hpp"
+#include "tests/support/consumer_fakes.hpp"
 #include "tests/unit/learning/fakes.hpp"
 
 namespace paynotify::learning {
@@ -18,9 +20,9 @@ namespace {
 using namespace std::chrono_literals;
 using consumer::ConsumerLoop;
 using consumer::ConsumerLoopSettings;
-using consumer::ConsumerTopology;
 using consumer::kAttemptHeader;
 using consumer::kReasonHeader;
+using consumer::testing::LoopTopology;
 using ::testing::ElementsAre;
 using testing::FakeEnrollmentRepository;
 using testing::MakeDelivery;
@@ -29,15 +31,6 @@ using testing::PaymentBody;
 
 class ConsumerLoopTest : public ::testing::Test {
  protected:
-  ConsumerTopology Topology() {
-    ConsumerTopology t;
-    t.exchange = "ex";
-    t.queue = "q";
-    t.dead_letter_queue = "q.dlq";
-    t.retry.backoff = {1000ms, 2.0, 30000ms};
-    t.retry.max_attempts = 3;
-    return t;
-  }
   double CounterValue(const std::string& name, metrics::Labels labels = {}) {
     return registry_.GetCounter(name, "", std::move(labels)).Value();
   }
@@ -63,8 +56,8 @@ class ConsumerLoopTest : public ::testing::Test {
   metrics::Registry registry_;
   consumer::ConsumerMetrics loop_metrics_{registry_, "paynotify_learning"};
   EnrollmentMetrics metrics_{registry_};
-  EnrollmentHandler handler_{repo_, metrics_, Topology().retry, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}, clock_};
-  ConsumerLoop loop_{source_, publisher_, handler_, Topology(), loop_metrics_, clock_,
+  EnrollmentHandler handler_{repo_, metrics_, LoopTopology().retry, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}, clock_};
+  ConsumerLoop loop_{source_, publisher_, handler_, LoopTopology(), loop_metrics_, clock_,
                      ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}}};
 };
 
@@ -210,7 +203,7 @@ TEST_F(ConsumerLoopTest, StopDuringAnOutageInABatchRequeuesEveryMessageOfIt) {
 }
 
 TEST_F(ConsumerLoopTest, RunBatchesOnlyWhatHasArrivedUpToTheBatchSize) {
-  ConsumerLoop loop{source_, publisher_, handler_, Topology(), loop_metrics_, clock_,
+  ConsumerLoop loop{source_, publisher_, handler_, LoopTopology(), loop_metrics_, clock_,
                     ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}, /*batch_size=*/2}};
   for (amqp::Delivery& d : Payments(3)) source_.pending.push_back(std::move(d));
   RunUntilDrained(loop);
@@ -223,23 +216,9 @@ TEST_F(ConsumerLoopTest, RunBatchesOnlyWhatHasArrivedUpToTheBatchSize) {
 
 // --- hostile messages (issue 10) ------------------------------------------------------------
 
-TEST_F(ConsumerLoopTest, RefusedDeadLetterCopyIsParkedInMinimalFormAndAcked) {
-  publisher_.confirm = {false, true};
-  loop_.Process(MakeDelivery("not json"), {});
-  EXPECT_THAT(What(), ElementsAre("publish:q.dlq", "publish:q.dlq", "ack 7"));
-  ASSERT_EQ(publisher_.copies.size(), 2u);
-  EXPECT_GT(publisher_.copies[0].headers.size(), 1u);
-  ASSERT_EQ(publisher_.copies[1].headers.size(), 1u);
-  EXPECT_EQ(std::get<std::string>(publisher_.copies[1].headers.at(kReasonHeader)), "malformed-json");
-  EXPECT_EQ(publisher_.copies[1].body, "not json");
-  EXPECT_EQ(CounterValue("paynotify_learning_parked_minimal_total"), 1);
-  EXPECT_EQ(CounterValue("paynotify_learning_dead_lettered_total", {{"reason", "malformed-json"}}), 1);
-  EXPECT_EQ(CounterValue("paynotify_learning_settle_failures_total", {{"action", "dead-letter"}}), 0);
-}
-
 TEST_F(ConsumerLoopTest, OversizedBodyEndsItsBatch) {
   // A batch holds at most one body over the limit: memory stays bounded by the limit.
-  ConsumerLoop loop{source_, publisher_, handler_, Topology(), loop_metrics_, clock_,
+  ConsumerLoop loop{source_, publisher_, handler_, LoopTopology(), loop_metrics_, clock_,
                     ConsumerLoopSettings{5ms, runtime::BackoffPolicy{1000ms, 2.0, 2000ms}, /*batch_size=*/5}};
   std::vector<amqp::Delivery> deliveries = Payments(4);
   deliveries[1].body += std::string(handler_.MaxBodyBytes(), ' ');

@@ -1,14 +1,16 @@
 #pragma once
-// Test doubles for the learning-service core ports.
+// Test doubles for the learning-service core ports; the consumer loop's own (source,
+// publisher, deliveries) are in tests/support/consumer_fakes.hpp.
 #include <deque>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "common/amqp/message.hpp"
-#include "common/consumer/headers.hpp"
 #include "learning-service/enrollment/enrollment_repository.hpp"
+#include "tests/support/consumer_fakes.hpp"
 
 namespace paynotify::learning::testing {
 
@@ -68,18 +70,15 @@ class FakeEnrollmentRepository : public EnrollmentRepository {
   }
 };
 
-inline amqp::Delivery MakeDelivery(std::string body, std::optional<std::string> message_id = "11111111-2222-3333-4444-555555555555",
-                             int attempt = 1) {
-  amqp::Delivery d;
-  d.delivery_tag = 7;
+/// A delivery as order-service publishes it: the generic test delivery
+/// (tests/support/consumer_fakes.hpp) from the real producer's exchange, type and app id.
+inline amqp::Delivery MakeDelivery(std::string body,
+                                   std::optional<std::string> message_id = "11111111-2222-3333-4444-555555555555",
+                                   int attempt = 1) {
+  amqp::Delivery d = consumer::testing::MakeDelivery(std::move(body), std::move(message_id), attempt);
   d.exchange = "paynotify_exchange_fanout";
-  d.body = std::move(body);
-  d.message_id = std::move(message_id);
-  d.content_type = "application/json";
   d.type = "payresult_notify";
   d.app_id = "order-service";
-  d.timestamp_s = 1704067200;  // 2024-01-01T00:00:00Z, the ManualClock's default wall time
-  if (attempt > 1) d.headers[consumer::kAttemptHeader] = static_cast<int64_t>(attempt);
   return d;
 }
 

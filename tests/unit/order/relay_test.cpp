@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -356,62 +357,57 @@ TEST_F(RelayTest, DatabaseUpStaysTrueForAFailureThatIsNotAnOutage) {
   EXPECT_TRUE(relay_.DatabaseUp());
 }
 
-// The back-off is waited on the Clock: ManualClock records it and returns at once, so the
-// whole outage runs in no real time and the schedule is read from Sleeps().
-TEST(RelayRunTest, BacksOffOnTheClockWhileTheBrokerIsDownAndStopsWhenAsked) {
-  runtime::ManualClock clock;
-  metrics::Registry registry;
-  InMemoryOutboxStore store(clock);
-  FakePublisher publisher;
-  NeverWakes wake;
-  RelaySettings settings;
-  settings.exchange = "test_exchange";
+// The run loop with its own back-off settings, over RelayTest's fakes. The back-off is waited
+// on the Clock: ManualClock records it and returns at once, so the whole outage runs in no
+// real time and the schedule is read from Sleeps().
+class RelayRunTest : public RelayTest {
+ protected:
+  /// A relay over the same store, publisher, clock and registry with other settings.
+  std::unique_ptr<Relay> RelayWith(const RelaySettings& settings) {
+    return std::make_unique<Relay>(settings, store_, publisher_, wake_, clock_, registry_);
+  }
+};
+
+TEST_F(RelayRunTest, BacksOffOnTheClockWhileTheBrokerIsDownAndStopsWhenAsked) {
+  RelaySettings settings = Settings();
   settings.broker_reconnect = runtime::BackoffPolicy{500ms, 2.0, 4000ms};
-  Relay relay(settings, store, publisher, wake, clock, registry);
-  store.Add();
-  publisher.unavailable = true;
+  const auto relay = RelayWith(settings);
+  store_.Add();
+  publisher_.unavailable = true;
   std::stop_source stop;
-  publisher.on_connect = [&](int attempt) {
+  publisher_.on_connect = [&](int attempt) {
     if (attempt == 7) stop.request_stop();
   };
-  relay.Run(stop.get_token());  // returns: the stop is seen by the seventh back-off wait
-  EXPECT_EQ(clock.Sleeps(), (std::vector<milliseconds>{500ms, 1000ms, 2000ms, 4000ms, 4000ms, 4000ms}));
-  EXPECT_EQ(registry.GetCounter("paynotify_relay_errors_total", "", {{"kind", "broker"}}).Value(), 7);
-  EXPECT_EQ(registry.GetCounter("paynotify_relay_errors_total", "", {{"kind", "database"}}).Value(), 0);
-  EXPECT_EQ(store.Size(), 1u);
-  EXPECT_EQ(store.Get(1)->record.execute_num, 0) << "no attempt is counted against the row";
-  EXPECT_FALSE(relay.BrokerUp());
+  relay->Run(stop.get_token());  // returns: the stop is seen by the seventh back-off wait
+  EXPECT_EQ(clock_.Sleeps(), (std::vector<milliseconds>{500ms, 1000ms, 2000ms, 4000ms, 4000ms, 4000ms}));
+  EXPECT_EQ(Counter("paynotify_relay_errors_total", {{"kind", "broker"}}), 7);
+  EXPECT_EQ(Counter("paynotify_relay_errors_total", {{"kind", "database"}}), 0);
+  EXPECT_EQ(store_.Size(), 1u);
+  EXPECT_EQ(store_.Get(1)->record.execute_num, 0) << "no attempt is counted against the row";
+  EXPECT_FALSE(relay->BrokerUp());
 }
 
 // Each failure is counted as what it is, and each cause backs off on its own schedule; a
 // success resets both.
-TEST(RelayRunTest, CountsDatabaseOutagesAndOtherFailuresApartAndBacksOffForEach) {
-  runtime::ManualClock clock;
-  metrics::Registry registry;
-  InMemoryOutboxStore store(clock);
-  FakePublisher publisher;
-  NeverWakes wake;
-  RelaySettings settings;
-  settings.exchange = "test_exchange";
+TEST_F(RelayRunTest, CountsDatabaseOutagesAndOtherFailuresApartAndBacksOffForEach) {
+  RelaySettings settings = Settings();
   settings.database_reconnect = runtime::BackoffPolicy{100ms, 3.0, 1000ms};
-  Relay relay(settings, store, publisher, wake, clock, registry);
+  const auto relay = RelayWith(settings);
   std::stop_source stop;
   // Claims 1-3: the database is unavailable; 4: a failure that is no outage; 5: fine;
   // 6: unavailable again (the back-off starts over); 7: stop.
-  store.on_claim = [&](int call) {
+  store_.on_claim = [&](int call) {
     if (call <= 3 || call == 6) throw OutboxUnavailable("server closed the connection unexpectedly");
     if (call == 4) throw std::logic_error("unexpected row shape");
     if (call == 7) stop.request_stop();
   };
-  relay.Run(stop.get_token());
-  const auto kinds = [&](const char* kind) {
-    return registry.GetCounter("paynotify_relay_errors_total", "", {{"kind", kind}}).Value();
-  };
+  relay->Run(stop.get_token());
+  const auto kinds = [&](const char* kind) { return Counter("paynotify_relay_errors_total", {{"kind", kind}}); };
   EXPECT_EQ(kinds("database"), 4);
   EXPECT_EQ(kinds("internal"), 1);
   EXPECT_EQ(kinds("broker"), 0);
-  EXPECT_EQ(clock.Sleeps(), (std::vector<milliseconds>{100ms, 300ms, 900ms, 1000ms, 100ms}));
-  EXPECT_TRUE(relay.DatabaseUp()) << "claim 7 succeeded";
+  EXPECT_EQ(clock_.Sleeps(), (std::vector<milliseconds>{100ms, 300ms, 900ms, 1000ms, 100ms}));
+  EXPECT_TRUE(relay->DatabaseUp()) << "claim 7 succeeded";
 }
 
 }  // namespace

@@ -1,6 +1,11 @@
 #pragma once
-// Test doubles for the consumer loop's ports and handler interface. No service vocabulary:
-// learning-service's tests reuse the source and publisher with its real handler.
+// Test doubles for the consumer loop's ports and handler interface (common/consumer), one
+// set for every test of the loop. No service vocabulary: tests/unit/consumer drives the loop
+// with FakeHandler; a service's tests (tests/unit/learning) put their real handler between
+// the same source and publisher. Header-only: the user links paynotify_consumer (or a core
+// that does).
+#include <chrono>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <optional>
@@ -15,6 +20,7 @@
 #include "common/consumer/delivery_handler.hpp"
 #include "common/consumer/headers.hpp"
 #include "common/consumer/ports.hpp"
+#include "common/consumer/topology_plan.hpp"
 
 namespace paynotify::consumer::testing {
 
@@ -154,6 +160,19 @@ class FakeHandler : public DeliveryHandler {
     return d;
   }
 };
+
+/// The topology the loop tests run against: exchange "ex", queue "q", parking queue "q.dlq",
+/// retry copies through "q.retry.<n>" after 1 s doubling up to 30 s, three attempts in all.
+inline ConsumerTopology LoopTopology() {
+  using namespace std::chrono_literals;
+  ConsumerTopology t;
+  t.exchange = "ex";
+  t.queue = "q";
+  t.dead_letter_queue = "q.dlq";
+  t.retry.backoff = {1000ms, 2.0, 30000ms};
+  t.retry.max_attempts = 3;
+  return t;
+}
 
 /// A delivery as a producer might send it: JSON body, message id, some properties.
 inline amqp::Delivery MakeDelivery(std::string body, std::optional<std::string> message_id = "mid-1", int attempt = 1) {
