@@ -57,6 +57,9 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
   relay.retry.initial = reader.Duration("relay.retry.initial-interval", relay_defaults.retry.initial);
   relay.retry.multiplier = reader.Double("relay.retry.multiplier", relay_defaults.retry.multiplier, 1.0, 100.0);
   relay.retry.max = reader.Duration("relay.retry.max-interval", relay_defaults.retry.max);
+  // Failed publishes of a row before it is parked; the reader rejects anything below 1.
+  relay.max_attempts = static_cast<int>(
+      reader.Int("relay.max-attempts", relay_defaults.max_attempts, 1, 1000000));
   relay.stats_interval = reader.Duration("relay.stats-interval", relay_defaults.stats_interval);
   relay.broker_reconnect = c.rabbitmq.reconnect;
   relay.database_reconnect = c.database.reconnect;

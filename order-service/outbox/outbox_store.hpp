@@ -2,6 +2,18 @@
 /// Port: the transactional outbox (mq_message) as the relay sees it. PgOutboxStore in
 /// production (claims with FOR UPDATE SKIP LOCKED, so several relays can share a table);
 /// InMemoryOutboxStore in unit tests.
+///
+/// Row states: pending (due now or backing off until next_attempt_at), parked (parked_at
+/// set: failed relay.max-attempts times; kept with its last failure and attempt count, never
+/// claimed again until an operator puts it back), and gone (confirmed: deleted, or moved to
+/// mq_message_history). Parked rows never move to history.
+///
+/// Order per key: rows that share a business_key1 are published one at a time in id order.
+/// A row is claimable only when no earlier UNPARKED row of its business_key1 is left, so a
+/// row that backs off holds back the later rows of its key (they wait, they are not
+/// reordered). A PARKED row does not hold them back: one poison row must not stop its key
+/// forever; the later rows go out and the parked one waits for an operator. Rows with a NULL
+/// business_key1 have no order among themselves.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -32,11 +44,13 @@ struct OutboxRecord {
   int execute_num = 0;     ///< publish attempts so far that did not end in a confirm
 };
 
-/// A row that was not confirmed and stays for another attempt.
+/// A row that was not confirmed: it stays for another attempt, or, when this was its last
+/// allowed attempt (`park`), it is parked.
 struct OutboxRetry {
   int64_t id = 0;
   std::string reason;               ///< -> returnfailure_msg: "nacked", "returned", "unknown: ..."
-  std::chrono::milliseconds delay;  ///< next_attempt_at = now + delay
+  std::chrono::milliseconds delay{0};  ///< next_attempt_at = now + delay (ignored when parking)
+  bool park = false;                ///< true: set parked_at = now; never claimed again
 };
 
 /// Rows claimed by one relay, locked against other claimers until Complete() or destruction.
@@ -49,17 +63,20 @@ class ClaimedBatch {
   virtual const std::vector<OutboxRecord>& Records() const = 0;
   /// In the claim's own transaction: deletes `confirmed` in one statement (or moves them to
   /// mq_message_history when the store keeps history); for each retry increments
-  /// execute_num and records reason, failure date and next_attempt_at; then commits.
+  /// execute_num and records reason and failure date, and then either next_attempt_at
+  /// (now + delay) or, for `park`, parked_at = now; then commits.
   /// Throws OutboxUnavailable or another exception (see there); nothing is then changed,
   /// unless the commit's outcome is unknown. Call at most once.
   virtual void Complete(const std::vector<int64_t>& confirmed,
                         const std::vector<OutboxRetry>& retries) = 0;
 };
 
-/// Pending rows, for the outbox gauges.
+/// The outbox gauges, counted from the table (so they survive restarts and cover every
+/// relay sharing it).
 struct OutboxStats {
-  int64_t pending = 0;
-  std::chrono::milliseconds oldest_age{0};  ///< age of the oldest row; 0 when empty
+  int64_t pending = 0;                      ///< unparked rows (due or backing off)
+  std::chrono::milliseconds oldest_age{0};  ///< age of the oldest unparked row; 0 when none
+  int64_t parked = 0;                       ///< parked rows
 };
 
 /// Used by one relay thread (not thread-safe); several stores (relays, replicas) may
@@ -67,9 +84,11 @@ struct OutboxStats {
 class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
-  /// Claims up to `limit` due rows (next_attempt_at <= now), lowest id first, skipping rows
-  /// another claimer holds. An empty batch is fine. Throws OutboxUnavailable (or another
-  /// exception, see there).
+  /// Claims up to `limit` due rows (unparked, next_attempt_at <= now), lowest id first,
+  /// skipping rows another claimer holds and rows that an earlier unparked row of the same
+  /// business_key1 holds back (see "Order per key" above: at most one row per key is
+  /// claimed). An empty batch is fine. Throws OutboxUnavailable (or another exception, see
+  /// there).
   virtual std::unique_ptr<ClaimedBatch> Claim(size_t limit) = 0;
   /// Throws like Claim().
   virtual OutboxStats Stats() = 0;

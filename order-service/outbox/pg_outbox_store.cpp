@@ -10,15 +10,23 @@ namespace paynotify::order {
 namespace {
 
 // ORDER BY id: publish in insertion order; SKIP LOCKED: rows another relay holds are left
-// to it instead of waiting for its confirms.
+// to it instead of waiting for its confirms. Parked rows are never claimed. NOT EXISTS keeps
+// each business_key1 in id order: a row waits while an earlier unparked row of its key is
+// left, whether that one backs off or another relay holds it (the subquery reads without
+// locking, so a row locked elsewhere still holds its key back). A parked row does not hold
+// its key back (see outbox_store.hpp). Both filters are served by partial indexes (003).
 constexpr std::string_view kClaim = R"(
   SELECT id, message_id::text, message_type, business_key1, business_key2, business_key3,
          execute_num
-  FROM mq_message
-  WHERE next_attempt_at <= now()
-  ORDER BY id
+  FROM mq_message m
+  WHERE m.parked_at IS NULL
+    AND m.next_attempt_at <= now()
+    AND NOT EXISTS (SELECT 1 FROM mq_message e
+                    WHERE e.business_key1 = m.business_key1 AND e.id < m.id
+                      AND e.parked_at IS NULL)
+  ORDER BY m.id
   LIMIT $1
-  FOR UPDATE SKIP LOCKED)";
+  FOR UPDATE OF m SKIP LOCKED)";
 constexpr std::string_view kDeleteConfirmed = R"(
   DELETE FROM mq_message WHERE id = ANY($1::bigint[]))";
 constexpr std::string_view kMoveConfirmedToHistory = R"(
@@ -42,9 +50,21 @@ constexpr std::string_view kScheduleRetry = R"(
       execute_date = clock_timestamp(),
       next_attempt_at = clock_timestamp() + $3::bigint * interval '1 millisecond'
   WHERE id = $1)";
+// The last attempt: kept with its failure, never claimed again (parked_at set).
+constexpr std::string_view kPark = R"(
+  UPDATE mq_message
+  SET execute_num = execute_num + 1,
+      returnfailure_msg = left($2, 2048),
+      returnfailure_date = clock_timestamp(),
+      execute_date = clock_timestamp(),
+      parked_at = clock_timestamp()
+  WHERE id = $1)";
+// Read from the table, not counted in memory: true across restarts and across relays.
 constexpr std::string_view kStats = R"(
-  SELECT count(*),
-         COALESCE((EXTRACT(EPOCH FROM (now() - min(created_at))) * 1000)::bigint, 0)
+  SELECT count(*) FILTER (WHERE parked_at IS NULL),
+         COALESCE((EXTRACT(EPOCH FROM (now() - min(created_at) FILTER (WHERE parked_at IS NULL)))
+                   * 1000)::bigint, 0),
+         count(*) FILTER (WHERE parked_at IS NOT NULL)
   FROM mq_message)";
 
 void Prepare(pqxx::connection& conn) {
@@ -52,6 +72,7 @@ void Prepare(pqxx::connection& conn) {
   conn.prepare("outbox_delete_confirmed", std::string(kDeleteConfirmed));
   conn.prepare("outbox_move_confirmed", std::string(kMoveConfirmedToHistory));
   conn.prepare("outbox_schedule_retry", std::string(kScheduleRetry));
+  conn.prepare("outbox_park", std::string(kPark));
   conn.prepare("outbox_stats", std::string(kStats));
 }
 
@@ -89,8 +110,12 @@ class PgClaimedBatch final : public ClaimedBatch {
                               pg::ArrayLiteral(confirmed));
       }
       for (const OutboxRetry& retry : retries) {
-        work_->exec_prepared0("outbox_schedule_retry", retry.id, retry.reason,
-                              static_cast<int64_t>(retry.delay.count()));
+        if (retry.park) {
+          work_->exec_prepared0("outbox_park", retry.id, retry.reason);
+        } else {
+          work_->exec_prepared0("outbox_schedule_retry", retry.id, retry.reason,
+                                static_cast<int64_t>(retry.delay.count()));
+        }
       }
       work_->commit();
       work_.reset();
@@ -145,7 +170,8 @@ OutboxStats PgOutboxStore::Stats() {
   try {
     pqxx::read_transaction tx(holder_.Get(), "paynotify_relay_stats");
     const pqxx::row row = tx.exec_prepared1("outbox_stats");
-    return OutboxStats{row[0].as<int64_t>(), std::chrono::milliseconds(row[1].as<int64_t>())};
+    return OutboxStats{row[0].as<int64_t>(), std::chrono::milliseconds(row[1].as<int64_t>()),
+                       row[2].as<int64_t>()};
   } catch (const std::exception& e) {
     Rethrow(e, holder_);
   }

@@ -1,8 +1,10 @@
 #pragma once
 /// OutboxStore over PostgreSQL: claims due mq_message rows with FOR UPDATE SKIP LOCKED in
 /// a transaction that stays open while the batch is published, then deletes the confirmed
-/// rows (one statement) and reschedules the others in that same transaction. Several relays
-/// (threads, processes, replicas) may share one table: each row is claimed by one at a time.
+/// rows (one statement) and reschedules or parks the others in that same transaction.
+/// Several relays (threads, processes, replicas) may share one table: each row is claimed by
+/// one at a time, and each business_key1 has at most one row claimed at a time. Needs the
+/// parked_at column and partial indexes of sql/orders/003_outbox_parked.sql.
 #include <memory>
 #include <string>
 

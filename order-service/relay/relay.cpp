@@ -7,6 +7,7 @@
 
 #include "common/log/log.hpp"
 #include "common/messages/mq_message.hpp"
+#include "common/text/escape.hpp"
 
 namespace paynotify::order {
 
@@ -42,6 +43,8 @@ Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, W
                                     "Published messages returned unroutable (no queue bound)")),
       unknown_(registry.GetCounter("paynotify_relay_unknown_total",
                                    "Published messages without a confirm (connection lost or timeout)")),
+      parked_(registry.GetCounter("paynotify_relay_parked_total",
+                                  "Outbox rows parked: relay.max-attempts failed publishes, or unencodable")),
       wake_notify_(registry.GetCounter("paynotify_relay_wakeups_total", "Relay wake-ups by cause",
                                        {{"cause", "notify"}})),
       wake_poll_(registry.GetCounter("paynotify_relay_wakeups_total", "Relay wake-ups by cause",
@@ -58,9 +61,12 @@ Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, W
           {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
       batch_size_(registry.GetHistogram("paynotify_relay_batch_size", "Rows claimed per relay batch",
                                         {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})),
-      pending_(registry.GetGauge("paynotify_outbox_pending", "Rows waiting in the outbox (mq_message)")),
+      pending_(registry.GetGauge("paynotify_outbox_pending",
+                                 "Unparked rows waiting in the outbox (mq_message), due or backing off")),
       oldest_age_(registry.GetGauge("paynotify_outbox_oldest_age_seconds",
-                                    "Age of the oldest row in the outbox; 0 when empty")) {}
+                                    "Age of the oldest unparked row in the outbox; 0 when none")),
+      parked_rows_(registry.GetGauge("paynotify_outbox_parked_rows",
+                                     "Parked outbox rows (no longer retried; an operator must act)")) {}
 
 template <class F>
 auto Relay::StoreCall(F&& call) -> decltype(call()) {
@@ -97,6 +103,17 @@ amqp::OutgoingMessage Relay::ToMessage(const OutboxRecord& record) const {
   return m;
 }
 
+OutboxRetry Relay::Failed(const OutboxRecord& record, std::string reason) const {
+  // execute_num counts the failed attempts before this one.
+  const int attempts = record.execute_num + 1;
+  if (attempts >= settings_.max_attempts) return OutboxRetry{record.id, std::move(reason), milliseconds(0), true};
+  const milliseconds delay = runtime::DelayForAttempt(settings_.retry, attempts);
+  log::Get("relay")->warn("publish {} outbox_id={} message_id={}; attempt {} of {}, will retry in {}",
+                          text::Printable(reason), record.id, text::Printable(record.message_id), attempts,
+                          settings_.max_attempts, FormatDelay(delay));
+  return OutboxRetry{record.id, std::move(reason), delay, false};
+}
+
 BatchResult Relay::RunOnce() {
   auto logger = log::Get("relay");
   std::unique_ptr<ClaimedBatch> batch = StoreCall([&] { return store_.Claim(settings_.batch_size); });
@@ -108,6 +125,7 @@ BatchResult Relay::RunOnce() {
 
   std::vector<int64_t> confirmed;
   std::vector<OutboxRetry> retries;
+  std::vector<const OutboxRecord*> failed;  // records for retries[i]
   std::vector<amqp::OutgoingMessage> messages;
   std::vector<const OutboxRecord*> sent;  // records[i] for messages[i]
   messages.reserve(records.size());
@@ -117,12 +135,11 @@ BatchResult Relay::RunOnce() {
       messages.push_back(ToMessage(record));
       sent.push_back(&record);
     } catch (const std::exception& e) {
-      // A row we cannot encode (e.g. invalid UTF-8 in a business key) must not block the
-      // rows behind it: it waits with the longest back-off for someone to fix it.
-      OutboxRetry retry{record.id, std::string("unencodable: ") + e.what(), settings_.retry.max};
-      logger->error("cannot encode outbox_id={} message_id={}: {}; will retry in {}", record.id,
-                    record.message_id, e.what(), FormatDelay(retry.delay));
-      retries.push_back(std::move(retry));
+      // A row we cannot encode (e.g. invalid UTF-8 in a business key) will not encode on a
+      // retry either: it is parked at once, so it neither spins nor holds back the later rows
+      // of its key; an operator fixes the row and puts it back.
+      retries.push_back(OutboxRetry{record.id, std::string("unencodable: ") + e.what(), milliseconds(0), true});
+      failed.push_back(&record);
     }
   }
 
@@ -163,18 +180,27 @@ BatchResult Relay::RunOnce() {
         lost_connection = true;
         break;
     }
-    const milliseconds delay = runtime::DelayForAttempt(settings_.retry, record.execute_num + 1);
-    OutboxRetry retry{record.id, RetryReason(outcome), delay};
-    logger->warn("publish {} outbox_id={} message_id={}; will retry in {}", retry.reason, record.id,
-                 record.message_id, FormatDelay(delay));
-    retries.push_back(std::move(retry));
+    retries.push_back(Failed(record, RetryReason(outcome)));
+    failed.push_back(&record);
   }
   broker_up_ = !lost_connection;
   StoreCall([&] { batch->Complete(confirmed, retries); });
   result.confirmed = confirmed.size();
-  result.retried = retries.size();
-  logger->debug("batch done claimed={} confirmed={} retried={}", result.claimed, result.confirmed,
-                result.retried);
+  // Announced once parked for real (committed): a failed Complete leaves the rows as they were.
+  for (size_t i = 0; i < retries.size(); ++i) {
+    if (!retries[i].park) {
+      ++result.retried;
+      continue;
+    }
+    ++result.parked;
+    parked_.Inc();
+    logger->warn("outbox row parked outbox_id={} message_id={} attempts={} last_error={}; no further "
+                 "attempts until an operator puts it back",
+                 failed[i]->id, text::Printable(failed[i]->message_id), failed[i]->execute_num + 1,
+                 text::Printable(retries[i].reason));
+  }
+  logger->debug("batch done claimed={} confirmed={} retried={} parked={}", result.claimed,
+                result.confirmed, result.retried, result.parked);
   return result;
 }
 
@@ -182,6 +208,7 @@ void Relay::RefreshStats() {
   const OutboxStats stats = StoreCall([&] { return store_.Stats(); });
   pending_.Set(static_cast<double>(stats.pending));
   oldest_age_.Set(std::chrono::duration<double>(stats.oldest_age).count());
+  parked_rows_.Set(static_cast<double>(stats.parked));
 }
 
 void Relay::Run(std::stop_token stop) {

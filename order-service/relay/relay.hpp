@@ -1,11 +1,18 @@
 #pragma once
 /// The outbox relay core: claim due outbox rows, publish them with confirms, delete what the
-/// broker confirmed, schedule the rest for another attempt. Ports only (OutboxStore,
-/// Publisher, WakeSource, Clock), so it is unit-tested against fakes.
+/// broker confirmed, schedule the rest for another attempt, and park a row whose attempts
+/// are used up. Ports only (OutboxStore, Publisher, WakeSource, Clock), so it is unit-tested
+/// against fakes.
 ///
 /// Guarantees: a row is deleted only after a broker confirm that was not preceded by a
 /// return. A row is published at least once; it is published again when the relay dies or
-/// its completing transaction fails after publishing (consumers dedupe by message_id).
+/// its completing transaction fails after publishing (consumers dedupe by message_id),
+/// unless it is parked: a row whose publish failed (nack, return, no confirm)
+/// relay.max-attempts times in all is parked, never silently: a warning naming the row and
+/// its message_id, paynotify_relay_parked_total, and the gauge paynotify_outbox_parked_rows
+/// (read from the table). A row that cannot even be encoded is parked at once (its bytes
+/// will not change by retrying). Rows of one business_key1 go out in id order; a parked row
+/// does not hold back the later rows of its key (OutboxStore::Claim).
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -41,6 +48,10 @@ struct RelaySettings {
   std::chrono::milliseconds confirm_timeout{10000};  ///< relay.confirm-timeout
   /// Per-row back-off after a failed attempt (relay.retry.*), by execute_num after the attempt.
   runtime::BackoffPolicy retry{std::chrono::milliseconds(1000), 2.0, std::chrono::milliseconds(60000)};
+  /// relay.max-attempts (>= 1): the failed publish that brings a row's execute_num to this
+  /// (or beyond, after the setting was lowered) parks it instead of scheduling a retry.
+  /// 20 at the default back-off: about 14 minutes of retries (1+2+...+32 s, then 13 x 60 s).
+  int max_attempts = 20;
   /// The relay's own back-off while the broker is unavailable (set from rabbitmq.reconnect.*).
   runtime::BackoffPolicy broker_reconnect{std::chrono::milliseconds(1000), 2.0,
                                           std::chrono::milliseconds(30000)};
@@ -57,7 +68,8 @@ struct RelaySettings {
 struct BatchResult {
   size_t claimed = 0;
   size_t confirmed = 0;
-  size_t retried = 0;
+  size_t retried = 0;  ///< scheduled for another attempt
+  size_t parked = 0;   ///< attempts used up (or unencodable): parked
 };
 
 /// The retry reason written to returnfailure_msg for a publish result.
@@ -98,6 +110,9 @@ class Relay {
 
  private:
   amqp::OutgoingMessage ToMessage(const OutboxRecord& record) const;
+  /// A failed publish of `record`: park it when its attempts are used up, otherwise back off
+  /// (logged here; a park is announced once committed).
+  OutboxRetry Failed(const OutboxRecord& record, std::string reason) const;
   /// Runs a store call, keeping database_up_ true to its name.
   template <class F>
   auto StoreCall(F&& call) -> decltype(call());
@@ -115,6 +130,7 @@ class Relay {
   metrics::Counter& nacked_;
   metrics::Counter& returned_;
   metrics::Counter& unknown_;
+  metrics::Counter& parked_;
   metrics::Counter& wake_notify_;
   metrics::Counter& wake_poll_;
   metrics::Counter& broker_errors_;
@@ -124,6 +140,7 @@ class Relay {
   metrics::Histogram& batch_size_;
   metrics::Gauge& pending_;
   metrics::Gauge& oldest_age_;
+  metrics::Gauge& parked_rows_;
 };
 
 }  // namespace paynotify::order

@@ -23,6 +23,7 @@ TEST(RelayDefaults, TheShippedConfigStatesTheCodeDefaults) {
   EXPECT_EQ(reader.Duration("relay.retry.initial-interval", kMissing), defaults.retry.initial);
   EXPECT_EQ(reader.Double("relay.retry.multiplier", -1), defaults.retry.multiplier);
   EXPECT_EQ(reader.Duration("relay.retry.max-interval", kMissing), defaults.retry.max);
+  EXPECT_EQ(reader.Int("relay.max-attempts", -1), defaults.max_attempts);
   EXPECT_TRUE(reader.Errors().empty());
 }
 

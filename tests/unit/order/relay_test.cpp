@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/messages/mq_message.hpp"
@@ -18,8 +20,10 @@ using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using amqp::PublishOutcome;
 
-/// mq_message in memory: due times follow the injected clock; a claimed row is invisible
-/// to other claims until its batch completes or is dropped (FOR UPDATE SKIP LOCKED).
+/// mq_message in memory, per the OutboxStore contract: due times follow the injected clock;
+/// a claimed row is invisible to other claims until its batch completes or is dropped (FOR
+/// UPDATE SKIP LOCKED); parked rows are never claimed; a row is claimed only when no earlier
+/// unparked row of its business_key1 is left (locked or not), and parked rows hold nothing back.
 class InMemoryOutboxStore : public OutboxStore {
  public:
   struct Row {
@@ -27,16 +31,19 @@ class InMemoryOutboxStore : public OutboxStore {
     std::chrono::system_clock::time_point next_attempt_at;
     std::optional<std::string> failure;
     bool locked = false;
+    std::optional<std::chrono::system_clock::time_point> parked_at;
   };
 
   explicit InMemoryOutboxStore(const runtime::Clock& clock) : clock_(clock) {}
 
-  int64_t Add(std::string key1 = "cs-1") {
+  /// A due row; business_key1 `key1`, or "cs-<id>" (a key of its own) when not given.
+  int64_t Add(std::optional<std::string> key1 = std::nullopt) {
     std::lock_guard lock(mutex_);
     const int64_t id = next_id_++;
+    if (!key1) key1 = "cs-" + std::to_string(id);
     rows_[id] = Row{OutboxRecord{id, "00000000-0000-4000-8000-" + std::to_string(100000000000 + id),
                                  "payresult_notify", key1, "60201", std::nullopt, 0},
-                    clock_.WallNow(), std::nullopt, false};
+                    clock_.WallNow(), std::nullopt, false, std::nullopt};
     return id;
   }
   std::optional<Row> Get(int64_t id) {
@@ -76,7 +83,11 @@ class InMemoryOutboxStore : public OutboxStore {
         Row& row = store_.rows_.at(retry.id);
         row.record.execute_num += 1;
         row.failure = retry.reason;
-        row.next_attempt_at = store_.clock_.WallNow() + retry.delay;
+        if (retry.park) {
+          row.parked_at = store_.clock_.WallNow();
+        } else {
+          row.next_attempt_at = store_.clock_.WallNow() + retry.delay;
+        }
       }
     }
 
@@ -89,9 +100,12 @@ class InMemoryOutboxStore : public OutboxStore {
     if (on_claim) on_claim(++claims);
     std::lock_guard lock(mutex_);
     std::vector<OutboxRecord> records;
+    std::set<std::string> keys_seen;  // keys with an earlier unparked row
     for (auto& [id, row] : rows_) {  // std::map: id order
       if (records.size() >= limit) break;
-      if (row.locked || row.next_attempt_at > clock_.WallNow()) continue;
+      if (row.parked_at) continue;
+      const bool held_back = row.record.business_key1 && !keys_seen.insert(*row.record.business_key1).second;
+      if (held_back || row.locked || row.next_attempt_at > clock_.WallNow()) continue;
       row.locked = true;
       records.push_back(row.record);
     }
@@ -99,7 +113,9 @@ class InMemoryOutboxStore : public OutboxStore {
   }
   OutboxStats Stats() override {
     std::lock_guard lock(mutex_);
-    return OutboxStats{static_cast<int64_t>(rows_.size()), 0ms};
+    OutboxStats stats;
+    for (const auto& [id, row] : rows_) ++(row.parked_at ? stats.parked : stats.pending);
+    return stats;
   }
 
  private:
@@ -367,6 +383,170 @@ class RelayRunTest : public RelayTest {
     return std::make_unique<Relay>(settings, store_, publisher_, wake_, clock_, registry_);
   }
 };
+
+// Issue 11: a row whose publishes keep failing is parked at exactly relay.max-attempts.
+class RelayParkingTest : public RelayTest {
+ protected:
+  static RelaySettings Parking(int max_attempts) {
+    RelaySettings s = Settings();
+    s.max_attempts = max_attempts;
+    return s;
+  }
+  void NackAll() {
+    publisher_.behavior = [](auto msgs) {
+      return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kNacked));
+    };
+  }
+  /// Nacks the messages of the given outbox ids, confirms the rest.
+  void NackOnly(std::set<int64_t> ids) {
+    publisher_.behavior = [ids](auto msgs) {
+      std::vector<PublishResult> results;
+      for (const auto& m : msgs) {
+        const bool nack = std::any_of(ids.begin(), ids.end(), [&](int64_t id) { return m.message_id == MessageId(id); });
+        results.push_back(Outcome(nack ? PublishOutcome::kNacked : PublishOutcome::kConfirmed));
+      }
+      return results;
+    };
+  }
+  static std::string MessageId(int64_t id) { return "00000000-0000-4000-8000-" + std::to_string(100000000000 + id); }
+  std::vector<std::string> PublishedIds() {
+    std::vector<std::string> ids;
+    for (const auto& m : publisher_.published) ids.push_back(m.message_id);
+    return ids;
+  }
+  double Gauge(const std::string& name) { return registry_.GetGauge(name, "").Value(); }
+};
+
+TEST_F(RelayParkingTest, ParksAtExactlyMaxAttemptsNotBefore) {
+  Relay relay(Parking(3), store_, publisher_, wake_, clock_, registry_);
+  const int64_t id = store_.Add();
+  NackAll();
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    const BatchResult result = relay.RunOnce();
+    EXPECT_EQ(result.retried, 1u) << "attempt " << attempt;
+    EXPECT_EQ(result.parked, 0u) << "attempt " << attempt;
+    EXPECT_FALSE(store_.Get(id)->parked_at) << "parked too early, attempt " << attempt;
+    EXPECT_EQ(Counter("paynotify_relay_parked_total"), 0);
+    clock_.Advance(1h);
+  }
+  ::testing::internal::CaptureStderr();
+  const BatchResult third = relay.RunOnce();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(third.parked, 1u);
+  EXPECT_EQ(third.retried, 0u);
+  const auto row = store_.Get(id);
+  ASSERT_TRUE(row) << "a parked row is kept";
+  EXPECT_EQ(row->parked_at, clock_.WallNow());
+  EXPECT_EQ(row->record.execute_num, 3);
+  EXPECT_EQ(row->failure, "nacked");
+  EXPECT_EQ(Counter("paynotify_relay_parked_total"), 1);
+  EXPECT_NE(log.find("warn"), std::string::npos) << log;
+  EXPECT_NE(log.find("outbox row parked outbox_id=" + std::to_string(id) + " message_id=" + MessageId(id) +
+                     " attempts=3 last_error=nacked"),
+            std::string::npos)
+      << log;
+
+  // Never claimed again, however long we wait.
+  publisher_.behavior = nullptr;
+  clock_.Advance(24h);
+  EXPECT_EQ(relay.RunOnce().claimed, 0u);
+  EXPECT_EQ(publisher_.published.size(), 3u);
+  relay.RefreshStats();
+  EXPECT_EQ(Gauge("paynotify_outbox_parked_rows"), 1);
+  EXPECT_EQ(Gauge("paynotify_outbox_pending"), 0);
+}
+
+TEST_F(RelayParkingTest, EveryKindOfFailureCountsAndOneAttemptParksAtTheFirst) {
+  Relay relay(Parking(1), store_, publisher_, wake_, clock_, registry_);
+  const int64_t nacked = store_.Add();
+  const int64_t returned = store_.Add();
+  const int64_t lost = store_.Add();
+  const int64_t ok = store_.Add();
+  publisher_.behavior = [](auto) {
+    return std::vector<PublishResult>{Outcome(PublishOutcome::kNacked), Outcome(PublishOutcome::kReturned),
+                                      Outcome(PublishOutcome::kUnknown, "connection closed by broker"),
+                                      Outcome(PublishOutcome::kConfirmed)};
+  };
+  const BatchResult result = relay.RunOnce();
+  EXPECT_EQ(result.parked, 3u);
+  EXPECT_EQ(result.confirmed, 1u);
+  EXPECT_EQ(store_.Get(nacked)->failure, "nacked");
+  EXPECT_EQ(store_.Get(returned)->failure, "returned");
+  EXPECT_EQ(store_.Get(lost)->failure, "unknown: connection closed by broker");
+  for (int64_t id : {nacked, returned, lost}) EXPECT_TRUE(store_.Get(id)->parked_at) << id;
+  EXPECT_FALSE(store_.Get(ok));
+  EXPECT_EQ(Counter("paynotify_relay_parked_total"), 3);
+}
+
+TEST_F(RelayParkingTest, ALaterRowOfTheSameKeyWaitsWhileAnEarlierOneBacksOff) {
+  const int64_t first = store_.Add("cs-7");
+  const int64_t second = store_.Add("cs-7");
+  const int64_t other = store_.Add("cs-8");
+  NackOnly({first});
+  BatchResult result = relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 2u) << "one row per key: the second cs-7 row waits for the first";
+  EXPECT_EQ(PublishedIds(), (std::vector<std::string>{MessageId(first), MessageId(other)}));
+  // The first backs off for 1 s; the second stays behind it all that time.
+  clock_.Advance(999ms);
+  EXPECT_EQ(relay_.RunOnce().claimed, 0u);
+  clock_.Advance(1ms);
+  publisher_.behavior = nullptr;
+  result = relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 1u);
+  EXPECT_EQ(result.confirmed, 1u);
+  EXPECT_EQ(relay_.RunOnce().confirmed, 1u);
+  EXPECT_EQ(PublishedIds(), (std::vector<std::string>{MessageId(first), MessageId(other), MessageId(first),
+                                                       MessageId(second)}));
+  EXPECT_EQ(store_.Size(), 0u);
+}
+
+TEST_F(RelayParkingTest, AParkedRowDoesNotHoldBackItsKey) {
+  Relay relay(Parking(2), store_, publisher_, wake_, clock_, registry_);
+  const int64_t poison = store_.Add("cs-7");
+  const int64_t later = store_.Add("cs-7");
+  NackOnly({poison});
+  EXPECT_EQ(relay.RunOnce().claimed, 1u);
+  clock_.Advance(1s);
+  EXPECT_EQ(relay.RunOnce().parked, 1u);
+  // Parked: the next row of its key goes out, the parked one stays put.
+  EXPECT_EQ(relay.RunOnce().confirmed, 1u);
+  EXPECT_EQ(PublishedIds(), (std::vector<std::string>{MessageId(poison), MessageId(poison), MessageId(later)}));
+  EXPECT_FALSE(store_.Get(later));
+  ASSERT_TRUE(store_.Get(poison));
+  EXPECT_TRUE(store_.Get(poison)->parked_at);
+  clock_.Advance(1h);
+  EXPECT_EQ(relay.RunOnce().claimed, 0u);
+}
+
+TEST_F(RelayParkingTest, AnUnencodableRowIsParkedAtOnceAndHoldsNothingBack) {
+  const int64_t bad = store_.Add(std::string("cs-\xff"));
+  const int64_t next = store_.Add(std::string("cs-\xff"));
+  EXPECT_EQ(relay_.RunOnce().parked, 1u);
+  const auto row = store_.Get(bad);
+  ASSERT_TRUE(row);
+  EXPECT_TRUE(row->parked_at);
+  EXPECT_EQ(row->record.execute_num, 1);
+  EXPECT_EQ(row->failure->rfind("unencodable: ", 0), 0u) << *row->failure;
+  EXPECT_TRUE(publisher_.published.empty());
+  EXPECT_EQ(Counter("paynotify_relay_parked_total"), 1);
+  // The next row of that key is claimed now; it cannot be encoded either.
+  EXPECT_EQ(relay_.RunOnce().parked, 1u);
+  EXPECT_TRUE(store_.Get(next)->parked_at);
+}
+
+TEST_F(RelayParkingTest, AParkIsAnnouncedOnlyOnceItIsCommitted) {
+  Relay relay(Parking(1), store_, publisher_, wake_, clock_, registry_);
+  const int64_t id = store_.Add();
+  NackAll();
+  store_.fail_complete = true;
+  EXPECT_THROW(relay.RunOnce(), OutboxUnavailable);
+  EXPECT_EQ(Counter("paynotify_relay_parked_total"), 0);
+  EXPECT_FALSE(store_.Get(id)->parked_at);
+  EXPECT_EQ(store_.Get(id)->record.execute_num, 0);
+  store_.fail_complete = false;
+  EXPECT_EQ(relay.RunOnce().parked, 1u);
+  EXPECT_EQ(Counter("paynotify_relay_parked_total"), 1);
+}
 
 TEST_F(RelayRunTest, BacksOffOnTheClockWhileTheBrokerIsDownAndStopsWhenAsked) {
   RelaySettings settings = Settings();

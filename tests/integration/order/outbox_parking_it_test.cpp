@@ -1,0 +1,123 @@
+// Parked outbox rows and per-key order (issue 11 §1) against the real PostgreSQL and
+// RabbitMQ: the claim query on a real table, and a row parked by the real relay after
+// relay.max-attempts nacks from the broker.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "common/amqp/connection.hpp"
+#include "common/amqp/topology.hpp"
+#include "order-service/outbox/pg_outbox_store.hpp"
+#include "tests/integration/order/order_it_support.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace paynotify::order::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using paynotify::testing::WaitFor;
+
+class OutboxParkingIt : public OrderServiceIt {
+ protected:
+  static std::vector<int64_t> Ids(const ClaimedBatch& batch) {
+    std::vector<int64_t> ids;
+    for (const auto& r : batch.Records()) ids.push_back(r.id);
+    return ids;
+  }
+  // One row with an explicit id; `extra` are further column = value pairs.
+  void Row(int64_t id, const std::string& key1, const std::string& extra_columns = "",
+           const std::string& extra_values = "") {
+    Exec("INSERT INTO mq_message (id, message_type, business_key1, business_key2" + extra_columns +
+         ") VALUES (" + std::to_string(id) + ", 'payresult_notify', " + key1 + ", '60201'" + extra_values + ")");
+  }
+};
+
+// Parked rows are skipped; each business_key1 goes out in id order (a row waits behind an
+// earlier unparked row of its key, backing off or held by another relay); a parked row holds
+// nothing back; rows without a key have no order.
+TEST_F(OutboxParkingIt, ClaimSkipsParkedRowsAndKeepsEachKeyInOrder) {
+  Row(1, "'cs-a'");
+  Row(2, "'cs-a'");                                                      // behind 1
+  Row(3, "'cs-b'", ", parked_at, execute_num", ", now(), 20");            // parked
+  Row(4, "'cs-b'");                                                      // not held back by 3
+  Row(5, "'cs-c'", ", next_attempt_at", ", now() + interval '1 hour'");  // backing off
+  Row(6, "'cs-c'");                                                      // behind 5
+  Row(7, "NULL");
+  Row(8, "NULL");
+
+  PgOutboxStore store(MakeConfig().database, false);
+  PgOutboxStore other(MakeConfig().database, false);  // a second relay on the same table
+  {
+    std::unique_ptr<ClaimedBatch> batch = store.Claim(100);
+    EXPECT_EQ(Ids(*batch), (std::vector<int64_t>{1, 4, 7, 8}));
+    // While 1 is held by the first relay, the second does not take 2 past it.
+    EXPECT_TRUE(Ids(*other.Claim(100)).empty());
+    batch->Complete({1, 4, 7, 8}, {});
+  }
+  {
+    std::unique_ptr<ClaimedBatch> batch = other.Claim(100);
+    ASSERT_EQ(Ids(*batch), (std::vector<int64_t>{2}));
+    // Its last attempt: parked, with its failure and attempt count.
+    batch->Complete({}, {OutboxRetry{2, "nacked", 0ms, true}});
+  }
+  EXPECT_EQ(Scalar("SELECT parked_at IS NOT NULL AND parked_at <= now() FROM mq_message WHERE id = 2"), "t");
+  EXPECT_EQ(Scalar("SELECT execute_num FROM mq_message WHERE id = 2"), "1");
+  EXPECT_EQ(Scalar("SELECT returnfailure_msg FROM mq_message WHERE id = 2"), "nacked");
+  EXPECT_EQ(Scalar("SELECT returnfailure_date IS NOT NULL FROM mq_message WHERE id = 2"), "t");
+  EXPECT_TRUE(Ids(*store.Claim(100)).empty()) << "2 and 3 parked, 5 backing off, 6 behind 5";
+
+  // 5 due again: it goes first, 6 only after it is gone.
+  Exec("UPDATE mq_message SET next_attempt_at = now() WHERE id = 5");
+  {
+    std::unique_ptr<ClaimedBatch> batch = store.Claim(100);
+    ASSERT_EQ(Ids(*batch), (std::vector<int64_t>{5}));
+    batch->Complete({}, {OutboxRetry{5, "returned", 0ms, false}});  // due again at once
+  }
+  {
+    std::unique_ptr<ClaimedBatch> batch = store.Claim(100);
+    ASSERT_EQ(Ids(*batch), (std::vector<int64_t>{5}));
+    batch->Complete({5}, {});
+  }
+  EXPECT_EQ(Ids(*store.Claim(100)), (std::vector<int64_t>{6}));
+
+  const OutboxStats stats = store.Stats();
+  EXPECT_EQ(stats.pending, 1);  // 6
+  EXPECT_EQ(stats.parked, 2);   // 2, 3
+}
+
+// The broker nacks every publish (a queue that rejects publishes once full, with room for
+// none): the real relay retries with back-off and parks the row at relay.max-attempts; the
+// row keeps its error and attempts; counter and gauge say so; nothing moves to history.
+TEST_F(OutboxParkingIt, TheRelayParksARowTheBrokerKeepsNackingAtMaxAttempts) {
+  {
+    auto admin = amqp::Connection::Open(broker_);
+    amqp::DeclareQueue(*admin, amqp::QueueSpec{.name = queue_, .max_length = 0, .overflow = "reject-publish"});
+    amqp::BindQueue(*admin, queue_, exchange_);
+  }
+  Exec("INSERT INTO mq_message (message_type, business_key1, business_key2) "
+       "VALUES ('payresult_notify', 'cs-poison', '60201')");
+  OrderServiceConfig config = MakeConfig();
+  config.relay.core.max_attempts = 3;
+  config.relay.keep_history = true;
+  OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+
+  ASSERT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message WHERE parked_at IS NOT NULL") == "1"; },
+                      20s));
+  EXPECT_EQ(Scalar("SELECT execute_num FROM mq_message"), "3");
+  EXPECT_EQ(Scalar("SELECT returnfailure_msg FROM mq_message"), "nacked");
+  auto& metrics = service.Metrics();
+  EXPECT_EQ(metrics.GetCounter("paynotify_relay_nacked_total", "").Value(), 3);
+  EXPECT_EQ(metrics.GetCounter("paynotify_relay_parked_total", "").Value(), 1);
+  EXPECT_TRUE(WaitFor([&] { return metrics.GetGauge("paynotify_outbox_parked_rows", "").Value() == 1; }, 5s));
+  EXPECT_EQ(metrics.GetGauge("paynotify_outbox_pending", "").Value(), 0);
+
+  // Parked for good: no further attempt, and never moved to history (it was not confirmed).
+  std::this_thread::sleep_for(1500ms);  // longer than the back-off cap (1 s): a retry would show
+  EXPECT_EQ(Scalar("SELECT execute_num FROM mq_message"), "3");
+  EXPECT_EQ(metrics.GetCounter("paynotify_relay_nacked_total", "").Value(), 3);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message_history"), "0");
+}
+
+}  // namespace
+}  // namespace paynotify::order::testing
