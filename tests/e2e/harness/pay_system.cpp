@@ -396,7 +396,9 @@ std::vector<int64_t> PaySystem::CreateOrders(const std::vector<int64_t>& selecti
         const std::string text = body.dump();
         while (true) {
           auto res = client.Post("/orders", text, "application/json");
-          if (res && res->status == 200) {
+          // 201: created; 200: the order for this outBusinessId already existed (a retry whose
+          // first attempt was committed but not answered) and is returned as it is.
+          if (res && (res->status == 201 || res->status == 200)) {
             auto reply = nlohmann::json::parse(res->body);
             const auto& pay_no = reply.at("payNo");
             pay_nos[i] = pay_no.is_string() ? std::stoll(pay_no.get<std::string>()) : pay_no.get<int64_t>();

@@ -117,8 +117,8 @@ class PaySystem {
 
   /// Course selections awaiting payment (701002) in the learning database.
   std::vector<int64_t> CreateSelections(int n);
-  /// One order per selection over HTTP (POST /orders, retried until answered 200);
-  /// returns each selection's payNo.
+  /// One order per selection over HTTP (POST /orders, retried until answered 201 created or
+  /// 200 already existing); returns each selection's payNo.
   std::vector<int64_t> CreateOrders(const std::vector<int64_t>& selections, int concurrency);
   /// Sends each payNo a signed TRADE_SUCCESS notification from `concurrency` connections,
   /// `copies` times each (copies sent concurrently from different connections), re-sending
