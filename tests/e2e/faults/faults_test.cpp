@@ -3,10 +3,11 @@
 // while payments are in flight (each injection records what was in flight and requires a
 // minimum). Every case ends with the same verdict (PaySystem::Check, FaultTest::Run): every
 // selection paid with exactly one course-table row, every order paid, the outbox empty;
-// nothing produced twice (one message per payment in the history, one inbox row per message)
-// and nothing applied twice (the harness's audit triggers count every write of "paid" and
-// every course-row insert attempt, below the constraints that would hide a second one).
-// order-kill9 runs the relay with the shipped default keep-history=false.
+// nothing produced twice (the harness's outbox audit trigger records every outbox row: one
+// message per payment, and exactly one inbox row per payment) and nothing applied twice (its
+// learning-side audit triggers count every write of "paid" and every course-row insert
+// attempt, below the constraints that would hide a second one). order-kill9 runs the relay
+// with the shipped default keep-history=false; the verdict is the same.
 //
 // PAYNOTIFY_E2E_PAYMENTS sets N (default 2000; below ~300 the fault scenarios fail, since
 // the run would finish before the fault).
@@ -114,14 +115,17 @@ class FaultTest : public ::testing::Test {
                              << "\n" << system.LogTails();
     // The verdict, each figure on its own so a failure names it.
     EXPECT_EQ(c.expected - c.course_rows, 0) << "lost; " << c.Describe();
-    EXPECT_EQ(c.produced_twice, 0) << "payments produced twice; " << c.Describe();
+    ASSERT_TRUE(c.audited && c.MessagesKnown()) << "the verdict needs the audit triggers; " << c.Describe();
+    EXPECT_EQ(c.produced_twice, 0) << "payments produced twice (outbox audit); " << c.Describe();
+    EXPECT_EQ(c.messages_produced, c.expected) << "one message per payment (outbox audit); " << c.Describe();
+    EXPECT_EQ(c.inbox_once, c.expected) << "exactly one inbox row per payment; " << c.Describe();
+    EXPECT_EQ(c.inbox_rows, c.expected) << c.Describe();
     EXPECT_EQ(c.applied_twice, 0) << "selections applied twice (audit triggers); " << c.Describe();
     EXPECT_EQ(c.applied_once, c.expected) << "selections applied exactly once (audit triggers); " << c.Describe();
     if (c.history_kept) {
-      EXPECT_EQ(c.messages_produced, c.expected) << c.Describe();
-      EXPECT_EQ(c.inbox_rows, c.expected) << c.Describe();
+      EXPECT_EQ(c.history_rows, c.expected) << "one history row per payment; " << c.Describe();
     } else {
-      EXPECT_EQ(c.messages_produced, 0) << "keep-history=false must leave no history; " << c.Describe();
+      EXPECT_EQ(c.history_rows, 0) << "keep-history=false must leave no history; " << c.Describe();
     }
     EXPECT_TRUE(c.Done()) << c.Describe();
   }
@@ -273,7 +277,8 @@ TEST_F(FaultTest, PostgresRestartedTwiceMidRun) {
 
 // The relay runs with the shipped default keep-history=false (delete on confirm): a kill
 // between a confirm and its delete publishes the row again under the same message_id. The
-// history stays empty, so "none applied twice" rests on the audit triggers and the inbox.
+// history stays empty; the verdict does not need it: the outbox audit still shows one message
+// per payment and exactly one inbox row for each, and the learning audit one application.
 TEST_F(FaultTest, OrderServiceKill9MidRunThenRestarted) {
   PaySystem system("order-kill9", 1, 1, {{"PAYNOTIFY_RELAY_KEEP_HISTORY", "false"}});
   system.StartAll();

@@ -82,6 +82,59 @@ CREATE OR REPLACE TRIGGER e2e_audit_course_row BEFORE INSERT ON xc_course_tables
   WHEN (NEW.company_id = 4200000001) EXECUTE FUNCTION e2e_audit_course_row();
 )sql";
 
+// Test-only instrumentation of the orders database (see Convergence), never part of sql/: an
+// AFTER INSERT row trigger on the outbox records each message a payment produced, so
+// "produced twice" and the inbox rows per payment are measured whatever relay.keep-history
+// says (without history the relay deletes a row once confirmed, and nothing else keeps its
+// message_id). AFTER, because only an inserted row is a message; a rolled-back insert leaves
+// no record. The WHEN clause, evaluated without calling the function, limits it to rows
+// written by an order-service the harness started with kAuditedApplicationName as its
+// database application_name (see StartOrder): bench/, integration tests and a developer's
+// daemon pay nothing. Idempotent and serialised like kInstallApplyAudit.
+// 'order-service-e2e-audited' below is kAuditedApplicationName.
+constexpr const char* kAuditedApplicationName = "order-service-e2e-audited";
+constexpr std::string_view kInstallOutboxAudit = R"sql(
+SELECT pg_advisory_xact_lock(hashtext('paynotify.e2e_outbox_audit'));
+CREATE TABLE IF NOT EXISTS e2e_outbox_audit (
+  business_key1 varchar(64),
+  message_id    uuid        NOT NULL,
+  at            timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS e2e_outbox_audit_key_idx ON e2e_outbox_audit (business_key1);
+CREATE OR REPLACE FUNCTION e2e_audit_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO e2e_outbox_audit (business_key1, message_id) VALUES (NEW.business_key1, NEW.message_id);
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER e2e_audit_outbox AFTER INSERT ON mq_message FOR EACH ROW
+  WHEN (current_setting('application_name') = 'order-service-e2e-audited') EXECUTE FUNCTION e2e_audit_outbox();
+)sql";
+
+// Installs test-only audit DDL into `db` unless all of `triggers` exist. Installed once per
+// database: DDL on a table the daemons write takes locks that can deadlock with a daemon
+// writing audited rows (its trigger inserts into the audit table), so it runs only when a
+// trigger is missing, gives up waiting after a few seconds, and retries.
+void InstallAuditOnce(const std::string& db, const std::string& triggers, std::string_view ddl) {
+  pqxx::connection conn(t::PgConnString(db));
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pqxx::work tx(conn);
+      const pqxx::row present = tx.exec_params1(
+          "SELECT count(*)::int, cardinality($1::text[]) FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY($1::text[])",
+          triggers);
+      if (present[0].as<int>() < present[1].as<int>()) {
+        tx.exec0("SET LOCAL lock_timeout = '5s'");
+        tx.exec(std::string(ddl));
+        tx.commit();
+      }
+      return;
+    } catch (const pqxx::sql_error&) {
+      if (attempt == 5) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    }
+  }
+}
+
 // Per selection: how often it was written paid and how often a course row was attempted.
 constexpr std::string_view kAuditCounts = R"sql(
 WITH per AS (
@@ -161,18 +214,22 @@ double MetricValue(const std::string& exposition, const std::string& sample) {
   return total;
 }
 
+bool Convergence::MessagesKnown() const { return audited || history_kept; }
+
 std::string Convergence::ProducedTwiceText() const {
-  return history_kept ? "produced_twice=" + std::to_string(produced_twice) : "produced_twice=n/a(keep-history=false)";
+  return MessagesKnown() ? "produced_twice=" + std::to_string(produced_twice)
+                         : "produced_twice=n/a(unaudited, keep-history=false)";
 }
 
 std::string Convergence::Describe() const {
   std::ostringstream out;
   out << "expected=" << expected << " selections_paid=" << selections_paid
       << " course_rows=" << course_rows << " orders_paid=" << orders_paid
-      << " outbox_left=" << outbox_rows_left;
+      << " outbox_left=" << outbox_rows_left << " history_rows=" << history_rows
+      << (history_kept ? "" : " (keep-history=false: history must stay empty)");
   out << " messages_produced=" << messages_produced << " produced_twice=" << produced_twice
-      << " inbox_rows=" << inbox_rows;
-  if (!history_kept) out << " (keep-history=false: history must stay empty)";
+      << " inbox_rows=" << inbox_rows << " payments_with_one_inbox_row=" << inbox_once
+      << (audited ? " (outbox audit)" : " (from the history)");
   if (audited) {
     out << " paid_writes=" << paid_writes << " course_row_inserts=" << course_row_inserts
         << " applied_once=" << applied_once << " applied_twice=" << applied_twice;
@@ -280,6 +337,8 @@ void PaySystem::StartAll() {
 }
 
 void PaySystem::StartOrder(int replica) {
+  // The outbox audit's marker (kInstallOutboxAudit): only audited systems write with it.
+  if (audit_) order_[replica]->SetEnv("PAYNOTIFY_DATABASE_APPLICATION_NAME", kAuditedApplicationName);
   order_[replica]->Start();
   WaitHealthy(true, replica);
 }
@@ -325,27 +384,8 @@ std::string PaySystem::Metrics(bool order, int replica) {
 
 void PaySystem::InstallApplyAudit() {
   if (audit_installed_) return;
-  pqxx::connection conn(t::PgConnString(t::LearningDb()));
-  // Installed once per database: DDL on the learning tables takes locks that can deadlock
-  // with a daemon applying audited payments (its trigger inserts into e2e_apply_audit), so
-  // it runs only when a trigger is missing, gives up waiting after a few seconds, and retries.
-  for (int attempt = 1;; ++attempt) {
-    try {
-      pqxx::work tx(conn);
-      const int present = tx.exec1(
-          "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname IN ('e2e_audit_paid', 'e2e_audit_course_row')")[0]
-                              .as<int>();
-      if (present < 2) {
-        tx.exec0("SET LOCAL lock_timeout = '5s'");
-        tx.exec(std::string(kInstallApplyAudit));
-        tx.commit();
-      }
-      break;
-    } catch (const pqxx::sql_error&) {
-      if (attempt == 5) throw;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-    }
-  }
+  InstallAuditOnce(t::LearningDb(), "{e2e_audit_paid,e2e_audit_course_row}", kInstallApplyAudit);
+  InstallAuditOnce(t::OrdersDb(), "{e2e_audit_outbox}", kInstallOutboxAudit);
   audit_installed_ = true;
 }
 
@@ -387,7 +427,9 @@ std::vector<int64_t> PaySystem::CreateOrders(const std::vector<int64_t>& selecti
         const std::string text = body.dump();
         while (true) {
           auto res = client.Post("/orders", text, "application/json");
-          if (res && res->status == 200) {
+          // 201: created; 200: the order for this outBusinessId already existed (a retry whose
+          // first attempt was committed but not answered) and is returned as it is.
+          if (res && (res->status == 201 || res->status == 200)) {
             auto reply = nlohmann::json::parse(res->body);
             const auto& pay_no = reply.at("payNo");
             pay_nos[i] = pay_no.is_string() ? std::stoll(pay_no.get<std::string>()) : pay_no.get<int64_t>();
@@ -527,28 +569,41 @@ Convergence PaySystem::Check(const std::vector<int64_t>& selections) {
   c.audited = audit_;
   // out_business_id and business_key1 hold the selection id as text.
   const std::string ids = pg::ArrayLiteral(selections);
-  std::vector<std::string> message_ids;
+  std::map<std::string, std::string> payment_of;  // message_id -> business_key1
+  std::map<std::string, int> messages_of;         // business_key1 -> messages produced
   {
     pqxx::connection conn(t::PgConnString(t::OrdersDb()));
     pqxx::work tx(conn);
     c.orders_paid = tx.exec_params1("SELECT count(*) FROM xc_orders WHERE out_business_id = ANY($1::bigint[]::text[]) AND status = '600002'", ids)[0].as<int>();
     c.outbox_rows_left = tx.exec_params1("SELECT count(*) FROM mq_message WHERE business_key1 = ANY($1::bigint[]::text[])", ids)[0].as<int>();
     // Read even without history: then it must stay empty (delete on confirm really ran).
-    for (const auto& row : tx.exec_params("SELECT message_id::text FROM mq_message_history WHERE business_key1 = ANY($1::bigint[]::text[])", ids)) {
-      message_ids.push_back(row[0].as<std::string>());
+    c.history_rows = tx.exec_params1("SELECT count(*) FROM mq_message_history WHERE business_key1 = ANY($1::bigint[]::text[])", ids)[0].as<int>();
+    // Every message produced: the outbox audit when audited (whatever keep-history says),
+    // else (bench/) the history, which holds them only while the relay keeps it.
+    const char* produced =
+        audit_ ? "SELECT message_id::text, business_key1 FROM e2e_outbox_audit WHERE business_key1 = ANY($1::bigint[]::text[])"
+               : "SELECT message_id::text, business_key1 FROM mq_message_history WHERE business_key1 = ANY($1::bigint[]::text[])";
+    for (const auto& row : tx.exec_params(produced, ids)) {
+      payment_of[row[0].as<std::string>()] = row[1].as<std::string>();
+      ++messages_of[row[1].as<std::string>()];
     }
-    c.produced_twice = tx.exec_params1(
-        "SELECT count(*) FROM (SELECT business_key1 FROM mq_message_history WHERE business_key1 = ANY($1::bigint[]::text[])"
-        " GROUP BY business_key1 HAVING count(*) > 1) AS twice", ids)[0].as<int>();
-    c.messages_produced = static_cast<int>(message_ids.size());
   }
+  c.messages_produced = static_cast<int>(payment_of.size());
+  for (const auto& [payment, n] : messages_of) c.produced_twice += n > 1 ? 1 : 0;
   {
     pqxx::connection conn(t::PgConnString(t::LearningDb()));
     pqxx::work tx(conn);
     c.selections_paid = tx.exec_params1("SELECT count(*) FROM xc_choose_course WHERE id = ANY($1::bigint[]) AND status = '701001'", ids)[0].as<int>();
     c.course_rows = tx.exec_params1("SELECT count(*) FROM xc_course_tables WHERE choose_course_id = ANY($1::bigint[])", ids)[0].as<int>();
-    c.inbox_rows = tx.exec_params1("SELECT count(*) FROM processed_message WHERE message_key = ANY($1::text[])",
-                                   pg::ArrayLiteral(message_ids))[0].as<int>();
+    std::vector<std::string> message_ids;
+    for (const auto& [message_id, payment] : payment_of) message_ids.push_back(message_id);
+    std::map<std::string, int> inbox_of;  // business_key1 -> inbox rows
+    for (const auto& row : tx.exec_params("SELECT message_key FROM processed_message WHERE message_key = ANY($1::text[])",
+                                          pg::ArrayLiteral(message_ids))) {
+      ++inbox_of[payment_of.at(row[0].as<std::string>())];
+      ++c.inbox_rows;
+    }
+    for (const auto& [payment, n] : inbox_of) c.inbox_once += n == 1 ? 1 : 0;
     if (audit_) {
       const pqxx::row audit = tx.exec_params1(std::string(kAuditCounts), ids);
       c.paid_writes = audit[0].as<int>();

@@ -37,8 +37,12 @@ double MetricValue(const std::string& exposition, const std::string& sample);
 ///
 /// Two different failures are told apart:
 ///  - produced twice: a payment that produced more than one message (a second outbox row,
-///    so a second message_id). Measured from mq_message_history, so only when the relay keeps
-///    history (relay.keep-history: true).
+///    so a second message_id). Measured by a test-only trigger the harness installs into the
+///    orders database (never sql/): AFTER INSERT on mq_message, it records each row's
+///    business_key1 and message_id in e2e_outbox_audit, so it holds every message produced
+///    whatever relay.keep-history says. The inbox rows per payment are counted for those
+///    message_ids. Unaudited systems (bench/) fall back to mq_message_history, which holds the
+///    messages only while the relay keeps history.
 ///  - applied twice: a selection the learning side applied more than once. The learning
 ///    tables' constraints (the status filter, UNIQUE course rows, ON CONFLICT DO NOTHING) would
 ///    hide a second application, so it is measured below them: test-only triggers the harness
@@ -51,11 +55,13 @@ struct Convergence {
   int course_rows = 0;           // xc_course_tables rows for the selections
   int outbox_rows_left = 0;      // mq_message rows for our orders still pending
   int orders_paid = 0;           // xc_orders at 600002
-  bool history_kept = true;      // relay.keep-history: the two history figures below mean something
-  int messages_produced = 0;     // mq_message_history rows: one per payment (none without history)
-  int produced_twice = 0;        // payments with more than one message in the history
-  int inbox_rows = 0;            // processed_message rows for the history's messages
-  bool audited = true;           // selections carry the audit triggers' marker (not in bench/)
+  bool history_kept = true;      // relay.keep-history
+  int history_rows = 0;          // mq_message_history rows: one per payment, none without history
+  bool audited = true;           // the audit triggers' markers are on (not in bench/)
+  int messages_produced = 0;     // outbox rows inserted (audit; unaudited: history rows)
+  int produced_twice = 0;        // payments with more than one message
+  int inbox_rows = 0;            // processed_message rows for those messages
+  int inbox_once = 0;            // payments with exactly one inbox row
   int paid_writes = 0;           // trigger: UPDATEs that wrote status paid
   int course_row_inserts = 0;    // trigger: INSERT attempts into xc_course_tables
   int applied_once = 0;          // selections with exactly one of each
@@ -63,15 +69,18 @@ struct Convergence {
   bool AllApplied() const { return selections_paid == expected && course_rows == expected; }
   /// Everything applied, every order paid, the outbox drained: nothing more will happen.
   bool Settled() const { return AllApplied() && outbox_rows_left == 0 && orders_paid == expected; }
-  /// With history: one message per payment and one inbox row per message. Without: the
-  /// history stays empty, and only the audit can show a second application.
+  /// The messages produced are known: from the outbox audit, or (unaudited) the history.
+  bool MessagesKnown() const;
+  /// One message per payment, one inbox row per payment, the history as keep-history says,
+  /// and (audited) every selection applied exactly once.
   bool NothingDoubled() const {
     return produced_twice == 0 && applied_twice == 0 &&
-           (history_kept ? messages_produced == expected && inbox_rows == expected : messages_produced == 0) &&
+           (history_kept ? history_rows == expected : history_rows == 0) &&
+           (!MessagesKnown() || (messages_produced == expected && inbox_rows == expected && inbox_once == expected)) &&
            (!audited || applied_once == expected);
   }
   bool Done() const { return Settled() && NothingDoubled(); }
-  /// "produced_twice=0" or "produced_twice=n/a(keep-history=false)".
+  /// "produced_twice=0"; "produced_twice=n/a(unaudited, keep-history=false)" when unknown.
   std::string ProducedTwiceText() const;
   std::string Describe() const;
 };
@@ -117,8 +126,8 @@ class PaySystem {
 
   /// Course selections awaiting payment (701002) in the learning database.
   std::vector<int64_t> CreateSelections(int n);
-  /// One order per selection over HTTP (POST /orders, retried until answered 200);
-  /// returns each selection's payNo.
+  /// One order per selection over HTTP (POST /orders, retried until answered 201 created or
+  /// 200 already existing); returns each selection's payNo.
   std::vector<int64_t> CreateOrders(const std::vector<int64_t>& selections, int concurrency);
   /// Sends each payNo a signed TRADE_SUCCESS notification from `concurrency` connections,
   /// `copies` times each (copies sent concurrently from different connections), re-sending
@@ -141,8 +150,9 @@ class PaySystem {
   };
   void PublishRaw(const std::vector<RawMessage>& messages);
 
-  /// Selections are marked for the apply audit (see Convergence) unless turned off here,
-  /// before CreateSelections: bench/ measures the system without the test triggers' cost.
+  /// Selections and order-service's outbox rows are marked for the audit triggers (see
+  /// Convergence) unless turned off here, before StartAll and CreateSelections: bench/
+  /// measures the system without the test triggers' cost.
   void SetApplyAudit(bool on) { audit_ = on; }
 
   Convergence Check(const std::vector<int64_t>& selections);

@@ -22,6 +22,8 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   void Start();
+  /// Sets one environment variable for the next Start() (a running process keeps its own).
+  void SetEnv(const std::string& key, const std::string& value) { extra_env_[key] = value; }
   /// SIGTERM, then wait up to `grace`; returns the exit code (or 128+signal). SIGKILL after grace.
   int Terminate(std::chrono::milliseconds grace = std::chrono::seconds(30));
   /// kill -9 and reap.
