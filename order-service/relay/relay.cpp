@@ -240,8 +240,10 @@ void Relay::Run(std::stop_token stop) {
         // first message, a broker that went away shows up at once even while idle, and
         // rows are not claimed just to be rolled back.
         publisher_.EnsureConnected();
-        broker_up_ = true;
       }
+      // Also when the connection was handed over already open (OrderService::Connect at
+      // start-up): readiness must not wait for the first message.
+      broker_up_ = true;
       const BatchResult result = RunOnce();
       batch_full = result.claimed >= settings_.batch_size;
       if (broker_backoff.Attempts() > 0 || database_backoff.Attempts() > 0) {

@@ -567,6 +567,22 @@ TEST_F(RelayRunTest, BacksOffOnTheClockWhileTheBrokerIsDownAndStopsWhenAsked) {
   EXPECT_FALSE(relay->BrokerUp());
 }
 
+// OrderService::Connect() opens the broker connection at start-up and hands it to the relay
+// already open: the relay must still report the broker up before the first message (the
+// e2e /readyz check found this).
+TEST_F(RelayRunTest, AConnectionHandedOverOpenIsReportedUpWithoutAMessage) {
+  const auto relay = RelayWith(Settings());
+  publisher_.connected = true;  // connected before Run(), as at start-up
+  std::stop_source stop;
+  store_.on_claim = [&](int call) {
+    if (call == 1) stop.request_stop();
+  };
+  EXPECT_FALSE(relay->BrokerUp());
+  relay->Run(stop.get_token());
+  EXPECT_TRUE(relay->BrokerUp());
+  EXPECT_EQ(publisher_.connects, 0) << "no second connect";
+}
+
 // Each failure is counted as what it is, and each cause backs off on its own schedule; a
 // success resets both.
 TEST_F(RelayRunTest, CountsDatabaseOutagesAndOtherFailuresApartAndBacksOffForEach) {
