@@ -1,10 +1,312 @@
 #include "paynotifyctl/trace/trace_command.hpp"
 
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "common/pg/array_literal.hpp"
+#include "common/text/escape.hpp"
+#include "paynotifyctl/app/configs.hpp"
+#include "paynotifyctl/app/database.hpp"
+#include "paynotifyctl/trace/trace_report.hpp"
+
 namespace paynotify::ctl {
 
 namespace {
 
-Result Trace(const Invocation&) { throw std::runtime_error("trace: not written yet"); }
+using text::Printable;
+
+// Outbox and history rows of one selection a trace shows (the newest).
+constexpr int64_t kMaxMessages = 20;
+// Longest --selection (xc_orders.out_business_id, mq_message.business_key1: varchar(64)) and
+// --message-id (processed_message.message_key: varchar(255)) that can match anything.
+constexpr size_t kMaxSelectionBytes = 64;
+constexpr size_t kMaxMessageIdBytes = 255;
+
+#define PN_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+constexpr std::string_view kPaymentColumns =
+    "SELECT p.pay_no, p.status, " PN_ISO("p.pay_success_time") ", p.out_pay_no, p.user_id, p.total_price::text, "
+    PN_ISO("p.create_date") ", p.order_id, o.status, o.order_type, o.out_business_id "
+    "FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id ";
+// One selection may have several pay records (a new one per payment attempt): the paid one,
+// else the newest.
+constexpr std::string_view kPaymentByPayNo = "WHERE p.pay_no = $1";
+constexpr std::string_view kPaymentBySelection =
+    "WHERE o.out_business_id = $1 ORDER BY (p.status = '601002') DESC, p.id DESC LIMIT 1";
+
+// Both tables, one shape: history rows are published (returnsuccess_date), never parked.
+constexpr std::string_view kOutboxColumns =
+    "SELECT false, id, message_id::text, message_type, business_key1, business_key2, execute_num, returnfailure_msg, "
+    PN_ISO("created_at") ", " PN_ISO("next_attempt_at") ", EXTRACT(EPOCH FROM (next_attempt_at - now()))::float8, "
+    PN_ISO("parked_at") ", NULL::text FROM mq_message ";
+constexpr std::string_view kHistoryColumns =
+    "SELECT true, id, message_id::text, message_type, business_key1, business_key2, execute_num, returnfailure_msg, "
+    PN_ISO("created_at") ", NULL::text, 0::float8, NULL::text, " PN_ISO("returnsuccess_date")
+    " FROM mq_message_history ";
+// mq_message_history has no index on business_key1: with relay.keep-history on, a trace by
+// pay-no or selection scans it (bounded by the session's statement_timeout). By message_id
+// it is a unique-index lookup.
+constexpr std::string_view kByKey = "WHERE business_key1 = $1";
+constexpr std::string_view kByMessageId = "WHERE message_id = $1::uuid";
+constexpr std::string_view kByRowId = "WHERE id = $1";
+
+constexpr std::string_view kInbox =
+    "SELECT message_key, " PN_ISO("processed_at") " FROM processed_message WHERE message_key = ANY($1::text[]) "
+    "ORDER BY processed_at";
+constexpr std::string_view kSelection =
+    "SELECT id, status, user_id, course_id, course_name, order_type, " PN_ISO("validtime_start") ", "
+    PN_ISO("validtime_end") " FROM xc_choose_course WHERE id = $1";
+// The selection's own row, else the learner's row for the course (unique per user and
+// course: an earlier selection may have brought it).
+constexpr std::string_view kCourseTable =
+    "SELECT id, choose_course_id, " PN_ISO("create_date") ", " PN_ISO("validtime_start") ", " PN_ISO("validtime_end")
+    " FROM xc_course_tables WHERE choose_course_id = $1 OR (user_id = $2 AND course_id = $3) "
+    "ORDER BY (choose_course_id = $1) DESC LIMIT 1";
+
+#undef PN_ISO
+
+std::optional<std::string> Text(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::string>();
+}
+
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+std::optional<int64_t> ToInt64(std::string_view s) {
+  int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// A Java-style dedup key "messageType:id" (learning-service's key for messages without an
+// AMQP message_id): the id is the outbox row's.
+std::optional<int64_t> JavaKeyRowId(std::string_view key) {
+  const size_t colon = key.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  const auto id = ToInt64(key.substr(colon + 1));
+  if (!id || *id <= 0) return std::nullopt;
+  return id;
+}
+
+TracePayment ToPayment(const pqxx::row& r) {
+  TracePayment p;
+  p.pay_no = r[0].as<int64_t>();
+  p.status = r[1].as<std::string>();
+  p.paid_at = Text(r[2]);
+  p.trade_no = Text(r[3]);
+  p.user_id = r[4].as<std::string>();
+  p.total_price = r[5].as<std::string>();
+  p.created_at = r[6].as<std::string>();
+  p.order_id = r[7].as<int64_t>();
+  p.order_status = r[8].as<std::string>();
+  p.order_type = r[9].as<std::string>();
+  p.out_business_id = r[10].as<std::string>();
+  return p;
+}
+
+TraceMessage ToMessage(const pqxx::row& r) {
+  TraceMessage m;
+  m.history = r[0].as<bool>();
+  m.id = r[1].as<int64_t>();
+  m.message_id = r[2].as<std::string>();
+  m.message_type = r[3].as<std::string>();
+  m.business_key1 = Text(r[4]);
+  m.business_key2 = Text(r[5]);
+  m.attempts = r[6].as<int64_t>();
+  m.last_error = Text(r[7]);
+  m.created_at = r[8].as<std::string>();
+  m.next_attempt_at = Text(r[9]);
+  m.next_attempt_in_seconds = r[10].as<double>();
+  m.parked_at = Text(r[11]);
+  m.published_at = Text(r[12]);
+  return m;
+}
+
+std::vector<TraceMessage> Messages(pqxx::read_transaction& tx, std::string_view where, const std::string& param,
+                                   int64_t limit) {
+  const std::string sql = fmt::format("SELECT * FROM ({}{} UNION ALL {}{}) AS m ORDER BY 2 DESC LIMIT {}",
+                                      kOutboxColumns, where, kHistoryColumns, where, limit);
+  std::vector<TraceMessage> out;
+  for (const auto& row : tx.exec_params(sql, param)) out.push_back(ToMessage(row));
+  std::reverse(out.begin(), out.end());  // oldest first
+  return out;
+}
+
+struct Query {
+  std::optional<int64_t> pay_no;
+  std::optional<std::string> selection;
+  std::optional<std::string> message_id;
+};
+
+Query ParseQuery(const Args& args) {
+  Query q;
+  int given = 0;
+  if (const auto v = args.Value("--pay-no")) {
+    q.pay_no = ParseInt(*v, "--pay-no", 1, INT64_MAX);
+    ++given;
+  }
+  if (const auto v = args.Value("--selection")) {
+    if (v->empty() || v->size() > kMaxSelectionBytes) {
+      throw UsageError(fmt::format("--selection: expected 1 to {} bytes", kMaxSelectionBytes));
+    }
+    q.selection = *v;
+    ++given;
+  }
+  if (const auto v = args.Value("--message-id")) {
+    if (v->empty() || v->size() > kMaxMessageIdBytes) {
+      throw UsageError(fmt::format("--message-id: expected 1 to {} bytes", kMaxMessageIdBytes));
+    }
+    q.message_id = *v;
+    ++given;
+  }
+  if (given != 1) throw UsageError("give exactly one of --pay-no, --message-id, --selection");
+  return q;
+}
+
+// The orders database's part: pay record + order, outbox/history rows, the message followed.
+void ReadOrders(Database& db, const Query& q, TraceData& d) {
+  db.Run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn, "paynotifyctl_trace");
+    std::optional<TraceMessage> named;
+    if (q.pay_no) {
+      const pqxx::result r = tx.exec_params(fmt::format("{}{}", kPaymentColumns, kPaymentByPayNo), *q.pay_no);
+      if (r.empty()) throw NotFound(fmt::format("no pay record with pay_no {}", *q.pay_no));
+      d.payment = ToPayment(r[0]);
+      d.selection_key = d.payment->out_business_id;
+    } else if (q.selection) {
+      d.selection_key = *q.selection;
+    } else {
+      std::vector<TraceMessage> found;
+      if (IsUuid(*q.message_id)) {
+        found = Messages(tx, kByMessageId, *q.message_id, 1);
+      } else if (const auto row_id = JavaKeyRowId(*q.message_id)) {
+        found = Messages(tx, kByRowId, std::to_string(*row_id), 1);
+      }
+      if (!found.empty()) {
+        named = found.front();
+        d.selection_key = named->business_key1;
+      }
+    }
+    if (d.selection_key && !d.payment) {
+      const pqxx::result r = tx.exec_params(fmt::format("{}{}", kPaymentColumns, kPaymentBySelection), *d.selection_key);
+      if (!r.empty()) d.payment = ToPayment(r[0]);
+    }
+    if (d.selection_key) d.messages = Messages(tx, kByKey, *d.selection_key, kMaxMessages);
+    if (named) {
+      const auto it = std::find_if(d.messages.begin(), d.messages.end(),
+                                   [&](const TraceMessage& m) { return m.history == named->history && m.id == named->id; });
+      if (it == d.messages.end()) {
+        d.messages.push_back(*named);
+        d.followed = d.messages.size() - 1;
+      } else {
+        d.followed = static_cast<size_t>(it - d.messages.begin());
+      }
+    } else if (!d.messages.empty()) {
+      // The newest unpublished row (the one still to go out), else the newest published one.
+      d.followed = d.messages.size() - 1;
+      for (size_t i = d.messages.size(); i-- > 0;) {
+        if (!d.messages[i].history) {
+          d.followed = i;
+          break;
+        }
+      }
+    }
+    d.message_id = q.message_id ? q.message_id
+                   : d.followed ? std::optional(d.messages[*d.followed].message_id)
+                                : std::nullopt;
+    return 0;
+  });
+}
+
+// The learning database's part: inbox row, selection, course-table row.
+void ReadLearning(Database& db, TraceData& d) {
+  db.Run([&](pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn, "paynotifyctl_trace");
+    // The dedup keys this payment's messages may have been applied under: their message_ids,
+    // and the Java form messageType:id of each row.
+    std::vector<std::string> keys;
+    if (d.message_id) keys.push_back(*d.message_id);
+    for (const TraceMessage& m : d.messages) {
+      keys.push_back(m.message_id);
+      keys.push_back(fmt::format("{}:{}", m.message_type, m.id));
+    }
+    if (!keys.empty()) {
+      const pqxx::result r = tx.exec_params(std::string(kInbox), pg::ArrayLiteral(keys));
+      // The followed message's own row if it has one, else the earliest.
+      for (const auto& row : r) {
+        TraceInbox inbox{row[0].as<std::string>(), row[1].as<std::string>()};
+        const bool own = d.message_id && inbox.message_key == *d.message_id;
+        if (!d.inbox || own) d.inbox = std::move(inbox);
+        if (own) break;
+      }
+    }
+    const std::optional<int64_t> selection_id = d.selection_key ? ToInt64(*d.selection_key) : std::nullopt;
+    if (selection_id) {
+      const pqxx::result r = tx.exec_params(std::string(kSelection), *selection_id);
+      if (!r.empty()) {
+        const pqxx::row& row = r[0];
+        d.selection = TraceSelection{row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                                     row[3].as<int64_t>(), row[4].as<std::string>(), row[5].as<std::string>(),
+                                     Text(row[6]),          Text(row[7])};
+        const pqxx::result c =
+            tx.exec_params(std::string(kCourseTable), d.selection->id, d.selection->user_id, d.selection->course_id);
+        if (!c.empty()) {
+          d.course_table = TraceCourseTable{c[0][0].as<int64_t>(), c[0][1].as<int64_t>(), c[0][2].as<std::string>(),
+                                            Text(c[0][3]), Text(c[0][4])};
+        }
+      }
+    }
+    return 0;
+  });
+}
+
+std::string QueryText(const Query& q) {
+  if (q.pay_no) return fmt::format("pay-no {}", *q.pay_no);
+  if (q.selection) return "selection " + *q.selection;
+  return "message-id " + *q.message_id;
+}
+
+Result Trace(const Invocation& in) {
+  const Query q = ParseQuery(in.args);
+  order::OrderServiceConfig orders = ReadOrdersConfig(in.global.orders_config, {"database", "relay"});
+  learning::LearningSettings learning = ReadLearningConfig(in.global.learning_config, {"database"});
+
+  TraceData d;
+  d.query = QueryText(q);
+  d.keep_history = orders.relay.keep_history;
+  {
+    Database db("orders database", orders.database);
+    ReadOrders(db, q, d);
+  }
+  {
+    Database db("learning database", learning.database);
+    ReadLearning(db, d);
+  }
+  d.dead_letter.checked = false;
+  d.dead_letter.not_checked_reason = "not available in this build";
+
+  const bool found_anything = d.payment || !d.messages.empty() || d.inbox || d.selection || d.dead_letter.found;
+  if (!found_anything) {
+    throw NotFound(fmt::format("nothing found for {}: no pay record, order, outbox or history row, inbox row or "
+                               "selection",
+                               Printable(d.query, 300)));
+  }
+  const TraceVerdict verdict = Decide(d);
+  Result result;
+  result.json = TraceJson(d, verdict);
+  result.text = TraceText(d, verdict);
+  return result;
+}
 
 }  // namespace
 
@@ -14,9 +316,19 @@ void RegisterTraceCommand(std::vector<Command>& commands) {
       .verb = "",
       .summary = "one payment through both databases: was it applied, if not where is it",
       .synopsis = "(--pay-no N | --message-id ID | --selection ID)",
-      .description = "",
+      .description =
+          "Follows the pay record and its order (orders database), the outbox row or its history row\n"
+          "(mq_message, mq_message_history: message_id, attempts, parked), the learning inbox row\n"
+          "(processed_message: applied when), the course selection (xc_choose_course) and the\n"
+          "learner's course-table row (xc_course_tables), and ends with one line:\n"
+          "  verdict: applied | waiting_in_outbox | parked | in_dead_letter_queue | not_paid |\n"
+          "           in_flight | not_applicable | unknown: <where it is and what to run>\n"
+          "Exit 1 when nothing at all is found for the id. Reads order-service's config (database.*,\n"
+          "relay.*) and learning-service's (database.*).",
       .options = {{.name = "--pay-no", .value_name = "N", .help = "the payment number (xc_pay_record.pay_no)"},
-                  {.name = "--message-id", .value_name = "ID", .help = "the AMQP message_id (mq_message.message_id)"},
+                  {.name = "--message-id",
+                   .value_name = "ID",
+                   .help = "the AMQP message_id (mq_message.message_id), or a Java key messageType:id"},
                   {.name = "--selection", .value_name = "ID", .help = "the course selection (xc_choose_course.id)"}},
       .positional = "",
       .handler = Trace,
