@@ -223,7 +223,7 @@ Result Requeue(const Invocation& in) {
                                  "nothing was requeued",
                                  fmt::join(missing, ", ")));
     }
-    if (!r.empty()) tx.exec_params0(std::string(kWakeRelay), config.notify_channel);
+    if (!r.empty()) tx.exec_params(std::string(kWakeRelay), config.notify_channel);
     tx.commit();
     return r;
   });
