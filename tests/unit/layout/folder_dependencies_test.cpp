@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using Graph = std::map<std::string, std::set<std::string>>;
 
 const fs::path kRoot{PAYNOTIFY_SOURCE_DIR};
-const char* const kProductionTops[] = {"common", "order-service", "learning-service"};
+const char* const kProductionTops[] = {"common", "order-service", "learning-service", "paynotifyctl"};
 
 bool IsProductionTop(const std::string& top) {
   for (const char* t : kProductionTops) {
@@ -112,6 +112,19 @@ TEST(Layout, CommonNamesNoDaemon) {
     if (from.rfind("common/", 0) != 0) continue;
     for (const auto& to : edges) {
       EXPECT_EQ(to.rfind("common/", 0), 0u) << from << " includes " << to;
+    }
+  }
+}
+
+// paynotifyctl (the operator tool) builds on the daemons' readers and common/; nothing builds
+// on it: its operator-only SQL never becomes part of a daemon.
+TEST(Layout, NothingIncludesTheOperatorTool) {
+  const Graph graph = IncludeGraph();
+  ASSERT_TRUE(graph.count("paynotifyctl/cli"));  // read at all
+  for (const auto& [from, edges] : graph) {
+    if (from.rfind("paynotifyctl", 0) == 0) continue;
+    for (const auto& to : edges) {
+      EXPECT_NE(to.rfind("paynotifyctl", 0), 0u) << from << " includes " << to;
     }
   }
 }

@@ -1,0 +1,15 @@
+#include "paynotifyctl/commands.hpp"
+
+#include "paynotifyctl/outbox/outbox_commands.hpp"
+#include "paynotifyctl/trace/trace_command.hpp"
+
+namespace paynotify::ctl {
+
+std::vector<Command> AllCommands() {
+  std::vector<Command> commands;
+  RegisterOutboxCommands(commands);
+  RegisterTraceCommand(commands);
+  return commands;
+}
+
+}  // namespace paynotify::ctl
