@@ -36,13 +36,7 @@ DlqTarget LoadTarget(const Invocation& in) {
   const learning::LearningSettings s = ReadLearningConfig(in.global.learning_config, {"rabbitmq", "consumer"});
   // The library's "connected to ..." lines are for daemons; a tool says only what went wrong.
   log::Init(log::LogSettings{.level = "warn", .json = false});
-  DlqTarget target;
-  target.broker = s.broker;
-  target.queue = s.topology.queue;
-  target.dead_letter_queue = s.topology.dead_letter_queue;
-  target.browse.timeout = std::chrono::seconds(timeout_s);
-  target.confirm_timeout = s.confirm_timeout;
-  return target;
+  return DlqTargetFrom(s, std::chrono::seconds(timeout_s));
 }
 
 // Runs one operation, mapping the broker's failures to the tool's error kinds.
@@ -335,6 +329,16 @@ Result DiscardCommand(const Invocation& in) {
 }
 
 }  // namespace
+
+DlqTarget DlqTargetFrom(const learning::LearningSettings& settings, std::chrono::milliseconds timeout) {
+  DlqTarget target;
+  target.broker = settings.broker;
+  target.queue = settings.topology.queue;
+  target.dead_letter_queue = settings.topology.dead_letter_queue;
+  target.browse.timeout = timeout;
+  target.confirm_timeout = settings.confirm_timeout;
+  return target;
+}
 
 void RegisterDlqCommands(std::vector<Command>& commands) {
   const std::string nondestructive =
