@@ -8,33 +8,13 @@
 
 #include <fmt/format.h>
 
+#include "common/amqp/envelope.hpp"
 #include "common/amqp/errors.hpp"
 #include "common/amqp/table.hpp"
 #include "common/log/log.hpp"
 
 namespace paynotify::amqp {
 namespace {
-
-// Owns one envelope filled by amqp_consume_message: frees it and then lets rabbitmq-c
-// recycle its frame buffers, on every path.
-class EnvelopeGuard {
- public:
-  EnvelopeGuard(amqp_connection_state_t state) : state_(state) { envelope_ = {}; }
-  ~EnvelopeGuard() {
-    if (filled_) amqp_destroy_envelope(&envelope_);
-    amqp_maybe_release_buffers(state_);
-  }
-  EnvelopeGuard(const EnvelopeGuard&) = delete;
-  EnvelopeGuard& operator=(const EnvelopeGuard&) = delete;
-
-  amqp_envelope_t* get() { return &envelope_; }
-  void MarkFilled() { filled_ = true; }
-
- private:
-  amqp_connection_state_t state_;
-  amqp_envelope_t envelope_;
-  bool filled_ = false;
-};
 
 // rabbitmq-c decodes a header table recursively, and a 128 KiB frame holds a table nested
 // about 18,000 levels deep: that takes 1-2 MiB of stack (measured: a 1 MiB thread stack
@@ -55,12 +35,6 @@ void WarnIfStackIsSmall(const std::string& queue) {
         "limit (ulimit -s) to at least {} KiB",
         queue, stack / 1024, kRecommendedStack / 1024);
   }
-}
-
-std::optional<std::string> OptionalProperty(const amqp_basic_properties_t& properties,
-                                            amqp_flags_t flag, const amqp_bytes_t& value) {
-  if ((properties._flags & flag) == 0) return std::nullopt;
-  return ToString(value);
 }
 
 }  // namespace
@@ -153,27 +127,7 @@ std::optional<Delivery> Consumer::Next(std::chrono::milliseconds timeout) {
       const amqp_rpc_reply_t reply = amqp_consume_message(state, envelope.get(), &wait, 0);
       if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
         envelope.MarkFilled();
-        const amqp_envelope_t& e = *envelope.get();
-        const amqp_basic_properties_t& p = e.message.properties;
-        Delivery delivery;
-        delivery.delivery_tag = (generation_ << kGenerationShift) | e.delivery_tag;
-        delivery.redelivered = e.redelivered != 0;
-        delivery.exchange = ToString(e.exchange);
-        delivery.routing_key = ToString(e.routing_key);
-        delivery.body = ToString(e.message.body);
-        delivery.message_id = OptionalProperty(p, AMQP_BASIC_MESSAGE_ID_FLAG, p.message_id);
-        delivery.content_type = OptionalProperty(p, AMQP_BASIC_CONTENT_TYPE_FLAG, p.content_type);
-        delivery.content_encoding = OptionalProperty(p, AMQP_BASIC_CONTENT_ENCODING_FLAG, p.content_encoding);
-        delivery.type = OptionalProperty(p, AMQP_BASIC_TYPE_FLAG, p.type);
-        delivery.app_id = OptionalProperty(p, AMQP_BASIC_APP_ID_FLAG, p.app_id);
-        if ((p._flags & AMQP_BASIC_TIMESTAMP_FLAG) != 0) {
-          delivery.timestamp_s = static_cast<int64_t>(p.timestamp);
-        }
-        if ((p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) != 0) {
-          delivery.delivery_mode = p.delivery_mode;
-        }
-        if ((p._flags & AMQP_BASIC_HEADERS_FLAG) != 0) delivery.headers = FromTable(p.headers);
-        return delivery;
+        return ToDelivery(*envelope.get(), (generation_ << kGenerationShift) | envelope.get()->delivery_tag);
       }
       if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
           reply.library_error == AMQP_STATUS_UNEXPECTED_STATE) {

@@ -15,6 +15,10 @@ inline constexpr const char* kAttemptsHeader = "x-paynotify-attempts";
 inline constexpr const char* kOriginalExchangeHeader = "x-paynotify-original-exchange";
 inline constexpr const char* kOriginalQueueHeader = "x-paynotify-original-queue";
 inline constexpr const char* kFailedAtHeader = "x-paynotify-failed-at";
+/// How many times an operator has replayed this message from the parking queue
+/// (`paynotifyctl dlq replay`): an integer >= 1, carried over by every later retry and
+/// dead-letter copy, so a message parked again still says it was replayed.
+inline constexpr const char* kReplayedHeader = "x-paynotify-replayed";
 /// Retry and dead-letter copies carry our own headers only; this one holds a short summary
 /// of the headers the first delivery came with (names, types, the start of short values).
 inline constexpr const char* kOriginalHeadersHeader = "x-paynotify-original-headers";

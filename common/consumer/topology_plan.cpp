@@ -46,6 +46,15 @@ std::optional<std::string> OwnText(const amqp::Delivery& delivery, const char* n
   return *value;
 }
 
+// One of our counters as the delivery carries it, if it is an integer we could have written.
+std::optional<int64_t> OwnCount(const amqp::Delivery& delivery, const char* name) {
+  const auto it = delivery.headers.find(name);
+  if (it == delivery.headers.end()) return std::nullopt;
+  const auto* value = std::get_if<int64_t>(&it->second);
+  if (value == nullptr || *value < 1 || *value > 1'000'000) return std::nullopt;
+  return *value;
+}
+
 std::string SummaryValue(const amqp::HeaderValue& value) {
   return std::visit(
       [](const auto& v) -> std::string {
@@ -114,6 +123,8 @@ amqp::OutgoingMessage BaseCopy(const amqp::Delivery& delivery, const ConsumerTop
   std::optional<std::string> summary = OwnText(delivery, kOriginalHeadersHeader, 2 * kMaxHeaderSummary);
   if (!summary) summary = SummarizeHeaders(delivery.headers);
   if (!summary->empty()) copy.headers[kOriginalHeadersHeader] = std::move(*summary);
+  // A replayed message that fails again keeps its replay count into the next parked copy.
+  if (const auto replayed = OwnCount(delivery, kReplayedHeader)) copy.headers[kReplayedHeader] = *replayed;
   return copy;
 }
 

@@ -185,6 +185,25 @@ TEST(TopologyPlanTest, TheFirstHopsSummaryTravelsWithTheRetries) {
   EXPECT_EQ(std::get<std::string>(parked.headers.at(kOriginalExchangeHeader)), "events.fanout");
 }
 
+TEST(TopologyPlanTest, TheReplayCountTravelsWithRetriesIntoTheNextParkedCopy) {
+  amqp::Delivery replayed = testing::MakeDelivery("{}", "mid-6");
+  replayed.headers[kReplayedHeader] = int64_t{2};
+  const amqp::OutgoingMessage retry = MakeRetryCopy(replayed, Topology(), Disposition::Retry(1000ms, 2, "deadlock"));
+  EXPECT_EQ(std::get<int64_t>(retry.headers.at(kReplayedHeader)), 2);
+  const amqp::OutgoingMessage parked = MakeDeadLetterCopy(replayed, Topology(), Disposition::DeadLetter("x", "y", 1),
+                                                          std::chrono::system_clock::time_point{});
+  EXPECT_EQ(std::get<int64_t>(parked.headers.at(kReplayedHeader)), 2);
+  // Anything else under that name was not written by us: left out.
+  for (const amqp::HeaderValue& forged : {amqp::HeaderValue{std::string("2")}, amqp::HeaderValue{int64_t{0}},
+                                          amqp::HeaderValue{int64_t{2'000'000}}}) {
+    amqp::Delivery d = testing::MakeDelivery("{}", "mid-7");
+    d.headers[kReplayedHeader] = forged;
+    EXPECT_FALSE(MakeRetryCopy(d, Topology(), Disposition::Retry(1000ms, 2, "e")).headers.contains(kReplayedHeader));
+  }
+  EXPECT_FALSE(MakeRetryCopy(testing::MakeDelivery("{}", "mid-8"), Topology(), Disposition::Retry(1000ms, 2, "e"))
+                   .headers.contains(kReplayedHeader));
+}
+
 TEST(TopologyPlanTest, MinimalDeadLetterCopyIsBodyMessageIdAndReason) {
   amqp::Delivery d = testing::MakeDelivery("{\"id\":1}", "mid-5");
   d.headers["big"] = std::string(100000, 'b');

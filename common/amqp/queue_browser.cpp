@@ -1,0 +1,293 @@
+#include "common/amqp/queue_browser.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+
+#include <amqp_framing.h>
+
+#include <fmt/format.h>
+
+#include "common/amqp/connection.hpp"
+#include "common/amqp/envelope.hpp"
+#include "common/amqp/table.hpp"
+#include "common/amqp/topology.hpp"
+#include "common/log/log.hpp"
+#include "common/text/escape.hpp"
+
+namespace paynotify::amqp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// AMQP's basic.qos prefetch-count is 16 bits; 0 means no limit.
+constexpr uint32_t kMaxPrefetch = 65535;
+
+milliseconds Left(Clock::time_point deadline) {
+  return std::max(milliseconds::zero(),
+                  std::chrono::ceil<milliseconds>(deadline - Clock::now()));
+}
+
+// A 404 on the passive declare names a queue that is not there: say so in the caller's terms.
+[[noreturn]] void ThrowNotFound(const ChannelClosed& error, const std::string& queue,
+                                const BrokerSettings& settings) {
+  throw QueueNotFound(fmt::format("amqp: queue '{}' does not exist in vhost '{}'",
+                                  text::Printable(queue), text::Printable(settings.virtual_host)),
+                      error.code, error.text, queue);
+}
+
+uint32_t ReadyCount(Connection& connection, const std::string& queue, const BrokerSettings& settings) {
+  try {
+    return MessageCount(connection, queue);
+  } catch (const ChannelClosed& error) {
+    if (error.code == 404) ThrowNotFound(error, queue, settings);
+    throw;
+  }
+}
+
+// Closes channel 1 ourselves instead of through amqp_channel_close: that RPC would queue every
+// delivery still in flight in rabbitmq-c's memory until close-ok arrives, and with a large
+// prefetch that can be most of the queue. Here in-flight deliveries are read and dropped frame
+// by frame. The broker handles a channel's methods in order, so close-ok proves that every
+// basic.ack sent before it was applied (and that every kept delivery has been requeued).
+// Returns true when close-ok arrived within `bound`.
+bool CloseChannel(Connection& connection, milliseconds bound, std::string& why) {
+  if (!connection.IsOpen()) {
+    why = "the connection was lost";
+    return false;
+  }
+  amqp_connection_state_t state = connection.State();
+  amqp_channel_close_t close{};
+  close.reply_code = AMQP_REPLY_SUCCESS;
+  close.reply_text = amqp_cstring_bytes("queue browser done");
+  if (amqp_send_method(state, Connection::kChannel, AMQP_CHANNEL_CLOSE_METHOD, &close) < 0) {
+    connection.MarkBroken();
+    why = "sending channel.close failed";
+    return false;
+  }
+  const auto deadline = Clock::now() + bound;
+  while (Clock::now() < deadline) {
+    amqp_frame_t frame;
+    struct timeval wait = ToTimeval(std::min(Left(deadline), connection.WaitSlice()));
+    const int status = amqp_simple_wait_frame_noblock(state, &frame, &wait);
+    if (status == AMQP_STATUS_TIMEOUT) continue;
+    if (status < 0) {
+      connection.MarkBroken();
+      why = "closing the channel: " + StatusText(status);
+      return false;
+    }
+    if (frame.frame_type == AMQP_FRAME_METHOD) {
+      const amqp_method_number_t id = frame.payload.method.id;
+      if (id == AMQP_CHANNEL_CLOSE_OK_METHOD && frame.channel == Connection::kChannel) {
+        amqp_maybe_release_buffers(state);
+        return true;
+      }
+      if (id == AMQP_CHANNEL_CLOSE_METHOD || id == AMQP_CONNECTION_CLOSE_METHOD) {
+        // The broker closed it first (e.g. an ack it refused): our acks are then in doubt.
+        try {
+          connection.OnServerClose(frame.payload.method, "closing the browsing channel");
+        } catch (const AmqpError& error) {
+          why = error.what();
+        }
+        connection.MarkBroken();
+        return false;
+      }
+    }
+    amqp_maybe_release_buffers(state);  // a delivery in flight, its content, a stray ack: dropped
+  }
+  connection.MarkBroken();
+  why = fmt::format("no channel.close-ok within {} ms", bound.count());
+  return false;
+}
+
+}  // namespace
+
+const char* ToString(WalkEnd end) {
+  switch (end) {
+    case WalkEnd::kAllSeen: return "all-seen";
+    case WalkEnd::kDrained: return "drained";
+    case WalkEnd::kStopped: return "stopped";
+    case WalkEnd::kTimedOut: return "timed-out";
+    case WalkEnd::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+QueueBrowser::QueueBrowser(BrokerSettings settings, std::string queue, BrowseOptions options)
+    : settings_(std::move(settings)), queue_(std::move(queue)), options_(options) {}
+
+uint32_t QueueBrowser::Count() const {
+  auto connection = Connection::Open(settings_);
+  return ReadyCount(*connection, queue_, settings_);
+}
+
+WalkResult QueueBrowser::Walk(const Visitor& visit) const {
+  auto logger = log::Get("amqp");
+  auto connection = Connection::Open(settings_);
+  WalkResult result;
+  result.expected = ReadyCount(*connection, queue_, settings_);
+  if (result.expected == 0) return result;  // kAllSeen: nothing to walk, nothing consumed
+
+  const auto deadline = Clock::now() + options_.timeout;
+  amqp_connection_state_t state = connection->State();
+  const amqp_channel_t channel = connection->Channel();
+  // A prefetch of N lets the broker send every message we walk while we keep them all
+  // unacked; a smaller one would stall once that many were kept. Above 65535 there is no
+  // limit: rabbitmq-c still reads one frame at a time, so TCP flow control bounds our memory.
+  const uint16_t prefetch = result.expected <= kMaxPrefetch ? static_cast<uint16_t>(result.expected) : 0;
+  amqp_basic_qos(state, channel, 0, prefetch, 0);
+  connection->CheckLastRpc(fmt::format("basic.qos prefetch={}", prefetch));
+  amqp_basic_consume(state, channel, Bytes(queue_), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+  try {
+    connection->CheckLastRpc(fmt::format("basic.consume '{}'", text::Printable(queue_)));
+  } catch (const ChannelClosed& error) {
+    if (error.code == 404) ThrowNotFound(error, queue_, settings_);  // deleted since the count
+    throw;
+  }
+  amqp_maybe_release_buffers(state);
+
+  std::unique_ptr<Connection> control;  // opened only to ask whether the queue is drained
+  std::exception_ptr visitor_error;
+  auto last_delivery = Clock::now();
+  try {
+    while (result.visited < result.expected) {
+      if (Clock::now() >= deadline) {
+        result.end = WalkEnd::kTimedOut;
+        result.error = fmt::format("walk of queue '{}' not finished within {} ms: {} of {} visited",
+                                   text::Printable(queue_), options_.timeout.count(), result.visited,
+                                   result.expected);
+        break;
+      }
+      const auto quiet_left = std::max(milliseconds::zero(), std::chrono::ceil<milliseconds>(
+                                                                 last_delivery + options_.quiet - Clock::now()));
+      struct timeval wait = ToTimeval(std::min({Left(deadline), connection->WaitSlice(), quiet_left}));
+      EnvelopeGuard envelope(state);
+      const amqp_rpc_reply_t reply = amqp_consume_message(state, envelope.get(), &wait, 0);
+      if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
+        envelope.MarkFilled();
+        last_delivery = Clock::now();
+        const uint64_t broker_tag = envelope.get()->delivery_tag;
+        Verdict verdict = Verdict::kKeep;
+        {
+          const Delivery delivery = ToDelivery(*envelope.get(), broker_tag);
+          try {
+            verdict = visit(delivery, result.visited);
+          } catch (...) {
+            visitor_error = std::current_exception();
+          }
+        }
+        ++result.visited;
+        if (visitor_error) {
+          result.end = WalkEnd::kFailed;
+          result.error = "the visitor threw";
+          break;
+        }
+        if (verdict == Verdict::kSettle) {
+          connection->CheckStatus(amqp_basic_ack(state, channel, broker_tag, 0), "basic.ack");
+          ++result.settled;
+        } else if (verdict == Verdict::kStop) {
+          result.end = WalkEnd::kStopped;
+          break;
+        }
+        continue;
+      }
+      if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+          reply.library_error == AMQP_STATUS_TIMEOUT) {
+        if (Clock::now() - last_delivery >= options_.quiet) {
+          // Nothing came for a while: either others took the rest (then nothing is ready), or
+          // the broker is slow (then wait on, up to the deadline).
+          if (!control) control = Connection::Open(settings_);
+          if (ReadyCount(*control, queue_, settings_) == 0) {
+            result.end = WalkEnd::kDrained;
+            break;
+          }
+          last_delivery = Clock::now();
+        }
+        continue;
+      }
+      if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+          reply.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+        // Something other than a delivery: read it as Consumer::HandleOtherFrame does.
+        amqp_frame_t frame;
+        struct timeval immediately = ToTimeval(milliseconds::zero());
+        const int status = amqp_simple_wait_frame_noblock(state, &frame, &immediately);
+        if (status == AMQP_STATUS_TIMEOUT) continue;
+        connection->CheckStatus(status, "reading a frame while browsing");
+        if (frame.frame_type == AMQP_FRAME_METHOD) {
+          const amqp_method_number_t id = frame.payload.method.id;
+          if (id == AMQP_BASIC_CANCEL_METHOD) {
+            throw ConsumerCancelled(
+                fmt::format("amqp: the broker cancelled the browser of queue '{}' (queue deleted?)",
+                            text::Printable(queue_)),
+                true);
+          }
+          if (id == AMQP_CHANNEL_CLOSE_METHOD || id == AMQP_CONNECTION_CLOSE_METHOD) {
+            connection->OnServerClose(frame.payload.method, "browsing queue '" + text::Printable(queue_) + "'");
+          }
+        }
+        amqp_maybe_release_buffers(state);
+        continue;
+      }
+      connection->Check(reply, fmt::format("browsing queue '{}'", text::Printable(queue_)));
+    }
+  } catch (const AmqpError& error) {
+    connection->MarkBroken();
+    result.end = WalkEnd::kFailed;
+    result.error = error.what();
+  }
+
+  // After a connection failure there is no channel left to close: the broker requeues
+  // everything unacked when it notices the connection gone.
+  std::string why;
+  const bool closed = connection->IsOpen() && CloseChannel(*connection, settings_.rpc_timeout, why);
+  if (result.settled > 0 && !closed) {
+    result.settles_confirmed = false;
+    if (result.error.empty()) result.error = why;
+    logger->warn("browser: {} settled deliveries of queue={} are in doubt ({}); a later walk may see them again",
+                 result.settled, text::Printable(queue_), why.empty() ? result.error : why);
+  }
+  connection->Close();
+  if (visitor_error) std::rethrow_exception(visitor_error);
+  return result;
+}
+
+std::optional<FoundMessage> FindByMessageId(const BrokerSettings& settings, const std::string& queue,
+                                            const std::string& message_id, BrowseOptions options,
+                                            size_t max_body_bytes) {
+  std::optional<FoundMessage> found;
+  const QueueBrowser browser(settings, queue, options);
+  const WalkResult result = browser.Walk([&](const Delivery& delivery, uint64_t position) {
+    if (delivery.message_id != message_id) return Verdict::kKeep;
+    FoundMessage match;
+    // Every field but the body, then the body's first max_body_bytes: never a whole copy of
+    // a body that may be as large as the broker allows.
+    Delivery& copy = match.delivery;
+    copy.redelivered = delivery.redelivered;
+    copy.exchange = delivery.exchange;
+    copy.routing_key = delivery.routing_key;
+    copy.message_id = delivery.message_id;
+    copy.content_type = delivery.content_type;
+    copy.content_encoding = delivery.content_encoding;
+    copy.type = delivery.type;
+    copy.app_id = delivery.app_id;
+    copy.timestamp_s = delivery.timestamp_s;
+    copy.delivery_mode = delivery.delivery_mode;
+    copy.headers = delivery.headers;
+    match.body_size = delivery.body.size();
+    match.body_truncated = delivery.body.size() > max_body_bytes;
+    copy.body = delivery.body.substr(0, max_body_bytes);
+    match.position = position;
+    found = std::move(match);
+    return Verdict::kStop;
+  });
+  if (found) return found;
+  if (result.end == WalkEnd::kFailed || result.end == WalkEnd::kTimedOut) {
+    throw AmqpError(fmt::format("amqp: search of queue '{}' did not finish ({}): {}", text::Printable(queue),
+                                ToString(result.end), result.error),
+                    result.end == WalkEnd::kTimedOut || result.end == WalkEnd::kFailed);
+  }
+  return std::nullopt;
+}
+
+}  // namespace paynotify::amqp

@@ -1,0 +1,139 @@
+#pragma once
+/// A non-destructive walk over the messages of one queue: the basis for listing, replaying or
+/// discarding what sits in a parking (dead-letter) queue without losing or reordering anything.
+///
+/// How: the queue's ready-message count N is read (passive queue.declare) when the walk starts;
+/// then the queue is consumed on the browser's own connection with manual acks and a prefetch
+/// of N (unlimited above 65535), and the first N deliveries are handed to a visitor, one at a
+/// time. The visitor answers per message:
+///   kKeep   - leave it in the queue (no ack is ever sent for it);
+///   kSettle - the caller has acted on it (e.g. a copy was confirmed elsewhere): basic.ack;
+///   kStop   - keep it and end the walk now (e.g. the message looked for was found).
+/// At the end the channel is closed; the broker then puts every kept delivery back. Not
+/// basic.get + requeue (which redelivers each message to the head or tail as it goes, and
+/// returns them to other consumers in between): nothing kept is ever settled or republished.
+///
+/// Guarantees (RabbitMQ 3.10 classic queues; tests/integration/amqp/queue_browser_test.cpp):
+/// - Nothing is removed from the queue but the deliveries the visitor answered kSettle. A
+///   walk that fails half way (connection lost, broker closed the channel, deadline) removes
+///   at most those; everything else is returned by the broker when our channel goes.
+/// - Kept messages return to their original positions, so a later walk sees the same messages
+///   in the same order (interleaved with nothing: messages published during a walk stay
+///   behind the ones that were there). They come back with redelivered=true.
+/// - Each of the first N messages is visited at most once per walk. Messages published after
+///   the count are not part of the walk (a delivery past the N-th is not visited and goes back).
+/// - Memory stays bounded whatever the queue holds: one delivery at a time is in memory (the
+///   visitor copies what it needs, bounded); nothing per kept message is retained.
+/// - The walk ends within `BrowseOptions::timeout` (+ one rpc_timeout to close the channel):
+///   a stuck broker cannot hang the caller.
+///
+/// Limits (say them to operators):
+/// - While a walk runs, the visited messages are unacked on our channel: no other consumer of
+///   the queue can get them until the walk ends. (Nobody consumes a parking queue normally.)
+/// - Messages another consumer holds unacked are not ready, so they are neither counted nor
+///   visited. If others consume concurrently, the walk may see fewer than N messages; it then
+///   ends when the queue has no ready message left after a quiet period (kDrained).
+/// - A settle is a basic.ack, and AMQP does not acknowledge acks: when the connection is lost
+///   right after one, the broker may or may not have removed the message. The result's
+///   `settles_confirmed` says whether the broker confirmed them (our channel.close was
+///   answered after them). A message whose settle was not confirmed may be visited again by a
+///   later walk: settling actions must be idempotent (replay: the consumer's inbox absorbs the
+///   duplicate).
+///
+/// Threading: one thread; the browser owns its connection(s) for the length of Walk.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/amqp/errors.hpp"
+#include "common/amqp/message.hpp"
+#include "common/amqp/settings.hpp"
+
+namespace paynotify::amqp {
+
+/// The queue to browse does not exist (the broker's 404 on the passive declare). Not
+/// retryable: the name or the vhost is wrong, or the owning service never declared it.
+struct QueueNotFound : ChannelClosed {
+  QueueNotFound(const std::string& what, uint16_t code_, std::string text_, std::string queue_)
+      : ChannelClosed(what, false, code_, std::move(text_)), queue(std::move(queue_)) {}
+  std::string queue;
+};
+
+struct BrowseOptions {
+  /// Bounds the whole walk (connect excluded); then it ends with kTimedOut.
+  std::chrono::milliseconds timeout{30000};
+  /// No delivery for this long: ask the broker whether ready messages remain; none -> kDrained.
+  std::chrono::milliseconds quiet{500};
+};
+
+/// What the visitor wants done with one delivery.
+enum class Verdict { kKeep, kSettle, kStop };
+
+/// How a walk ended.
+enum class WalkEnd {
+  kAllSeen,   ///< every one of the first N messages was visited (N may be 0)
+  kDrained,   ///< fewer were visited, and the queue has no ready message left (others took some)
+  kStopped,   ///< the visitor answered kStop
+  kTimedOut,  ///< BrowseOptions::timeout expired first
+  kFailed,    ///< connection or channel lost, consumer cancelled (queue deleted): see `error`
+};
+
+/// "all-seen", "drained", "stopped", "timed-out", "failed".
+const char* ToString(WalkEnd end);
+
+struct WalkResult {
+  uint32_t expected = 0;   ///< N: ready messages when the walk started
+  uint64_t visited = 0;    ///< deliveries handed to the visitor
+  uint64_t settled = 0;    ///< of them answered kSettle (basic.ack sent)
+  WalkEnd end = WalkEnd::kAllSeen;
+  /// The broker answered our channel.close after every settle: those messages are gone for
+  /// sure. False when a settle was sent and the channel was lost before that answer (the
+  /// settles are then in doubt). True when nothing was settled.
+  bool settles_confirmed = true;
+  std::string error;  ///< kFailed / kTimedOut, or why the close was not confirmed
+};
+
+/// Called once per visited delivery, in queue order; `position` counts from 0. The delivery
+/// (body included) is valid only during the call. May throw: the walk then ends as if it had
+/// failed (nothing more is settled, kept ones go back) and the exception is rethrown.
+using Visitor = std::function<Verdict(const Delivery& delivery, uint64_t position)>;
+
+class QueueBrowser {
+ public:
+  QueueBrowser(BrokerSettings settings, std::string queue, BrowseOptions options = {});
+
+  /// Ready messages now (a passive declare on a short-lived connection). Throws QueueNotFound,
+  /// AmqpError.
+  uint32_t Count() const;
+
+  /// Walks the queue as described above. Throws QueueNotFound or AmqpError when the walk
+  /// cannot start (nothing was visited then); once it has started, failures end the walk and
+  /// are reported in the result instead (kFailed), so the caller can tell what it settled.
+  WalkResult Walk(const Visitor& visit) const;
+
+ private:
+  BrokerSettings settings_;
+  std::string queue_;
+  BrowseOptions options_;
+};
+
+/// One message found by FindByMessageId: a copy of the delivery with the body cut to
+/// `max_body_bytes` (body_size is the full length).
+struct FoundMessage {
+  Delivery delivery;
+  size_t body_size = 0;
+  bool body_truncated = false;
+  uint64_t position = 0;  ///< 0-based position in the queue when it was found
+};
+
+/// The first message in `queue` whose message_id property equals `message_id` (nothing is
+/// settled: a walk that stops at the match). nullopt when no visited message matches; throws
+/// QueueNotFound / AmqpError like Walk, and AmqpError when the walk failed or timed out before
+/// the whole queue was seen (an unfinished search is not "absent").
+std::optional<FoundMessage> FindByMessageId(const BrokerSettings& settings, const std::string& queue,
+                                            const std::string& message_id, BrowseOptions options = {},
+                                            size_t max_body_bytes = 1024 * 1024);
+
+}  // namespace paynotify::amqp

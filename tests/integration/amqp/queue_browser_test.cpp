@@ -1,0 +1,278 @@
+// QueueBrowser against the real broker: a walk that keeps everything leaves the queue as it
+// was (same messages, same order); settles remove exactly the settled ones; later arrivals are
+// not walked and stay behind; a concurrent consumer, a lost connection and the deadline end
+// a walk without losing anything that was not settled.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "common/amqp/confirm_publisher.hpp"
+#include "common/amqp/consumer.hpp"
+#include "common/amqp/errors.hpp"
+#include "common/amqp/queue_browser.hpp"
+#include "common/amqp/topology.hpp"
+#include "tests/integration/amqp/amqp_test_support.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace paynotify::amqp {
+namespace {
+
+using namespace std::chrono_literals;
+using paynotify::testing::WaitFor;
+using testing::Cleanup;
+using testing::TestSettings;
+
+std::vector<std::string> Ids(const std::string& prefix, int n) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(prefix + "-" + std::to_string(i));
+  return ids;
+}
+
+void Publish(const std::string& queue, const std::vector<std::string>& ids) {
+  ConfirmPublisher publisher(TestSettings("browser-test-publisher"));
+  std::vector<OutgoingMessage> messages;
+  for (const auto& id : ids) {
+    OutgoingMessage m;
+    m.routing_key = queue;
+    m.message_id = id;
+    m.body = "body of " + id;
+    m.headers = {{"x-test", id}};
+    messages.push_back(m);
+  }
+  const auto outcomes = publisher.PublishBatch(messages, 10s);
+  for (const auto outcome : outcomes) ASSERT_EQ(outcome, PublishOutcome::kConfirmed);
+}
+
+// Every message id in the queue, in order, read destructively (ack) at the end of a test.
+std::vector<std::string> Drain(const std::string& queue) {
+  std::vector<std::string> ids;
+  Consumer consumer(TestSettings("browser-test-drain"), queue, 100);
+  while (auto delivery = consumer.Next(300ms)) {
+    ids.push_back(delivery->message_id.value_or("?"));
+    consumer.Ack(delivery->delivery_tag);
+  }
+  consumer.Close();
+  return ids;
+}
+
+// The ids a keep-everything walk sees, in order.
+std::vector<std::string> Listed(const std::string& queue, WalkResult* out = nullptr) {
+  std::vector<std::string> ids;
+  QueueBrowser browser(TestSettings("browser-test-list"), queue);
+  const WalkResult result = browser.Walk([&](const Delivery& d, uint64_t position) {
+    EXPECT_EQ(position, ids.size());
+    ids.push_back(d.message_id.value_or("?"));
+    return Verdict::kKeep;
+  });
+  if (out != nullptr) *out = result;
+  return ids;
+}
+
+class QueueBrowserTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    admin_ = Connection::Open(TestSettings("browser-test-admin"));
+    queue_ = cleanup_.Queue("browse");
+    DeclareQueue(*admin_, QueueSpec{.name = queue_});
+  }
+  Cleanup cleanup_;
+  std::unique_ptr<Connection> admin_;
+  std::string queue_;
+};
+
+TEST_F(QueueBrowserTest, EmptyQueueIsWalkedAtOnce) {
+  WalkResult result;
+  EXPECT_TRUE(Listed(queue_, &result).empty());
+  EXPECT_EQ(result.end, WalkEnd::kAllSeen);
+  EXPECT_EQ(result.expected, 0u);
+  EXPECT_EQ(result.visited, 0u);
+}
+
+TEST_F(QueueBrowserTest, MissingQueueIsAClearError) {
+  QueueBrowser browser(TestSettings("browser-test-missing"), queue_ + ".nope");
+  try {
+    browser.Walk([](const Delivery&, uint64_t) { return Verdict::kKeep; });
+    FAIL() << "no exception";
+  } catch (const QueueNotFound& error) {
+    EXPECT_EQ(error.code, 404);
+    EXPECT_EQ(error.queue, queue_ + ".nope");
+    EXPECT_NE(std::string(error.what()).find("does not exist"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(browser.Count(), QueueNotFound);
+}
+
+TEST_F(QueueBrowserTest, KeepingEverythingLeavesTheQueueAsItWas) {
+  const auto ids = Ids("keep", 50);
+  Publish(queue_, ids);
+  WalkResult result;
+  EXPECT_EQ(Listed(queue_, &result), ids);
+  EXPECT_EQ(result.end, WalkEnd::kAllSeen);
+  EXPECT_EQ(result.expected, 50u);
+  EXPECT_EQ(result.visited, 50u);
+  EXPECT_EQ(result.settled, 0u);
+  ASSERT_TRUE(WaitFor([&] { return MessageCount(*admin_, queue_) == 50; }, 5s));
+  // Walked again (now every message is a redelivery): still the same, in the same order.
+  EXPECT_EQ(Listed(queue_), ids);
+  EXPECT_EQ(Listed(queue_), ids);
+  EXPECT_EQ(Drain(queue_), ids);
+}
+
+TEST_F(QueueBrowserTest, SettlingRemovesExactlyTheSettledAndKeepsTheOrderOfTheRest) {
+  const auto ids = Ids("settle", 30);
+  Publish(queue_, ids);
+  std::vector<std::string> expected;
+  QueueBrowser browser(TestSettings("browser-test-settle"), queue_);
+  const WalkResult result = browser.Walk([&](const Delivery& d, uint64_t position) {
+    if (position % 3 == 1) return Verdict::kSettle;
+    expected.push_back(*d.message_id);
+    return Verdict::kKeep;
+  });
+  EXPECT_EQ(result.end, WalkEnd::kAllSeen);
+  EXPECT_EQ(result.settled, 10u);
+  EXPECT_TRUE(result.settles_confirmed);
+  EXPECT_EQ(expected.size(), 20u);
+  EXPECT_EQ(Listed(queue_), expected);
+  EXPECT_EQ(Drain(queue_), expected);
+}
+
+TEST_F(QueueBrowserTest, MessagesPublishedDuringTheWalkAreNotWalkedAndStayBehind) {
+  const auto ids = Ids("before", 10);
+  const auto later = Ids("later", 5);
+  Publish(queue_, ids);
+  std::vector<std::string> seen;
+  QueueBrowser browser(TestSettings("browser-test-later"), queue_);
+  const WalkResult result = browser.Walk([&](const Delivery& d, uint64_t position) {
+    if (position == 2) Publish(queue_, later);  // confirmed, so queued before the walk goes on
+    seen.push_back(*d.message_id);
+    return position == 4 ? Verdict::kSettle : Verdict::kKeep;
+  });
+  EXPECT_EQ(seen, ids);
+  EXPECT_EQ(result.visited, 10u);
+  std::vector<std::string> expected = ids;
+  expected.erase(expected.begin() + 4);
+  expected.insert(expected.end(), later.begin(), later.end());
+  EXPECT_EQ(Listed(queue_), expected);
+  EXPECT_EQ(Drain(queue_), expected);
+}
+
+TEST_F(QueueBrowserTest, FindByMessageIdStopsAtTheMatchAndSettlesNothing) {
+  const auto ids = Ids("find", 20);
+  Publish(queue_, ids);
+  const auto found = FindByMessageId(TestSettings("browser-test-find"), queue_, "find-7");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->position, 7u);
+  EXPECT_EQ(found->delivery.body, "body of find-7");
+  EXPECT_EQ(found->body_size, found->delivery.body.size());
+  EXPECT_FALSE(found->body_truncated);
+  EXPECT_EQ(std::get<std::string>(found->delivery.headers.at("x-test")), "find-7");
+
+  const auto cut = FindByMessageId(TestSettings("browser-test-find"), queue_, "find-19", {}, 4);
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->delivery.body, "body");
+  EXPECT_TRUE(cut->body_truncated);
+  EXPECT_EQ(cut->body_size, std::string("body of find-19").size());
+
+  EXPECT_FALSE(FindByMessageId(TestSettings("browser-test-find"), queue_, "find-20"));
+  EXPECT_EQ(Drain(queue_), ids);
+}
+
+TEST_F(QueueBrowserTest, AConcurrentConsumerEndsTheWalkWithNothingLost) {
+  const auto ids = Ids("race", 200);
+  Publish(queue_, ids);
+  // The other consumer acks what it gets, slowly enough that both see messages.
+  std::atomic<bool> stop{false};
+  std::vector<std::string> taken;
+  std::thread other([&] {
+    Consumer consumer(TestSettings("browser-test-other"), queue_, 1);
+    while (!stop) {
+      auto d = consumer.Next(50ms);
+      if (!d) continue;
+      taken.push_back(d->message_id.value_or("?"));
+      consumer.Ack(d->delivery_tag);
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return ConsumerCount(*admin_, queue_) == 1; }, 5s));
+  std::vector<std::string> walked;
+  QueueBrowser browser(TestSettings("browser-test-race"), queue_, BrowseOptions{.timeout = 20s, .quiet = 300ms});
+  const WalkResult result = browser.Walk([&](const Delivery& d, uint64_t) {
+    walked.push_back(*d.message_id);
+    std::this_thread::sleep_for(1ms);  // give the other consumer its turns
+    return Verdict::kKeep;
+  });
+  EXPECT_TRUE(result.end == WalkEnd::kAllSeen || result.end == WalkEnd::kDrained) << ToString(result.end);
+  // Once the walk ended the other consumer gets the walked messages too.
+  ASSERT_TRUE(WaitFor([&] { return MessageCount(*admin_, queue_) == 0; }, 10s));
+  stop = true;
+  other.join();
+  std::sort(taken.begin(), taken.end());
+  auto all = ids;
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(taken, all);  // every message once: nothing lost, nothing doubled by the walk
+  EXPECT_LE(walked.size(), ids.size());
+}
+
+TEST_F(QueueBrowserTest, ALostConnectionKeepsEverythingThatWasNotSettled) {
+  const auto ids = Ids("lost", 10);
+  Publish(queue_, ids);
+  BrokerSettings settings = TestSettings("browser-test-lost");
+  std::vector<std::string> kept;
+  QueueBrowser browser(settings, queue_);
+  const WalkResult result = browser.Walk([&](const Delivery& d, uint64_t position) {
+    if (position == 5) {
+      const std::string pid = testing::FindConnectionPid(settings.connection_name);
+      EXPECT_FALSE(pid.empty());
+      EXPECT_EQ(paynotify::testing::Infra("rabbitmqctl close_connection '" + pid + "' test"), 0);
+      return Verdict::kSettle;  // its ack cannot reach the broker any more
+    }
+    if (position == 1) return Verdict::kSettle;
+    kept.push_back(*d.message_id);
+    return Verdict::kKeep;
+  });
+  // Deliveries already buffered may still be visited after the close (then the walk ends
+  // all-seen); either way the broker never answered our channel.close, so the settles are
+  // reported in doubt.
+  EXPECT_TRUE(result.end == WalkEnd::kFailed || result.end == WalkEnd::kAllSeen) << ToString(result.end);
+  EXPECT_FALSE(result.settles_confirmed);
+  EXPECT_FALSE(result.error.empty());
+  // Everything but the settled "lost-1" (its ack went out before the close) is still there,
+  // in order; "lost-5" may or may not be (its ack raced the close).
+  ASSERT_TRUE(WaitFor([&] { return MessageCount(*admin_, queue_) >= 8; }, 10s));
+  auto remaining = Drain(queue_);
+  std::vector<std::string> expected = ids;
+  expected.erase(expected.begin() + 1);
+  if (remaining.size() == expected.size() - 1) expected.erase(expected.begin() + 4);
+  EXPECT_EQ(remaining, expected);
+}
+
+TEST_F(QueueBrowserTest, TheDeadlineEndsASlowWalkAndKeepsEverything) {
+  const auto ids = Ids("slow", 20);
+  Publish(queue_, ids);
+  QueueBrowser browser(TestSettings("browser-test-slow"), queue_, BrowseOptions{.timeout = 300ms});
+  const auto started = std::chrono::steady_clock::now();
+  const WalkResult result = browser.Walk([&](const Delivery&, uint64_t) {
+    std::this_thread::sleep_for(50ms);  // a slow visitor stands in for a slow broker
+    return Verdict::kKeep;
+  });
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(result.end, WalkEnd::kTimedOut);
+  EXPECT_LT(result.visited, 20u);
+  EXPECT_EQ(Listed(queue_), ids);
+  EXPECT_EQ(Drain(queue_), ids);
+}
+
+TEST_F(QueueBrowserTest, AVisitorExceptionEndsTheWalkAndKeepsTheRest) {
+  const auto ids = Ids("throw", 5);
+  Publish(queue_, ids);
+  QueueBrowser browser(TestSettings("browser-test-throw"), queue_);
+  EXPECT_THROW(browser.Walk([&](const Delivery&, uint64_t position) {
+    if (position == 2) throw std::runtime_error("visitor failed");
+    return position == 0 ? Verdict::kSettle : Verdict::kKeep;
+  }),
+               std::runtime_error);
+  EXPECT_EQ(Drain(queue_), std::vector<std::string>(ids.begin() + 1, ids.end()));
+}
+
+}  // namespace
+}  // namespace paynotify::amqp
