@@ -5,7 +5,9 @@ namespace paynotify::ctl {
 namespace {
 
 template <class Read>
-auto ReadChecked(const std::string& path, std::initializer_list<std::string_view> sections, Read read) {
+auto ReadChecked(const std::string& path, std::initializer_list<std::string_view> sections, Read read,
+                 std::initializer_list<std::string_view> optional_sections = {},
+                 std::vector<config::ConfigError>* optional_errors = nullptr) {
   config::Reader reader(path);
   auto config = read(reader);
   try {
@@ -13,6 +15,10 @@ auto ReadChecked(const std::string& path, std::initializer_list<std::string_view
   } catch (const config::ConfigErrors& e) {
     std::vector<config::ConfigError> relevant = ErrorsIn(e.errors(), sections);
     if (!relevant.empty()) throw config::ConfigErrors(std::move(relevant));
+    if (optional_errors != nullptr) {
+      // File-level errors were fatal above; what is left here is only the optional sections'.
+      *optional_errors = ErrorsIn(e.errors(), optional_sections);
+    }
   }
   return config;
 }
@@ -42,6 +48,16 @@ order::OrderServiceConfig ReadOrdersConfig(const std::string& path, std::initial
 learning::LearningSettings ReadLearningConfig(const std::string& path,
                                               std::initializer_list<std::string_view> sections) {
   return ReadChecked(path, sections, learning::ReadLearningSettings);
+}
+
+}  // namespace paynotify::ctl
+
+namespace paynotify::ctl {
+
+learning::LearningSettings ReadLearningConfig(const std::string& path, std::initializer_list<std::string_view> sections,
+                                              std::initializer_list<std::string_view> optional_sections,
+                                              std::vector<config::ConfigError>* optional_errors) {
+  return ReadChecked(path, sections, learning::ReadLearningSettings, optional_sections, optional_errors);
 }
 
 }  // namespace paynotify::ctl

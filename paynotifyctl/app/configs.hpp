@@ -24,6 +24,13 @@ order::OrderServiceConfig ReadOrdersConfig(const std::string& path, std::initial
 /// learning-service's config from `path`; throws config::ConfigErrors as described above.
 learning::LearningSettings ReadLearningConfig(const std::string& path, std::initializer_list<std::string_view> sections);
 
+/// As above, for a command that can do without a part: errors under `optional_sections` are
+/// not thrown but returned in *optional_errors (e.g. trace without rabbitmq.* still answers
+/// from the databases and says why it did not look into the dead-letter queue).
+learning::LearningSettings ReadLearningConfig(const std::string& path, std::initializer_list<std::string_view> sections,
+                                              std::initializer_list<std::string_view> optional_sections,
+                                              std::vector<config::ConfigError>* optional_errors);
+
 /// Keeps the errors that concern the file itself (empty key path) or a key at or below one of
 /// `sections`. Pure; exposed for tests.
 std::vector<config::ConfigError> ErrorsIn(const std::vector<config::ConfigError>& errors,

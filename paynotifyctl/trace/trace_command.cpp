@@ -5,10 +5,15 @@
 
 #include <fmt/format.h>
 
+#include "common/amqp/errors.hpp"
+#include "common/amqp/queue_browser.hpp"
+#include "common/log/log.hpp"
 #include "common/pg/array_literal.hpp"
 #include "common/text/escape.hpp"
 #include "paynotifyctl/app/configs.hpp"
 #include "paynotifyctl/app/database.hpp"
+#include "paynotifyctl/dlq/dead_letter.hpp"
+#include "paynotifyctl/dlq/dlq_commands.hpp"
 #include "paynotifyctl/trace/trace_report.hpp"
 
 namespace paynotify::ctl {
@@ -16,6 +21,9 @@ namespace paynotify::ctl {
 namespace {
 
 using text::Printable;
+
+// A walk of the parking queue gives up after this long (the trace then says so).
+constexpr std::chrono::seconds kDeadLetterWalkTimeout{20};
 
 // Outbox and history rows of one selection a trace shows (the newest).
 constexpr int64_t kMaxMessages = 20;
@@ -173,6 +181,15 @@ Query ParseQuery(const Args& args) {
   return q;
 }
 
+// The pay record (when not known yet) and the outbox/history rows of d.selection_key.
+void ReadBySelection(pqxx::read_transaction& tx, TraceData& d) {
+  if (!d.payment) {
+    const pqxx::result r = tx.exec_params(fmt::format("{}{}", kPaymentColumns, kPaymentBySelection), *d.selection_key);
+    if (!r.empty()) d.payment = ToPayment(r[0]);
+  }
+  d.messages = Messages(tx, kByKey, *d.selection_key, kMaxMessages);
+}
+
 // The orders database's part: pay record + order, outbox/history rows, the message followed.
 void ReadOrders(Database& db, const Query& q, TraceData& d) {
   db.Run([&](pqxx::connection& conn) {
@@ -197,11 +214,7 @@ void ReadOrders(Database& db, const Query& q, TraceData& d) {
         d.selection_key = named->business_key1;
       }
     }
-    if (d.selection_key && !d.payment) {
-      const pqxx::result r = tx.exec_params(fmt::format("{}{}", kPaymentColumns, kPaymentBySelection), *d.selection_key);
-      if (!r.empty()) d.payment = ToPayment(r[0]);
-    }
-    if (d.selection_key) d.messages = Messages(tx, kByKey, *d.selection_key, kMaxMessages);
+    if (d.selection_key) ReadBySelection(tx, d);
     if (named) {
       const auto it = std::find_if(d.messages.begin(), d.messages.end(),
                                    [&](const TraceMessage& m) { return m.history == named->history && m.id == named->id; });
@@ -226,6 +239,56 @@ void ReadOrders(Database& db, const Query& q, TraceData& d) {
                                 : std::nullopt;
     return 0;
   });
+}
+
+// Whether the payment's message sits in learning-service's parking queue: one non-destructive
+// walk (amqp::QueueBrowser: nothing is settled, every message goes back where it was),
+// matching the message_id followed or, when that is unknown (the outbox row was deleted after
+// publishing), the body's businessKey1. Never fails the trace: a broker that cannot be
+// reached, a missing queue or an unfinished walk is reported as "not checked" with why.
+void LookInDeadLetterQueue(const learning::LearningSettings& settings, TraceData& d) {
+  TraceDeadLetter& dl = d.dead_letter;
+  const dlq::DlqTarget target = DlqTargetFrom(settings, kDeadLetterWalkTimeout);
+  dl.queue = target.dead_letter_queue;
+  if (!d.message_id && !d.selection_key) {
+    dl.not_checked_reason = "neither a message_id nor a selection to look for";
+    return;
+  }
+  try {
+    const amqp::QueueBrowser browser(target.broker, target.dead_letter_queue, target.browse);
+    const amqp::WalkResult walk = browser.Walk([&](const amqp::Delivery& delivery, uint64_t position) {
+      const dlq::DeadLetterSummary s = dlq::Summarize(delivery, position);
+      const bool match = (d.message_id && s.message_id == d.message_id) ||
+                         (d.selection_key && s.business_key1 == d.selection_key);
+      if (match) {
+        if (!dl.found) {
+          dl.found = true;
+          dl.message_id = s.message_id;
+          dl.reason = s.reason;
+          dl.error = s.error;
+          dl.failed_at = s.failed_at;
+          dl.attempts = s.attempts;
+          if (!d.selection_key && s.business_key1) d.selection_key = s.business_key1;
+        }
+        ++dl.copies;
+      }
+      return amqp::Verdict::kKeep;
+    });
+    if (walk.end == amqp::WalkEnd::kTimedOut || walk.end == amqp::WalkEnd::kFailed) {
+      dl.incomplete = true;
+      if (!dl.found) {
+        dl.not_checked_reason = fmt::format("the walk of {} did not finish ({}: {})", Printable(dl.queue),
+                                            amqp::ToString(walk.end), Printable(walk.error, 256));
+        return;
+      }
+    }
+    dl.checked = true;
+  } catch (const amqp::QueueNotFound&) {
+    dl.not_checked_reason = fmt::format("queue {} does not exist (learning-service declares it at start-up)",
+                                        Printable(dl.queue));
+  } catch (const amqp::AmqpError& e) {
+    dl.not_checked_reason = fmt::format("broker unreachable: {}", Printable(e.what(), 256));
+  }
 }
 
 // The learning database's part: inbox row, selection, course-table row.
@@ -279,26 +342,43 @@ std::string QueryText(const Query& q) {
 Result Trace(const Invocation& in) {
   const Query q = ParseQuery(in.args);
   order::OrderServiceConfig orders = ReadOrdersConfig(in.global.orders_config, {"database", "relay"});
-  learning::LearningSettings learning = ReadLearningConfig(in.global.learning_config, {"database"});
+  // The broker part is optional: without it (e.g. no rabbitmq password at hand) the trace
+  // still answers from both databases and says why the dead-letter queue was not looked at.
+  std::vector<config::ConfigError> broker_errors;
+  learning::LearningSettings learning =
+      ReadLearningConfig(in.global.learning_config, {"database"}, {"rabbitmq", "consumer"}, &broker_errors);
 
   TraceData d;
   d.query = QueryText(q);
   d.keep_history = orders.relay.keep_history;
-  {
-    Database db("orders database", orders.database);
-    ReadOrders(db, q, d);
+  Database orders_db("orders database", orders.database);
+  ReadOrders(orders_db, q, d);
+  if (broker_errors.empty()) {
+    const bool had_selection = d.selection_key.has_value();
+    LookInDeadLetterQueue(learning, d);
+    // A message found only in the parking queue names its selection: follow it back.
+    if (!had_selection && d.selection_key) {
+      orders_db.Run([&](pqxx::connection& conn) {
+        pqxx::read_transaction tx(conn, "paynotifyctl_trace");
+        ReadBySelection(tx, d);
+        return 0;
+      });
+    }
+  } else {
+    d.dead_letter.queue = learning.topology.dead_letter_queue;
+    d.dead_letter.not_checked_reason = fmt::format("learning-service's config: {}",
+                                                   Printable(broker_errors.front().ToString(), 256));
   }
   {
     Database db("learning database", learning.database);
     ReadLearning(db, d);
   }
-  d.dead_letter.checked = false;
-  d.dead_letter.not_checked_reason = "not available in this build";
 
   const bool found_anything = d.payment || !d.messages.empty() || d.inbox || d.selection || d.dead_letter.found;
   if (!found_anything) {
-    throw NotFound(fmt::format("nothing found for {}: no pay record, order, outbox or history row, inbox row or "
-                               "selection",
+    // Nothing anywhere (a message found only in the parking queue counts as found).
+    throw NotFound(fmt::format("nothing found for {}: no pay record, order, outbox or history row, inbox row, "
+                               "selection or dead-letter copy",
                                Printable(d.query, 300)));
   }
   const TraceVerdict verdict = Decide(d);
@@ -323,8 +403,11 @@ void RegisterTraceCommand(std::vector<Command>& commands) {
           "learner's course-table row (xc_course_tables), and ends with one line:\n"
           "  verdict: applied | waiting_in_outbox | parked | in_dead_letter_queue | not_paid |\n"
           "           in_flight | not_applicable | unknown: <where it is and what to run>\n"
-          "Exit 1 when nothing at all is found for the id. Reads order-service's config (database.*,\n"
-          "relay.*) and learning-service's (database.*).",
+          "The dead-letter queue is read without taking anything out of it (as dlq list does); when\n"
+          "the broker cannot be reached, or learning-service's rabbitmq.* config is incomplete (e.g.\n"
+          "no password), the trace still answers from the databases and says the queue was not\n"
+          "checked. Exit 1 when nothing at all is found for the id. Reads order-service's config\n"
+          "(database.*, relay.*) and learning-service's (database.*, and rabbitmq.*, consumer.*).",
       .options = {{.name = "--pay-no", .value_name = "N", .help = "the payment number (xc_pay_record.pay_no)"},
                   {.name = "--message-id",
                    .value_name = "ID",

@@ -154,6 +154,7 @@ CtlChild CtlIt::Start(std::vector<std::string> args) {
   }
   env.push_back("PAYNOTIFY_DATABASE_PASSWORD=" + RequireEnv("PGPASSWORD"));
   env.push_back("PGOPTIONS=-c search_path=" + schema_);
+  for (const auto& [name, value] : extra_env_) env.push_back(name + "=" + value);
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -78,6 +78,8 @@ class CtlIt : public ::testing::Test {
   /// course-table row.
   void Apply(int64_t selection, const std::string& message_key);
 
+  /// Extra environment for the child (e.g. PAYNOTIFY_RABBITMQ_PASSWORD).
+  std::map<std::string, std::string> extra_env_;
   std::filesystem::path dir_;
   std::string schema_;
   std::string orders_config_;

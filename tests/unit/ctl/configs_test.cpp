@@ -100,6 +100,17 @@ TEST_F(CtlConfigs, AMissingOrBrokenFileIsAlwaysAnError) {
   EXPECT_THAT(ErrorsOf([&] { ReadLearningConfig(path, {"database"}); }), HasSubstr("invalid YAML"));
 }
 
+TEST_F(CtlConfigs, OptionalSectionsReportTheirErrorsWithoutFailing) {
+  // No PAYNOTIFY_RABBITMQ_PASSWORD: fatal for dlq, only a note for trace.
+  std::vector<config::ConfigError> optional;
+  const learning::LearningSettings l =
+      ReadLearningConfig(kShippedLearning, {"database"}, {"rabbitmq", "consumer"}, &optional);
+  EXPECT_EQ(l.database.dbname, "paynotify_learning");
+  ASSERT_EQ(optional.size(), 1u);
+  EXPECT_EQ(optional[0].key_path, "rabbitmq.password");
+  EXPECT_THAT(ErrorsOf([] { ReadLearningConfig(kShippedLearning, {"rabbitmq"}); }), HasSubstr("rabbitmq.password"));
+}
+
 TEST_F(CtlConfigs, ErrorsInKeepsFileErrorsAndTheNamedSectionsOnly) {
   const std::vector<config::ConfigError> all = {{"f", 0, 0, "", "cannot read"},
                                                 {"f", 1, 1, "database", "expected a map"},
