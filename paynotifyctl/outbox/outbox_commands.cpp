@@ -121,8 +121,8 @@ Result Status(const Invocation& in) {
   result.text = KeyValues({
       {"pending", fmt::format("{}  (not parked: due + backing off)", pending)},
       {"  due now", fmt::format("{}  ({} of them held back behind an earlier row of their businessKey1)", due, held_back)},
-      {"  backing off", fmt::format("{}  (after a failed publish; {} pending rows have failed at least once)",
-                                    backing_off, failing)},
+      {"  backing off", fmt::format("{}  (after a failed publish; {} pending row{} failed at least once)",
+                                    backing_off, failing, failing == 1 ? " has" : "s have")},
       {"parked", fmt::format("{}  (failed relay.max-attempts={} times; see outbox list --parked)", parked,
                              config.max_attempts)},
       {"oldest pending", oldest},
@@ -246,9 +246,13 @@ Result Requeue(const Invocation& in) {
   }
   Result result;
   result.json = {{"requeued", rows.size()}, {"were_parked", was_parked}, {"rows", std::move(items)}};
-  result.text = table.Render();
-  result.text += fmt::format("{} row{} requeued ({} were parked): due now with attempts reset to 0\n", rows.size(),
-                             rows.size() == 1 ? "" : "s", was_parked);
+  if (rows.empty()) {
+    result.text = "no parked rows: nothing to requeue\n";
+  } else {
+    result.text = table.Render();
+    result.text += fmt::format("{} row{} requeued ({} of them parked before): due now, attempts reset to 0\n",
+                               rows.size(), rows.size() == 1 ? "" : "s", was_parked);
+  }
   return result;
 }
 

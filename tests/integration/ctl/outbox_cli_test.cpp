@@ -156,7 +156,7 @@ TEST_F(OutboxCli, RequeueAllParkedMakesThemDueAgainWithAttemptsReset) {
   // By id: a backing-off row becomes due now.
   const CtlRun one = Ctl({"outbox", "requeue", std::to_string(pending.id)});
   ASSERT_EQ(one.status, 0) << one.err;
-  EXPECT_THAT(one.out, HasSubstr("1 row requeued (0 were parked)"));
+  EXPECT_THAT(one.out, HasSubstr("1 row requeued (0 of them parked before)"));
   EXPECT_EQ(Orders("SELECT execute_num, next_attempt_at <= now() FROM mq_message WHERE id = " +
                    std::to_string(pending.id))[0][1].as<bool>(),
             true);
