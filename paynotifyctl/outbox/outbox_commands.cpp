@@ -59,13 +59,17 @@ constexpr std::string_view kRequeueIds = R"(
   UPDATE mq_message m SET parked_at = NULL, execute_num = 0, next_attempt_at = now()
   FROM target t WHERE m.id = t.id
   RETURNING m.id, m.message_id::text, t.was_parked, t.attempts)";
+// Every parked row, however many: the server counts them, the tool receives the first
+// kMaxEchoedIds (memory stays bounded on a table with a million parked rows).
 constexpr std::string_view kRequeueParked = R"(
   WITH target AS (
     SELECT id, true AS was_parked, execute_num AS attempts
-    FROM mq_message WHERE parked_at IS NOT NULL FOR UPDATE)
-  UPDATE mq_message m SET parked_at = NULL, execute_num = 0, next_attempt_at = now()
-  FROM target t WHERE m.id = t.id
-  RETURNING m.id, m.message_id::text, t.was_parked, t.attempts)";
+    FROM mq_message WHERE parked_at IS NOT NULL FOR UPDATE),
+  requeued AS (
+    UPDATE mq_message m SET parked_at = NULL, execute_num = 0, next_attempt_at = now()
+    FROM target t WHERE m.id = t.id
+    RETURNING m.id, m.message_id::text AS message_id, t.was_parked, t.attempts)
+  SELECT id, message_id, was_parked, attempts, count(*) OVER () FROM requeued ORDER BY id LIMIT $1)";
 // The relay wakes on its LISTEN channel instead of waiting for its next poll.
 constexpr std::string_view kWakeRelay = "SELECT pg_notify($1, '')";
 
@@ -210,7 +214,7 @@ Result Requeue(const Invocation& in) {
   // All or nothing: one transaction; a named id that is not there rolls it back.
   const pqxx::result rows = db.Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn, "paynotifyctl_requeue");
-    pqxx::result r = all_parked ? tx.exec(std::string(kRequeueParked))
+    pqxx::result r = all_parked ? tx.exec_params(std::string(kRequeueParked), static_cast<int64_t>(kMaxEchoedIds))
                                 : tx.exec_params(std::string(kRequeueIds), pg::ArrayLiteral(ids));
     if (!all_parked && r.size() != ids.size()) {
       std::set<int64_t> found;
@@ -231,10 +235,13 @@ Result Requeue(const Invocation& in) {
   nlohmann::json items = nlohmann::json::array();
   Table table({"ID", "MESSAGE_ID", "WAS", "ATTEMPTS_BEFORE"});
   table.AlignRight(0).AlignRight(3);
-  int64_t was_parked = 0;
+  // --all-parked: every requeued row was parked, and the server counted them (the rows
+  // echoed are the first kMaxEchoedIds). Named ids: every row came back.
+  const int64_t requeued = all_parked && !rows.empty() ? rows[0][4].as<int64_t>() : static_cast<int64_t>(rows.size());
+  int64_t was_parked = all_parked ? requeued : 0;
   for (const auto& r : rows) {
     const bool parked = r[2].as<bool>();
-    was_parked += parked ? 1 : 0;
+    if (!all_parked) was_parked += parked ? 1 : 0;
     if (items.size() < kMaxEchoedIds) {
       items.push_back({{"id", r[0].as<int64_t>()},
                        {"message_id", r[1].as<std::string>()},
@@ -245,13 +252,15 @@ Result Requeue(const Invocation& in) {
     }
   }
   Result result;
-  result.json = {{"requeued", rows.size()}, {"were_parked", was_parked}, {"rows", std::move(items)}};
+  const bool truncated = requeued > static_cast<int64_t>(items.size());
+  result.json = {{"requeued", requeued}, {"were_parked", was_parked}, {"rows", std::move(items)}, {"truncated", truncated}};
   if (rows.empty()) {
     result.text = "no parked rows: nothing to requeue\n";
   } else {
     result.text = table.Render();
+    if (truncated) result.text += fmt::format("(the first {} shown)\n", rows.size());
     result.text += fmt::format("{} row{} requeued ({} of them parked before): due now, attempts reset to 0\n",
-                               rows.size(), rows.size() == 1 ? "" : "s", was_parked);
+                               requeued, requeued == 1 ? "" : "s", was_parked);
   }
   return result;
 }

@@ -162,6 +162,19 @@ TEST_F(OutboxCli, RequeueAllParkedMakesThemDueAgainWithAttemptsReset) {
             true);
 }
 
+TEST_F(OutboxCli, RequeueAllParkedCountsEveryRowButEchoesAThousand) {
+  Orders("INSERT INTO mq_message (message_type, business_key1, execute_num, parked_at) "
+         "SELECT 'payresult_notify', 'bulk-' || g, 7, now() FROM generate_series(1, 1005) g");
+  const CtlRun run = Ctl({"--json", "outbox", "requeue", "--all-parked"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  const auto doc = run.Json();
+  EXPECT_EQ(doc["requeued"], 1005);
+  EXPECT_EQ(doc["were_parked"], 1005);
+  EXPECT_EQ(doc["rows"].size(), 1000u);
+  EXPECT_EQ(doc["truncated"], true);
+  EXPECT_EQ(Orders("SELECT count(*) FROM mq_message WHERE parked_at IS NULL AND execute_num = 0")[0][0].as<int>(), 1005);
+}
+
 TEST_F(OutboxCli, RequeueOfAnUnknownIdNamesItAndChangesNothing) {
   const OutboxRow parked = InsertOutbox("P1", 7, 0, true, "nacked");
   const std::string missing = std::to_string(parked.id + 1000);
