@@ -97,12 +97,12 @@ void LearningService::Stop() noexcept {
       http_->BeginDrain();  // readiness false first, so traffic moves away
       http_->Stop();        // requests in flight finish
     }
+    retention_worker_.request_stop();  // winds down beside the consumer: nothing to drain
     if (worker_.joinable()) {
       worker_.request_stop();
       worker_.join();  // the in-flight delivery is finished and settled first
     }
     if (retention_worker_.joinable()) {
-      retention_worker_.request_stop();
       retention_worker_.join();  // at most the batch in flight (one short statement)
     }
     inbox_deleter_.Close();

@@ -111,12 +111,12 @@ void OrderService::Stop() noexcept {
     http_->Stop();  // in-flight notifications finish (their transactions commit or roll back)
     internal_http_->Stop();
   }
+  retention_thread_.request_stop();  // winds down beside the relay: nothing to drain
   if (relay_thread_.joinable()) {
     relay_thread_.request_stop();
     relay_thread_.join();  // the batch in flight completes, bounded by relay.confirm-timeout
   }
   if (retention_thread_.joinable()) {
-    retention_thread_.request_stop();
     retention_thread_.join();  // at most the statement in flight
   }
   if (history_deleter_) history_deleter_->Close();
