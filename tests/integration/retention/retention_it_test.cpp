@@ -5,11 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <pqxx/pqxx>
 
@@ -19,6 +15,7 @@
 #include "common/runtime/clock.hpp"
 #include "learning-service/enrollment/inbox_retention.hpp"
 #include "order-service/outbox/history_retention.hpp"
+#include "tests/support/migrations.hpp"
 #include "tests/support/server_settings.hpp"
 #include "tests/support/test_env.hpp"
 
@@ -49,17 +46,7 @@ class PrivateSchema {
     const std::string options = "-c search_path=" + schema_ + ",public";
     ::setenv("PGOPTIONS", options.c_str(), 1);
     Exec("CREATE SCHEMA " + schema_);
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(sql_dir)) {
-      if (entry.path().extension() == ".sql") files.push_back(entry.path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
-      std::ifstream in(file);
-      std::stringstream text;
-      text << in.rdbuf();
-      Exec(text.str());
-    }
+    for (const std::string& sql : paynotify::testing::ReadMigrations(sql_dir)) Exec(sql);
   }
   ~PrivateSchema() {
     try {
