@@ -9,25 +9,25 @@
 namespace paynotify::retention {
 
 namespace {
-constexpr std::string_view kHelpLabel = "table";
+constexpr std::string_view kTableLabel = "table";
 }
 
 RetentionMetrics::RetentionMetrics(metrics::Registry& registry, const std::string& table)
     : deleted_rows(registry.GetCounter("paynotify_retention_deleted_rows_total",
                                        "Expired rows deleted by the retention loop",
-                                       {{std::string(kHelpLabel), table}})),
+                                       {{std::string(kTableLabel), table}})),
       batches(registry.GetCounter("paynotify_retention_batches_total",
                                   "Retention DELETE statements that succeeded (each one short transaction)",
-                                  {{std::string(kHelpLabel), table}})),
+                                  {{std::string(kTableLabel), table}})),
       errors(registry.GetCounter("paynotify_retention_errors_total",
                                  "Retention DELETE statements that failed (retried after a back-off)",
-                                 {{std::string(kHelpLabel), table}})),
+                                 {{std::string(kTableLabel), table}})),
       last_success(registry.GetGauge("paynotify_retention_last_success_timestamp_seconds",
                                      "Unix time of the last retention statement that succeeded (0: none yet)",
-                                     {{std::string(kHelpLabel), table}})),
+                                     {{std::string(kTableLabel), table}})),
       batch_seconds(registry.GetHistogram("paynotify_retention_batch_duration_seconds",
                                           "Duration of one retention DELETE statement and its commit",
-                                          metrics::DefaultLatencyBuckets(), {{std::string(kHelpLabel), table}})) {}
+                                          metrics::DefaultLatencyBuckets(), {{std::string(kTableLabel), table}})) {}
 
 RetentionLoop::RetentionLoop(std::string table, BatchDeleter& deleter, RetentionSettings settings,
                              RetentionMetrics& metrics, const runtime::Clock& clock)
