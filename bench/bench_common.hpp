@@ -18,6 +18,7 @@ struct Options {
   std::string scenario;
   int n = 20000;         // e2e / intake payments
   int k = 100000;        // relay / consumer / limits messages
+  int backlog = 1000000; // retention: expired inbox rows to delete while applying
   int concurrency = 32;  // HTTP connections
   int connections = 16;  // raw PostgreSQL connections
   int runs = 1;

@@ -1,8 +1,8 @@
 // paynotify-bench — the real daemons against the local PostgreSQL and RabbitMQ, measured side
 // by side with the raw limits of the same servers in the same run (issue 6).
 //
-//   paynotify-bench <e2e|relay|consumer|intake|limits|all|smoke> [--n N] [--k K]
-//                   [--concurrency C] [--connections P] [--runs R] [--json FILE]
+//   paynotify-bench <e2e|relay|consumer|intake|limits|retention|all|smoke> [--n N] [--k K]
+//                   [--backlog B] [--concurrency C] [--connections P] [--runs R] [--json FILE]
 //
 // Needs `eval "$(scripts/infra env)"` (the servers must be up). Every scenario checks at the
 // end that everything was applied and nothing twice, and exits 1 if not.
@@ -27,10 +27,11 @@
 namespace paynotify::bench {
 
 int Usage() {
-  std::cerr << "usage: paynotify-bench <e2e|relay|consumer|intake|limits|all|smoke> [--n N] [--k K]\n"
+  std::cerr << "usage: paynotify-bench <e2e|relay|consumer|intake|limits|retention|all|smoke> [--n N] [--k K]\n"
                "         [--concurrency C] [--connections P] [--runs R] [--json FILE] [--env KEY=VALUE]... [--rate R]\n"
                "  --n           payments for e2e and intake (default 20000)\n"
-               "  --k           messages for relay, consumer, limits (default 100000)\n"
+               "  --k           messages for relay, consumer, limits, retention (default 100000)\n"
+               "  --backlog     retention only: expired inbox rows deleted while applying (default 1000000)\n"
                "  --concurrency HTTP connections for notifications (default 32)\n"
                "  --connections PostgreSQL connections for the raw transactions (default 16)\n"
                "  --runs        repetitions; tables show median, min, max (default 1)\n"
@@ -53,6 +54,7 @@ int Main(int argc, char** argv) {
     };
     if (a == "--n") o.n = std::stoi(value());
     else if (a == "--k") o.k = std::stoi(value());
+    else if (a == "--backlog") o.backlog = std::stoi(value());
     else if (a == "--concurrency") o.concurrency = std::stoi(value());
     else if (a == "--connections") o.connections = std::stoi(value());
     else if (a == "--runs") o.runs = std::stoi(value());
@@ -70,16 +72,18 @@ int Main(int argc, char** argv) {
   if (o.scenario == "all" || o.scenario == "smoke") {
     scenarios = {"limits", "relay", "consumer", "intake", "e2e"};
     if (o.scenario == "smoke") {
+      scenarios.push_back("retention");  // "all" leaves it out: a million rows is its own run
       o.n = 60;
       o.k = 200;
       o.concurrency = 4;
       o.connections = 4;
       o.runs = 1;
+      o.backlog = 2000;
     }
   } else {
     scenarios = {o.scenario};
   }
-  if (o.n < 2 || o.k < 2 || o.concurrency < 1 || o.connections < 1 || o.runs < 1) return Usage();
+  if (o.n < 2 || o.k < 2 || o.backlog < 1 || o.concurrency < 1 || o.connections < 1 || o.runs < 1) return Usage();
   nlohmann::json all = nlohmann::json::array();
   for (const auto& name : scenarios) {
     std::vector<Figures> runs;

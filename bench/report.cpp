@@ -20,7 +20,7 @@ nlohmann::json Report(const std::string& name, const Options& o, const std::vect
                       const std::vector<std::string>& loads) {
   nlohmann::json j;
   j["scenario"] = name;
-  j["params"] = {{"n", o.n}, {"k", o.k}, {"concurrency", o.concurrency}, {"connections", o.connections}, {"runs", runs.size()}, {"rate", o.rate}};
+  j["params"] = {{"n", o.n}, {"k", o.k}, {"concurrency", o.concurrency}, {"connections", o.connections}, {"runs", runs.size()}, {"rate", o.rate}, {"backlog", o.backlog}};
   j["nproc"] = std::thread::hardware_concurrency();
   j["loadavg_per_run"] = loads;
   j["env"] = o.env;

@@ -399,6 +399,7 @@ Figures RunScenario(const std::string& name, const Options& o) {
   if (name == "consumer") return ScenarioConsumer(o);
   if (name == "intake") return ScenarioIntake(o);
   if (name == "limits") return ScenarioLimits(o);
+  if (name == "retention") return ScenarioRetention(o);
   throw std::invalid_argument("unknown scenario '" + name + "'");
 }
 

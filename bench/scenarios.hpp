@@ -14,6 +14,9 @@ Figures ScenarioRelay(const Options& o);
 Figures ScenarioConsumer(const Options& o);
 Figures ScenarioIntake(const Options& o);
 Figures ScenarioLimits(const Options& o);
+/// learning-service's apply rate while its retention deletes --backlog expired inbox rows,
+/// against the rate without them; the inbox's size before/after (retention_scenario.cpp).
+Figures ScenarioRetention(const Options& o);
 
 /// The scenario called `name`; throws std::invalid_argument for an unknown name.
 Figures RunScenario(const std::string& name, const Options& o);

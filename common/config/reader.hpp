@@ -93,7 +93,7 @@ class Reader {
                 double max = std::numeric_limits<double>::max());
   /// true/false (also yes/no, on/off; case-insensitive).
   bool Bool(std::string_view key_path, bool fallback);
-  /// "250ms", "2s", "1.5s", "1m", "1h", or a plain non-negative integer meaning milliseconds.
+  /// "250ms", "2s", "1.5s", "1m", "1h", "14d" (days of 24h), or a plain non-negative integer meaning milliseconds.
   std::chrono::milliseconds Duration(std::string_view key_path,
                                      std::chrono::milliseconds fallback);
   /// A YAML sequence of scalars, or one comma-separated string (Spring style, and the form

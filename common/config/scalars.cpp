@@ -64,6 +64,8 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     unit_ms = 60'000;
   } else if (unit == "h") {
     unit_ms = 3'600'000;
+  } else if (unit == "d") {  // retention periods (consumer.dedup-retention: 14d)
+    unit_ms = 86'400'000;
   } else {
     return std::nullopt;
   }

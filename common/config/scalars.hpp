@@ -19,7 +19,7 @@ std::string Lower(std::string_view s);
 std::optional<int64_t> ParseInt(std::string_view text);
 /// A whole finite decimal number (an optional leading '+'); nullopt otherwise.
 std::optional<double> ParseDouble(std::string_view text);
-/// "250ms", "2s", "1.5s", "1m", "1h" or a plain non-negative integer of milliseconds;
+/// "250ms", "2s", "1.5s", "1m", "1h", "14d" (days of 24h) or a plain non-negative integer of milliseconds;
 /// nullopt for a negative, unitless decimal or absurdly large (> ~31 000 years) value.
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 /// true/yes/on, false/no/off (case-insensitive); nullopt otherwise.

@@ -4,6 +4,7 @@
 
 #include "common/log/log.hpp"
 #include "learning-service/app/http_routes.hpp"
+#include "learning-service/enrollment/inbox_retention.hpp"
 
 namespace paynotify::learning {
 namespace {
@@ -52,7 +53,16 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry* r
                settings_.max_body_bytes),
       loop_(source_, publisher_, handler_, settings_.topology, loop_metrics_, clock,
             consumer::ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect,
-                                 std::min<size_t>(settings_.batch_size, settings_.prefetch)}) {}
+                                 std::min<size_t>(settings_.batch_size, settings_.prefetch)}),
+      inbox_deleter_(
+          [&] {
+            pg::PgSettings s = settings_.database;
+            s.application_name += "-retention";
+            return s;
+          }(),
+          std::string(kDeleteExpiredInbox)),
+      retention_metrics_(registry_, "processed_message"),
+      retention_("processed_message", inbox_deleter_, settings_.inbox_retention, retention_metrics_, clock) {}
 
 LearningService::~LearningService() { Stop(); }
 
@@ -69,6 +79,7 @@ void LearningService::Connect() {
 
 void LearningService::Start() {
   worker_ = std::jthread([this](std::stop_token stop) { loop_.Run(stop); });
+  retention_worker_ = std::jthread([this](std::stop_token stop) { retention_.Run(stop); });
   http_ = std::make_unique<http::Server>(settings_.server, registry_);
   RegisterRoutes(*http_, reader_);
   http_->AddReadinessCheck("broker", [this] { return BrokerConnected(); });
@@ -86,10 +97,15 @@ void LearningService::Stop() noexcept {
       http_->BeginDrain();  // readiness false first, so traffic moves away
       http_->Stop();        // requests in flight finish
     }
+    retention_worker_.request_stop();  // winds down beside the consumer: nothing to drain
     if (worker_.joinable()) {
       worker_.request_stop();
       worker_.join();  // the in-flight delivery is finished and settled first
     }
+    if (retention_worker_.joinable()) {
+      retention_worker_.join();  // at most the batch in flight (one short statement)
+    }
+    inbox_deleter_.Close();
     // The worker is gone: its single-thread AMQP objects may be closed from here.
     source_.Close();
     publisher_.Close();

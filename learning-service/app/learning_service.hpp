@@ -12,6 +12,8 @@
 #include "common/daemon/daemon.hpp"
 #include "common/http/server.hpp"
 #include "common/metrics/registry.hpp"
+#include "common/retention/pg_batch_deleter.hpp"
+#include "common/retention/retention_loop.hpp"
 #include "common/runtime/clock.hpp"
 #include "learning-service/app/settings.hpp"
 #include "learning-service/enrollment/enrollment_handler.hpp"
@@ -23,7 +25,8 @@ namespace paynotify::learning {
 /// Lifecycle (from one controlling thread, see daemon::Component): Connect() (or
 /// DeclareTopology() and ConnectDatabase()) -> Start() -> ... -> Stop(). Stop() turns
 /// readiness false, stops HTTP, lets the in-flight delivery finish and be settled, joins the
-/// consumer thread, closes the AMQP connections, then the database connections.
+/// consumer thread and the inbox retention thread (consumer.dedup-retention), closes the AMQP
+/// connections, then the database connections.
 /// Ready()/BrokerConnected()/DatabaseAvailable(), Port() and Reader() may be used from any
 /// thread.
 class LearningService final : public daemon::Component {
@@ -47,7 +50,7 @@ class LearningService final : public daemon::Component {
   /// DeclareTopology() then ConnectDatabase(); the daemon skeleton retries it while the
   /// broker or the database is down.
   void Connect() override;
-  /// Starts the consumer thread, then HTTP (server.*) last. Throws std::runtime_error if the
+  /// Starts the consumer thread and the inbox retention thread, then HTTP (server.*) last. Throws std::runtime_error if the
   /// address cannot be bound.
   void Start() override;
   /// Idempotent; never throws.
@@ -76,6 +79,12 @@ class LearningService final : public daemon::Component {
   EnrollmentHandler handler_;
   consumer::ConsumerLoop loop_;
   std::jthread worker_;
+  // Inbox retention: its own connection and thread, so deleting never waits for or holds up
+  // the consumer.
+  retention::PgBatchDeleter inbox_deleter_;
+  retention::RetentionMetrics retention_metrics_;
+  retention::RetentionLoop retention_;
+  std::jthread retention_worker_;
   std::unique_ptr<http::Server> http_;  // created by Start()
   bool stopped_ = false;
 };

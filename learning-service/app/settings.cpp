@@ -1,6 +1,9 @@
 #include "learning-service/app/settings.hpp"
 
+#include <algorithm>
+
 #include "common/messages/mq_message.hpp"
+#include "learning-service/enrollment/inbox_retention.hpp"
 
 namespace paynotify::learning {
 
@@ -57,6 +60,23 @@ LearningSettings ReadLearningSettings(config::Reader& reader) {
   s.poll_interval = reader.Duration("consumer.poll-interval", 500ms);
   if (s.confirm_timeout <= 0ms) reader.AddError("consumer.confirm-timeout", "must be greater than 0");
   if (s.poll_interval <= 0ms) reader.AddError("consumer.poll-interval", "must be greater than 0");
+
+  // The inbox must remember a message for longer than it can come back: at least an hour,
+  // and at least the whole retry chain (the sum of every retry delay, rabbitmq.listener.retry.*).
+  std::chrono::milliseconds retry_chain{0};
+  for (int attempt = 1; attempt < retry.max_attempts; ++attempt) {
+    retry_chain += runtime::DelayForAttempt(retry.backoff, attempt);
+  }
+  const std::chrono::milliseconds minimum = std::max(kMinDedupRetention, retry_chain);
+  s.inbox_retention.retention = retention::ReadRetentionPeriod(
+      reader, "consumer.dedup-retention", kDefaultDedupRetention, minimum,
+      minimum == kMinDedupRetention
+          ? "a message may be redelivered, retried or re-published for that long, and must still be "
+            "recognised as applied"
+          : "longer than the retry chain of rabbitmq.listener.retry.* (a message being retried must still "
+            "be recognised as applied)");
+  retention::ReadRetentionPacing(reader, s.inbox_retention);
+  s.inbox_retention.backoff = s.database.reconnect;
 
   s.log.level = reader.OneOf("log.level", "info", {"trace", "debug", "info", "warn", "error", "critical", "off"});
   s.log.json = reader.Bool("log.json", false);

@@ -10,6 +10,7 @@
 #include "common/http/settings.hpp"
 #include "common/log/log.hpp"
 #include "common/pg/settings.hpp"
+#include "common/retention/retention_settings.hpp"
 #include "learning-service/enrollment/enrollment_handler.hpp"
 
 namespace paynotify::learning {
@@ -24,6 +25,9 @@ struct LearningSettings {
   size_t max_body_bytes = kDefaultMaxBodyBytes;  ///< longer bodies are dead-lettered "too-large" undecoded
   std::chrono::milliseconds confirm_timeout{5000};
   std::chrono::milliseconds poll_interval{500};
+  /// consumer.dedup-retention (how long inbox rows are kept) and the shared retention.* pacing;
+  /// its back-off is database.reconnect.
+  retention::RetentionSettings inbox_retention;
   log::LogSettings log;
 };
 
@@ -31,7 +35,10 @@ struct LearningSettings {
 ///   server.* (http::ReadServerSettings); database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
 ///   amqp::ReadBrokerSettings) plus rabbitmq.listener.{prefetch,batch-size,max-body-bytes} and
 ///   rabbitmq.listener.retry.{initial-interval,multiplier,max-interval,max-attempts};
-///   consumer.{exchange,queue,queue-type,dead-letter-queue,confirm-timeout,poll-interval}; log.{level,json}.
+///   consumer.{exchange,queue,queue-type,dead-letter-queue,confirm-timeout,poll-interval,dedup-retention};
+///   retention.{batch-size,batch-pause,idle-interval}; log.{level,json}.
+/// consumer.dedup-retention must be at least 1h and longer than the whole retry chain
+/// (rabbitmq.listener.retry.*): an inbox row must outlive every redelivery of its message.
 /// Errors are recorded on the reader; the caller calls reader.Finish().
 LearningSettings ReadLearningSettings(config::Reader& reader);
 

@@ -2,6 +2,7 @@
 
 #include "common/http/bearer_auth.hpp"
 #include "common/messages/mq_message.hpp"
+#include "order-service/outbox/history_retention.hpp"
 
 namespace paynotify::order {
 
@@ -73,6 +74,12 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
   if (relay.retry.max < relay.retry.initial) {
     reader.AddError("relay.retry.max-interval", "must not be less than relay.retry.initial-interval");
   }
+
+  c.relay.history_retention.retention = retention::ReadRetentionPeriod(
+      reader, "relay.history-retention", kDefaultHistoryRetention, kMinHistoryRetention,
+      "a plain number is milliseconds; give a unit (30d, 720h)");
+  retention::ReadRetentionPacing(reader, c.relay.history_retention);
+  c.relay.history_retention.backoff = c.database.reconnect;
 
   c.alipay.app_id = reader.String("alipay.app-id", "");
   if (c.alipay.app_id.empty()) {

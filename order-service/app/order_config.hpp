@@ -12,7 +12,9 @@
 #include "common/http/settings.hpp"
 #include "common/log/log.hpp"
 #include "common/pg/settings.hpp"
+#include "common/retention/retention_settings.hpp"
 #include "order-service/intake/signature.hpp"
+#include "order-service/outbox/history_retention.hpp"
 #include "order-service/relay/relay.hpp"
 
 namespace paynotify::order {
@@ -29,6 +31,9 @@ struct RelayConfig {
   std::string notify_channel = "paynotify_outbox";  ///< relay.notify-channel (LISTEN/NOTIFY)
   size_t confirm_window = 1000;       ///< relay.confirm-window: outstanding confirms
   bool keep_history = false;          ///< relay.keep-history: move confirmed rows to mq_message_history
+  /// relay.history-retention (how long history rows are kept; default 30d, at least 1h) and the
+  /// shared retention.* pacing; its back-off is database.reconnect.
+  retention::RetentionSettings history_retention{.retention = kDefaultHistoryRetention};
 };
 
 struct OrderServiceConfig {

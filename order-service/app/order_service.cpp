@@ -3,6 +3,7 @@
 #include "common/log/log.hpp"
 #include "common/pg/errors.hpp"
 #include "order-service/intake/http_routes.hpp"
+#include "order-service/outbox/history_retention.hpp"
 
 namespace paynotify::order {
 
@@ -32,6 +33,15 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
     wake_ = std::make_unique<PgWakeSource>(relay_db, config_.relay.notify_channel);
     relay_ = std::make_unique<Relay>(config_.relay.core, *outbox_store_, *publisher_, *wake_, clock_,
                                      registry_);
+    // Also while relay.keep-history is off: rows kept before it was turned off still expire, and
+    // an idle pass is one index probe per retention.idle-interval.
+    pg::PgSettings retention_db = config_.database;
+    retention_db.application_name = config_.database.application_name + "-retention";
+    history_deleter_ = std::make_unique<retention::PgBatchDeleter>(retention_db, std::string(kDeleteExpiredHistory));
+    retention_metrics_ = std::make_unique<retention::RetentionMetrics>(registry_, "mq_message_history");
+    retention_ = std::make_unique<retention::RetentionLoop>("mq_message_history", *history_deleter_,
+                                                            config_.relay.history_retention,
+                                                            *retention_metrics_, clock_);
   }
   if (internal_http_) {
     Relay* relay = relay_.get();
@@ -79,6 +89,8 @@ void OrderService::Start() {
   }
   if (relay_) {
     relay_thread_ = std::jthread([relay = relay_.get()](std::stop_token stop) { relay->Run(stop); });
+    retention_thread_ =
+        std::jthread([retention = retention_.get()](std::stop_token stop) { retention->Run(stop); });
   }
   if (http_) {
     internal_http_->Start();
@@ -99,10 +111,15 @@ void OrderService::Stop() noexcept {
     http_->Stop();  // in-flight notifications finish (their transactions commit or roll back)
     internal_http_->Stop();
   }
+  retention_thread_.request_stop();  // winds down beside the relay: nothing to drain
   if (relay_thread_.joinable()) {
     relay_thread_.request_stop();
     relay_thread_.join();  // the batch in flight completes, bounded by relay.confirm-timeout
   }
+  if (retention_thread_.joinable()) {
+    retention_thread_.join();  // at most the statement in flight
+  }
+  if (history_deleter_) history_deleter_->Close();
   if (publisher_) publisher_->Close();
   wake_.reset();
   outbox_store_.reset();

@@ -11,6 +11,8 @@
 #include "common/http/bearer_auth.hpp"
 #include "common/http/server.hpp"
 #include "common/metrics/registry.hpp"
+#include "common/retention/pg_batch_deleter.hpp"
+#include "common/retention/retention_loop.hpp"
 #include "common/runtime/clock.hpp"
 #include "order-service/app/order_config.hpp"
 #include "order-service/intake/intake.hpp"
@@ -43,12 +45,13 @@ class OrderService final : public daemon::Component {
   /// (non-retryable amqp::AmqpError) and a refused database login (pg::LoginRefused) are
   /// thrown, so the daemon exits 1 as learning-service does. Unreachable servers are logged.
   void Connect() override;
-  /// Starts the relay thread, then both HTTP listeners last (throws if an address cannot be
+  /// Starts the relay thread and the history retention thread, then both HTTP listeners last (throws if an address cannot be
   /// bound).
   void Start() override;
   /// Graceful stop, in order: readiness false + new requests 503 -> HTTP stops, both
   /// listeners (in-flight
-  /// requests finish) -> the relay finishes its batch (bounded by relay.confirm-timeout) ->
+  /// requests finish) -> the relay finishes its batch (bounded by relay.confirm-timeout) and
+  /// the history retention its statement ->
   /// AMQP closed -> PostgreSQL connections closed. Idempotent, never throws.
   void Stop() noexcept override;
 
@@ -76,6 +79,12 @@ class OrderService final : public daemon::Component {
   std::unique_ptr<PgWakeSource> wake_;
   std::unique_ptr<Relay> relay_;
   std::jthread relay_thread_;
+  // History retention (with the relay, which fills the history): its own connection and
+  // thread, so deleting never waits for or holds up the relay.
+  std::unique_ptr<retention::PgBatchDeleter> history_deleter_;
+  std::unique_ptr<retention::RetentionMetrics> retention_metrics_;
+  std::unique_ptr<retention::RetentionLoop> retention_;
+  std::jthread retention_thread_;
   bool stopped_ = false;
 };
 

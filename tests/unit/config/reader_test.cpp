@@ -116,6 +116,15 @@ TEST(ReaderTest, DurationFormats) {
   EXPECT_NO_THROW(r.Finish());
 }
 
+// Retention periods are days long (consumer.dedup-retention: 14d); "d" is 24 hours.
+TEST(ReaderTest, DurationInDays) {
+  Reader r = Yaml("a: 14d\nb: 0.5d\nc: 1D\n");
+  EXPECT_EQ(r.Duration("a", {}), std::chrono::hours{14 * 24});
+  EXPECT_EQ(r.Duration("b", {}), std::chrono::hours{12});
+  EXPECT_EQ(r.Duration("c", milliseconds{7}), milliseconds{7});  // units are lower case, as for h/m/s
+  EXPECT_EQ(FinishErrors(r).size(), 1u);
+}
+
 TEST(ReaderTest, BadDurationIsAnErrorWithPosition) {
   Reader r = Yaml("a: 2 seconds\nb: -5\nc: 1.5\n");
   EXPECT_EQ(r.Duration("a", milliseconds{7}), milliseconds{7});

@@ -1,0 +1,12 @@
+-- Inbox retention (issue 11). learning-service deletes processed_message rows older than
+-- consumer.dedup-retention (default 14 days) on a thread of its own, a few thousand rows per
+-- statement, oldest first. This index turns each batch into a range scan that stops after
+-- LIMIT rows (never a sequential scan of the whole inbox). processed_at only grows, so the
+-- apply path's extra insert always lands on the rightmost leaf page.
+--
+-- On a large existing inbox, building the index inside this migration blocks inserts (the
+-- apply path) while it builds. Build it first without blocking, by hand, and this file then
+-- does nothing:
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS processed_message_processed_at_idx
+--     ON processed_message (processed_at);
+CREATE INDEX IF NOT EXISTS processed_message_processed_at_idx ON processed_message (processed_at);

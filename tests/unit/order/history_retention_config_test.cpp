@@ -1,0 +1,79 @@
+// relay.history-retention and the shared retention.* keys in order-service's config schema
+// (issue 11 §4): defaults, the shipped file, the floor.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "order-service/app/order_config.hpp"
+
+namespace paynotify::order {
+namespace {
+
+using ::testing::HasSubstr;
+
+config::Reader::EnvLookup Env(std::map<std::string, std::string> values) {
+  // What every order-service config needs besides the keys under test.
+  values.emplace("PAYNOTIFY_ORDER_API_TOKEN", "t0ken");
+  values.emplace("PAYNOTIFY_RABBITMQ_PASSWORD", "secret");
+  values.emplace("PAYNOTIFY_ALIPAY_APP_ID", "2021");
+  values.emplace("PAYNOTIFY_ALIPAY_VERIFY_SIGNATURE", "false");
+  values.emplace("PAYNOTIFY_DATABASE_DBNAME", "orders");
+  return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
+    if (auto it = values.find(name); it != values.end()) return it->second;
+    return std::nullopt;
+  };
+}
+
+std::string FinishError(config::Reader& reader) {
+  try {
+    reader.Finish();
+  } catch (const config::ConfigErrors& e) {
+    return e.what();
+  }
+  return {};
+}
+
+TEST(HistoryRetentionConfig, DefaultsToThirtyDays) {
+  auto reader = config::Reader::FromString("{}\n", "orders.yaml", "PAYNOTIFY", Env({}));
+  const OrderServiceConfig c = ReadOrderConfig(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(c.relay.history_retention.retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(c.relay.history_retention.batch_size, 5000u);
+  EXPECT_EQ(c.relay.history_retention.backoff.initial, c.database.reconnect.initial);
+  // A default-constructed config (tests, embedders) means the same.
+  EXPECT_EQ(RelayConfig{}.history_retention.retention, std::chrono::hours(24 * 30));
+}
+
+TEST(HistoryRetentionConfig, ShippedConfigStatesTheDefaults) {
+  config::Reader reader(PAYNOTIFY_SOURCE_DIR "/config/order-service.yaml", "PAYNOTIFY",
+                        [](const std::string&) { return std::nullopt; });
+  constexpr std::chrono::milliseconds kMissing{-1};
+  EXPECT_EQ(reader.Duration("relay.history-retention", kMissing), kDefaultHistoryRetention);
+  EXPECT_EQ(reader.Int("retention.batch-size", -1), 5000);
+  EXPECT_EQ(reader.Duration("retention.batch-pause", kMissing), std::chrono::milliseconds(100));
+  EXPECT_EQ(reader.Duration("retention.idle-interval", kMissing), std::chrono::minutes(1));
+  EXPECT_TRUE(reader.Errors().empty());
+}
+
+TEST(HistoryRetentionConfig, KeysAreRead) {
+  auto reader = config::Reader::FromString(
+      "relay:\n  history-retention: 90d\nretention:\n  batch-size: 500\n  batch-pause: 0\n  idle-interval: 5m\n",
+      "orders.yaml", "PAYNOTIFY", Env({}));
+  const OrderServiceConfig c = ReadOrderConfig(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(c.relay.history_retention.retention, std::chrono::hours(24 * 90));
+  EXPECT_EQ(c.relay.history_retention.batch_size, 500u);
+  EXPECT_EQ(c.relay.history_retention.batch_pause, std::chrono::milliseconds(0));
+  EXPECT_EQ(c.relay.history_retention.idle_interval, std::chrono::minutes(5));
+}
+
+TEST(HistoryRetentionConfig, BelowAnHourIsAnErrorWithTheLine) {
+  auto reader = config::Reader::FromString("relay:\n  history-retention: 30\n", "orders.yaml", "PAYNOTIFY", Env({}));
+  ReadOrderConfig(reader);
+  const std::string error = FinishError(reader);
+  EXPECT_THAT(error, HasSubstr("orders.yaml:2:22: relay.history-retention: must be at least 1h (got 30ms)"));
+}
+
+}  // namespace
+}  // namespace paynotify::order
