@@ -34,6 +34,7 @@ void ConsumerMetrics::DeadLettered(std::string_view reason) {
       .GetCounter(prefix_ + "_dead_lettered_total", "Deliveries parked in the dead-letter queue, by reason",
                   {{"reason", std::string(reason)}})
       .Inc();
+  if (dead_letter_window_ != nullptr) dead_letter_window_->Add();
 }
 
 void ConsumerMetrics::SettleFailed(std::string_view action) {

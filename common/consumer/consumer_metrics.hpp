@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/metrics/registry.hpp"
+#include "common/metrics/windowed_counter.hpp"
 
 namespace paynotify::consumer {
 
@@ -54,6 +55,10 @@ class ConsumerMetrics {
   /// `kind` is "broker" or "unexpected".
   void LoopError(std::string_view kind);
 
+  /// Also counts every dead-lettered delivery in `window` (e.g. "in the last hour", for a
+  /// status page). Set-up: call before the loop runs; `window` must outlive this object.
+  void CountDeadLettersIn(metrics::WindowedCounter& window) { dead_letter_window_ = &window; }
+
  private:
   metrics::Registry& registry_;
   std::string prefix_;
@@ -63,6 +68,7 @@ class ConsumerMetrics {
   metrics::Counter& parked_minimal_;
   metrics::Counter& pauses_;
   metrics::Counter& pause_retries_;
+  metrics::WindowedCounter* dead_letter_window_ = nullptr;
 };
 
 }  // namespace paynotify::consumer
