@@ -209,6 +209,13 @@ void Relay::RefreshStats() {
   pending_.Set(static_cast<double>(stats.pending));
   oldest_age_.Set(std::chrono::duration<double>(stats.oldest_age).count());
   parked_rows_.Set(static_cast<double>(stats.parked));
+  std::lock_guard lock(stats_mutex_);
+  last_stats_ = OutboxSample{stats, clock_.Now()};
+}
+
+std::optional<OutboxSample> Relay::LastStats() const {
+  std::lock_guard lock(stats_mutex_);
+  return last_stats_;
 }
 
 void Relay::Run(std::stop_token stop) {
@@ -232,7 +239,20 @@ void Relay::Run(std::stop_token stop) {
     logger->log(level, "{}: {}; {}; will retry in {}", what, error, consequence, FormatDelay(delay));
     clock_.SleepFor(delay, stop);
   };
+  // The gauges on their own schedule, whatever the batch does: the backlog grows while the
+  // broker is down, which is when they matter most. A failure here is the database's, which
+  // the batch reports (and backs off for) on its own.
+  const auto refresh_stats = [&] {
+    if (clock_.Now() < next_stats) return;
+    next_stats = clock_.Now() + settings_.stats_interval;
+    try {
+      RefreshStats();
+    } catch (const std::exception& e) {
+      logger->debug("outbox stats not refreshed: {}", e.what());
+    }
+  };
   while (!stop.stop_requested()) {
+    refresh_stats();
     bool batch_full = false;
     try {
       if (!publisher_.Maintain()) {
@@ -251,10 +271,6 @@ void Relay::Run(std::stop_token stop) {
       }
       broker_backoff.Reset();
       database_backoff.Reset();
-      if (clock_.Now() >= next_stats) {
-        next_stats = clock_.Now() + settings_.stats_interval;
-        RefreshStats();
-      }
     } catch (const PublisherUnavailable& e) {
       broker_up_ = false;
       fail(broker_backoff, broker_errors_, true, "broker unavailable", e.what(), "rows stay in the outbox");
