@@ -24,6 +24,9 @@ struct LearningSettings {
   size_t max_body_bytes = kDefaultMaxBodyBytes;  ///< longer bodies are dead-lettered "too-large" undecoded
   std::chrono::milliseconds confirm_timeout{5000};
   std::chrono::milliseconds poll_interval{500};
+  /// How often the queue depths of /readyz and paynotify_learning_queue_messages are sampled.
+  /// Not a config key (the alerts' windows are minutes); tests shorten it.
+  std::chrono::milliseconds queue_sample_interval{5000};
   log::LogSettings log;
 };
 
