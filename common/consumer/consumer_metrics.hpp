@@ -2,6 +2,7 @@
 /// The consumer loop's own Prometheus metrics: what the mechanism did with deliveries,
 /// whatever the service. Domain outcomes (e.g. "applied") are the service's to count.
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,10 @@ class ConsumerMetrics {
   /// A parked copy was confirmed and the original acked. `reason` must already be a label
   /// from the fixed set (the loop maps anything else to "other").
   void DeadLettered(std::string_view reason);
+  /// Registers <prefix>_dead_lettered_total{reason} at 0 for each reason (and "other"), so the
+  /// first dead-letter after a start is an increase a rule can see (Prometheus' increase()
+  /// cannot tell a series born at 1 from one that was always 1). Set-up, before the loop runs.
+  void DeclareDeadLetterReasons(std::span<const std::string_view> reasons);
   void SettleFailed(std::string_view action);
   /// A dead-letter copy was not confirmed, its minimal form was (and the original acked).
   void ParkedMinimal();

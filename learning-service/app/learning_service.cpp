@@ -97,6 +97,7 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry* r
                      settings_.queue_sample_interval, registry_, "paynotify_learning_queue_messages", clock),
       clock_(clock) {
   loop_metrics_.CountDeadLettersIn(dead_lettered_last_hour_);
+  loop_metrics_.DeclareDeadLetterReasons(handler_.DeadLetterReasons());
 }
 
 LearningFlow LearningService::Flow() const {
