@@ -239,10 +239,10 @@ void Relay::Run(std::stop_token stop) {
     logger->log(level, "{}: {}; {}; will retry in {}", what, error, consequence, FormatDelay(delay));
     clock_.SleepFor(delay, stop);
   };
-  // The gauges on their own schedule, whatever the batch does: the backlog grows while the
-  // broker is down, which is when they matter most. A failure here is the database's, which
-  // the batch reports (and backs off for) on its own.
-  const auto refresh_stats = [&] {
+  // The gauges are refreshed every stats_interval after a batch (a failure there is the
+  // batch's), and also while the broker is down, when the backlog grows and they matter most:
+  // a failure then is the database's, logged at debug (the next batch reports and counts it).
+  const auto refresh_stats_while_broker_down = [&] {
     if (clock_.Now() < next_stats) return;
     next_stats = clock_.Now() + settings_.stats_interval;
     try {
@@ -252,7 +252,6 @@ void Relay::Run(std::stop_token stop) {
     }
   };
   while (!stop.stop_requested()) {
-    refresh_stats();
     bool batch_full = false;
     try {
       if (!publisher_.Maintain()) {
@@ -271,8 +270,13 @@ void Relay::Run(std::stop_token stop) {
       }
       broker_backoff.Reset();
       database_backoff.Reset();
+      if (clock_.Now() >= next_stats) {
+        next_stats = clock_.Now() + settings_.stats_interval;
+        RefreshStats();
+      }
     } catch (const PublisherUnavailable& e) {
       broker_up_ = false;
+      refresh_stats_while_broker_down();
       fail(broker_backoff, broker_errors_, true, "broker unavailable", e.what(), "rows stay in the outbox");
       continue;
     } catch (const OutboxUnavailable& e) {
