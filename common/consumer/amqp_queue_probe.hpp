@@ -10,8 +10,10 @@
 namespace paynotify::consumer {
 
 /// Opens its connection lazily (on the first call, again after a failure), so it never
-/// shares one with the consumer. One thread only (the sampler's); the connection is used only
-/// within ReadyMessages calls (every sampler interval; heartbeats are serviced there).
+/// shares one with the consumer. One thread only (the sampler's). The connection is used only
+/// within ReadyMessages calls, i.e. once per sampler interval: give it settings without
+/// heartbeats (heartbeat_s = 0) unless that interval is under heartbeat/2; each call is
+/// bounded by settings.rpc_timeout either way.
 class AmqpQueueProbe final : public QueueProbe {
  public:
   explicit AmqpQueueProbe(amqp::BrokerSettings settings);

@@ -27,8 +27,12 @@ runtime::BackoffPolicy PausePolicy(const LearningSettings& s) {
   return p;
 }
 
+// The queue-depth probe's connection: named apart in the management UI, and without
+// heartbeats, because it is used only once per sample interval (which may exceed heartbeat/2);
+// each call is bounded by the RPC timeout, so a dead connection shows at the next sample.
 amqp::BrokerSettings ProbeBroker(amqp::BrokerSettings s) {
   s.connection_name = (s.connection_name.empty() ? std::string("learning-service") : s.connection_name) + "-depth";
+  s.heartbeat_s = 0;
   return s;
 }
 
