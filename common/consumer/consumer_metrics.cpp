@@ -1,6 +1,9 @@
 #include "common/consumer/consumer_metrics.hpp"
 
 namespace paynotify::consumer {
+namespace {
+constexpr const char* kDeadLetteredHelp = "Deliveries parked in the dead-letter queue, by reason";
+}  // namespace
 
 ConsumerMetrics::ConsumerMetrics(metrics::Registry& registry, std::string prefix)
     : registry_(registry),
@@ -31,9 +34,19 @@ void ConsumerMetrics::Retried(int next_attempt) {
 
 void ConsumerMetrics::DeadLettered(std::string_view reason) {
   registry_
-      .GetCounter(prefix_ + "_dead_lettered_total", "Deliveries parked in the dead-letter queue, by reason",
+      .GetCounter(prefix_ + "_dead_lettered_total", kDeadLetteredHelp,
                   {{"reason", std::string(reason)}})
       .Inc();
+  if (dead_letter_window_ != nullptr) dead_letter_window_->Add();
+}
+
+void ConsumerMetrics::DeclareDeadLetterReasons(std::span<const std::string_view> reasons) {
+  const auto declare = [&](std::string_view reason) {
+    registry_.GetCounter(prefix_ + "_dead_lettered_total", kDeadLetteredHelp,
+                         {{"reason", std::string(reason)}});
+  };
+  for (std::string_view reason : reasons) declare(reason);
+  declare("other");
 }
 
 void ConsumerMetrics::SettleFailed(std::string_view action) {

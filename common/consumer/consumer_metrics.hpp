@@ -2,11 +2,13 @@
 /// The consumer loop's own Prometheus metrics: what the mechanism did with deliveries,
 /// whatever the service. Domain outcomes (e.g. "applied") are the service's to count.
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/metrics/registry.hpp"
+#include "common/metrics/windowed_counter.hpp"
 
 namespace paynotify::consumer {
 
@@ -40,6 +42,10 @@ class ConsumerMetrics {
   /// A parked copy was confirmed and the original acked. `reason` must already be a label
   /// from the fixed set (the loop maps anything else to "other").
   void DeadLettered(std::string_view reason);
+  /// Registers <prefix>_dead_lettered_total{reason} at 0 for each reason (and "other"), so the
+  /// first dead-letter after a start is an increase a rule can see (Prometheus' increase()
+  /// cannot tell a series born at 1 from one that was always 1). Set-up, before the loop runs.
+  void DeclareDeadLetterReasons(std::span<const std::string_view> reasons);
   void SettleFailed(std::string_view action);
   /// A dead-letter copy was not confirmed, its minimal form was (and the original acked).
   void ParkedMinimal();
@@ -54,6 +60,10 @@ class ConsumerMetrics {
   /// `kind` is "broker" or "unexpected".
   void LoopError(std::string_view kind);
 
+  /// Also counts every dead-lettered delivery in `window` (e.g. "in the last hour", for a
+  /// status page). Set-up: call before the loop runs; `window` must outlive this object.
+  void CountDeadLettersIn(metrics::WindowedCounter& window) { dead_letter_window_ = &window; }
+
  private:
   metrics::Registry& registry_;
   std::string prefix_;
@@ -63,6 +73,7 @@ class ConsumerMetrics {
   metrics::Counter& parked_minimal_;
   metrics::Counter& pauses_;
   metrics::Counter& pause_retries_;
+  metrics::WindowedCounter* dead_letter_window_ = nullptr;
 };
 
 }  // namespace paynotify::consumer

@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "common/http/readiness.hpp"
 #include "common/log/log.hpp"
 #include "common/text/escape.hpp"
 
@@ -34,8 +35,6 @@ namespace {
 
 constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kOtherPath = "other";
-
-std::string JsonString(std::string_view text) { return "\"" + log::JsonEscape(text) + "\""; }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -169,8 +168,14 @@ struct Server::Impl {
   tcp::acceptor acceptor;
   asio::thread_pool workers;
   std::vector<Route> routes;
+  struct Check {
+    std::string name;
+    std::function<bool()> check;
+    metrics::Gauge* gauge;  // paynotify_readiness_check{listener,check}, set on each evaluation
+  };
   std::mutex checks_mutex;
-  std::vector<std::pair<std::string, std::function<bool()>>> checks;
+  std::vector<Check> checks;
+  std::vector<std::pair<std::string, std::function<nlohmann::ordered_json()>>> details;
   metrics::Gauge& connections_gauge;
   metrics::Counter& refused_counter;
   metrics::Gauge& handler_gauge;
@@ -203,6 +208,9 @@ struct Server::Impl {
     in_flight_done.notify_all();
   }
   Response Readiness();
+  /// Runs every readiness check (a check that throws is false) and records each result in
+  /// its gauge, so a /metrics scrape carries them too.
+  ReadinessChecks EvaluateChecks();
 };
 
 namespace {
@@ -401,6 +409,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Response Probe(const std::string& path) {
     if (path == "/healthz") return Text(200, "ok");
     if (path == "/readyz") return server_.Readiness();
+    server_.EvaluateChecks();  // the readiness gauges are as fresh as the scrape
     Response metrics = Text(200, server_.registry.Render());
     metrics.content_type = kMetricsContentType;
     return metrics;
@@ -464,29 +473,45 @@ class Session : public std::enable_shared_from_this<Session> {
   bool in_flight_ = false;  // this session owes Stop() the end of a handler's response
 };
 
+ReadinessChecks Server::Impl::EvaluateChecks() {
+  ReadinessChecks results;
+  std::lock_guard lock(checks_mutex);
+  for (const auto& c : checks) {
+    bool ok = false;
+    try {
+      ok = c.check();
+    } catch (...) {
+      ok = false;  // a check that cannot tell is not ready
+    }
+    c.gauge->Set(ok ? 1.0 : 0.0);
+    results.emplace_back(c.name, ok);
+  }
+  return results;
+}
+
 Response Server::Impl::Readiness() {
-  std::string body;
+  const ReadinessChecks results = EvaluateChecks();
   bool ready = true;
+  for (const auto& [name, ok] : results) ready = ready && ok;
+  ReadinessDetails values;
   {
     std::lock_guard lock(checks_mutex);
-    for (const auto& [name, check] : checks) {
-      bool ok = false;
+    for (const auto& [name, detail] : details) {
+      nlohmann::ordered_json value;  // null: a detail that cannot tell says so
       try {
-        ok = check();
+        value = detail();
       } catch (...) {
-        ok = false;  // a check that cannot tell is not ready
+        value = nullptr;
       }
-      ready = ready && ok;
-      if (!body.empty()) body += ',';
-      body += fmt::format("{}:{}", JsonString(name), ok ? "true" : "false");
+      values.emplace_back(name, std::move(value));
     }
   }
   const bool is_draining = draining.load();
   const char* status = is_draining ? "draining" : (ready ? "ready" : "not ready");
   Response response;
-  response.status = (ready && !is_draining) ? 200 : 503;
+  response.status = (ready && !is_draining) ? 200 : 503;  // details never change the status
   response.content_type = "application/json";
-  response.body = fmt::format(R"({{"status":"{}","checks":{{{}}}}})", status, body);
+  response.body = ReadinessBody(status, results, values);
   return response;
 }
 
@@ -544,8 +569,24 @@ void Server::Handle(std::string method, std::string route_template, Handler hand
 }
 
 void Server::AddReadinessCheck(std::string name, std::function<bool()> check) {
+  metrics::Gauge& gauge = impl_->registry.GetGauge(
+      "paynotify_readiness_check",
+      "Readiness checks of /readyz, by listener and check: 1 passing, 0 failing (evaluated on each "
+      "/readyz and /metrics request)",
+      {{"listener", impl_->settings.name}, {"check", name}});
   std::lock_guard lock(impl_->checks_mutex);
-  impl_->checks.emplace_back(std::move(name), std::move(check));
+  impl_->checks.push_back(Impl::Check{std::move(name), std::move(check), &gauge});
+}
+
+void Server::AddReadinessDetail(std::string name, std::function<nlohmann::ordered_json()> detail) {
+  std::lock_guard lock(impl_->checks_mutex);
+  if (name == kReadinessStatusKey || name == kReadinessChecksKey) {
+    throw std::logic_error("readiness detail name is taken by the body itself: " + name);
+  }
+  for (const auto& [existing, unused] : impl_->details) {
+    if (existing == name) throw std::logic_error("readiness detail added twice: " + name);
+  }
+  impl_->details.emplace_back(std::move(name), std::move(detail));
 }
 
 void Server::Start() {

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/metrics/registry.hpp"
 
 namespace paynotify::http {
@@ -80,7 +82,11 @@ using Handler = std::function<Response(const Request&)>;
 ///                   on the I/O thread, so busy handlers or slow clients never delay it;
 ///   GET /readyz  -> (operator_endpoints) 200 when every readiness check passes, else 503;
 ///                   {"status":"ready","checks":{"postgres":true,"rabbitmq":true}}
-///                   ("not ready" / "draining" otherwise; a check that throws counts as false);
+///                   ("not ready" / "draining" otherwise; a check that throws counts as false),
+///                   then one key per readiness detail (AddReadinessDetail), which inform
+///                   and never change the status code; each check is also the gauge
+///                   paynotify_readiness_check{listener,check} (1/0), set whenever /readyz or
+///                   /metrics is served;
 ///   GET /metrics -> (operator_endpoints) the registry in Prometheus text format.
 /// Routes are added with Handle() before Start(): a template is a path whose segments may be
 /// `{name}` (one non-empty segment). Every response is counted in
@@ -92,12 +98,13 @@ using Handler = std::function<Response(const Request&)>;
 /// other than identity is answered 415 (nothing is inflated). One I/O thread does all socket
 /// work; handlers run on `worker_threads` threads.
 ///
-/// Lifecycle: configure (Handle, AddReadinessCheck) -> Start() -> BeginDrain() -> Stop().
+/// Lifecycle: configure (Handle, AddReadinessCheck, AddReadinessDetail) -> Start() ->
+/// BeginDrain() -> Stop().
 /// After BeginDrain(), /readyz answers 503 and every request other than the probes gets 503
 /// "shutting down". Stop() stops accepting, lets requests already with a handler finish and
 /// their responses be written (up to drain_timeout), closes every connection and joins all
-/// threads; it is idempotent and also run by the destructor. Handle() and
-/// AddReadinessCheck() are for set-up before Start(); the other members are thread-safe.
+/// threads; it is idempotent and also run by the destructor. Handle(), AddReadinessCheck()
+/// and AddReadinessDetail() are for set-up before Start(); the other members are thread-safe.
 class Server {
  public:
   Server(ServerSettings settings, metrics::Registry& registry);
@@ -111,6 +118,13 @@ class Server {
   /// Adds a named readiness check, evaluated on each /readyz request on the I/O thread
   /// (keep it cheap and non-blocking, e.g. read an atomic "connected" flag).
   void AddReadinessCheck(std::string name, std::function<bool()> check);
+
+  /// Adds a named detail to the /readyz body (e.g. how much work is waiting): `detail`'s value
+  /// appears under `name` after "checks"; null when it throws. It never affects readiness.
+  /// Evaluated on the I/O thread on each /readyz request: it must only read values that
+  /// other threads sample (atomics, a snapshot under a short mutex), never do I/O. Throws
+  /// std::logic_error for "status", "checks" or a name added before.
+  void AddReadinessDetail(std::string name, std::function<nlohmann::ordered_json()> detail);
 
   /// Binds and starts serving; returns once connections are accepted. Throws
   /// std::runtime_error if the address cannot be bound (message names host:port);

@@ -1,6 +1,10 @@
 #include "learning-service/app/learning_service.hpp"
 
 #include <algorithm>
+#include <ctime>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 
 #include "common/log/log.hpp"
 #include "learning-service/app/http_routes.hpp"
@@ -24,7 +28,43 @@ runtime::BackoffPolicy PausePolicy(const LearningSettings& s) {
   return p;
 }
 
+// The queue-depth probe's connection: named apart in the management UI, and without
+// heartbeats, because it is used only once per sample interval (which may exceed heartbeat/2);
+// each call is bounded by the RPC timeout, so a dead connection shows at the next sample.
+amqp::BrokerSettings ProbeBroker(amqp::BrokerSettings s) {
+  s.connection_name = (s.connection_name.empty() ? std::string("learning-service") : s.connection_name) + "-depth";
+  s.heartbeat_s = 0;
+  return s;
+}
+
 }  // namespace
+
+nlohmann::ordered_json LearningFlowJson(const LearningFlow& flow, std::chrono::steady_clock::time_point now) {
+  const auto count = [](const consumer::QueueSample& s) -> nlohmann::ordered_json {
+    if (!s.messages) return nullptr;
+    return *s.messages;
+  };
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
+  json["queue"] = flow.queue;
+  json["queue_messages"] = count(flow.queue_messages);
+  json["dead_letter_queue_messages"] = count(flow.dead_letter_messages);
+  if (flow.queue_messages.sampled_at) {
+    json["queue_sampled_seconds_ago"] =
+        std::max(0.0, std::chrono::duration<double>(now - *flow.queue_messages.sampled_at).count());
+  } else {
+    json["queue_sampled_seconds_ago"] = nullptr;
+  }
+  json["dead_lettered_last_hour"] = flow.dead_lettered_last_hour;
+  if (flow.last_applied) {
+    const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(*flow.last_applied);
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(ms);
+    json["last_applied_at"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(seconds),
+                                          static_cast<int>(ms.time_since_epoch().count() % 1000));
+  } else {
+    json["last_applied_at"] = nullptr;
+  }
+  return json;
+}
 
 LearningService::LearningService(LearningSettings settings, const runtime::Clock& clock)
     : LearningService(std::move(settings), nullptr, clock) {}
@@ -40,7 +80,7 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry* r
       registry_(registry ? *registry : *own_registry_),
       // The loop's metrics keep the names dashboards, README and the e2e harness know.
       loop_metrics_(registry_, "paynotify_learning"),
-      metrics_(registry_),
+      metrics_(registry_, clock),
       repository_(settings_.database),
       reader_([&] {
         pg::PgSettings s = settings_.database;
@@ -54,6 +94,13 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry* r
       loop_(source_, publisher_, handler_, settings_.topology, loop_metrics_, clock,
             consumer::ConsumerLoopSettings{settings_.poll_interval, settings_.broker.reconnect,
                                  std::min<size_t>(settings_.batch_size, settings_.prefetch)}),
+      dead_lettered_last_hour_(clock, std::chrono::hours(1), 60),
+      queue_probe_(ProbeBroker(settings_.broker)),
+      queue_sampler_(queue_probe_,
+                     {{kMainQueueLabel, settings_.topology.queue},
+                      {kDeadLetterQueueLabel, settings_.topology.dead_letter_queue}},
+                     settings_.queue_sample_interval, registry_, "paynotify_learning_queue_messages", clock),
+      clock_(clock),
       inbox_deleter_(
           [&] {
             pg::PgSettings s = settings_.database;
@@ -62,7 +109,16 @@ LearningService::LearningService(LearningSettings settings, metrics::Registry* r
           }(),
           std::string(kDeleteExpiredInbox)),
       retention_metrics_(registry_, "processed_message"),
-      retention_("processed_message", inbox_deleter_, settings_.inbox_retention, retention_metrics_, clock) {}
+      retention_("processed_message", inbox_deleter_, settings_.inbox_retention, retention_metrics_, clock) {
+  loop_metrics_.CountDeadLettersIn(dead_lettered_last_hour_);
+  loop_metrics_.DeclareDeadLetterReasons(handler_.DeadLetterReasons());
+}
+
+LearningFlow LearningService::Flow() const {
+  return LearningFlow{settings_.topology.queue, queue_sampler_.Last(kMainQueueLabel),
+                      queue_sampler_.Last(kDeadLetterQueueLabel), dead_lettered_last_hour_.Sum(),
+                      metrics_.LastApplied()};
+}
 
 LearningService::~LearningService() { Stop(); }
 
@@ -79,11 +135,15 @@ void LearningService::Connect() {
 
 void LearningService::Start() {
   worker_ = std::jthread([this](std::stop_token stop) { loop_.Run(stop); });
+  // Its own thread and connection: a passive declare never waits inside the consumer loop.
+  sampler_ = std::jthread([this](std::stop_token stop) { queue_sampler_.Run(stop); });
   retention_worker_ = std::jthread([this](std::stop_token stop) { retention_.Run(stop); });
   http_ = std::make_unique<http::Server>(settings_.server, registry_);
   RegisterRoutes(*http_, reader_);
   http_->AddReadinessCheck("broker", [this] { return BrokerConnected(); });
   http_->AddReadinessCheck("database", [this] { return DatabaseAvailable(); });
+  // Informative only: messages waiting never make the service unready.
+  http_->AddReadinessDetail("flow", [this] { return LearningFlowJson(Flow(), clock_.Now()); });
   http_->Start();
   log::Get("learning")->info("ready: http on {}:{}, consuming queue {}", settings_.server.host, http_->Port(),
                              settings_.topology.queue);
@@ -106,7 +166,12 @@ void LearningService::Stop() noexcept {
       retention_worker_.join();  // at most the batch in flight (one short statement)
     }
     inbox_deleter_.Close();
-    // The worker is gone: its single-thread AMQP objects may be closed from here.
+    if (sampler_.joinable()) {
+      sampler_.request_stop();
+      sampler_.join();  // at most one passive declare in flight (bounded by the rpc timeout)
+    }
+    // The worker and the sampler are gone: their single-thread AMQP objects may be closed here.
+    queue_probe_.Close();
     source_.Close();
     publisher_.Close();
     repository_.Close();

@@ -3,15 +3,24 @@
 /// common/consumer's loop (the mechanism) on its own thread, and the HTTP query API with its
 /// probes. main.cpp (through the daemon skeleton) and the integration tests build it the same
 /// way.
+#include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/consumer/amqp_adapters.hpp"
+#include "common/consumer/amqp_queue_probe.hpp"
 #include "common/consumer/consumer_loop.hpp"
 #include "common/consumer/consumer_metrics.hpp"
+#include "common/consumer/queue_sampler.hpp"
 #include "common/daemon/daemon.hpp"
 #include "common/http/server.hpp"
 #include "common/metrics/registry.hpp"
+#include "common/metrics/windowed_counter.hpp"
 #include "common/retention/pg_batch_deleter.hpp"
 #include "common/retention/retention_loop.hpp"
 #include "common/runtime/clock.hpp"
@@ -21,6 +30,24 @@
 #include "learning-service/enrollment/pg_enrollment_repository.hpp"
 
 namespace paynotify::learning {
+
+/// What learning-service's /readyz reports under "flow", read from values sampled elsewhere.
+struct LearningFlow {
+  std::string queue;                         ///< the main queue's name
+  consumer::QueueSample queue_messages;      ///< ready in the main queue
+  consumer::QueueSample dead_letter_messages;  ///< ready in the dead-letter queue
+  uint64_t dead_lettered_last_hour = 0;      ///< since start, at most the last hour
+  std::optional<std::chrono::system_clock::time_point> last_applied;
+};
+
+/// {"queue", "queue_messages", "dead_letter_queue_messages", "queue_sampled_seconds_ago",
+/// "dead_lettered_last_hour", "last_applied_at" (UTC, ISO 8601 with milliseconds)}; what is
+/// not known yet (no sample, a failed sample, nothing applied since start) is null, never 0.
+nlohmann::ordered_json LearningFlowJson(const LearningFlow& flow, std::chrono::steady_clock::time_point now);
+
+/// The queue-role labels of paynotify_learning_queue_messages.
+inline constexpr const char* kMainQueueLabel = "main";
+inline constexpr const char* kDeadLetterQueueLabel = "dead-letter";
 
 /// Lifecycle (from one controlling thread, see daemon::Component): Connect() (or
 /// DeclareTopology() and ConnectDatabase()) -> Start() -> ... -> Stop(). Stop() turns
@@ -61,6 +88,8 @@ class LearningService final : public daemon::Component {
   bool BrokerConnected() const { return loop_.BrokerConnected(); }
   bool DatabaseAvailable() const { return !loop_.Paused(); }  // only the database pauses the handler
   bool Ready() const { return loop_.Ready(); }
+  /// The flow as /readyz shows it (last samples; no I/O). Any thread.
+  LearningFlow Flow() const;
   PgEnrollmentReader& Reader() { return reader_; }
   const LearningSettings& Settings() const { return settings_; }
 
@@ -78,7 +107,12 @@ class LearningService final : public daemon::Component {
   consumer::AmqpCopyPublisher publisher_;
   EnrollmentHandler handler_;
   consumer::ConsumerLoop loop_;
+  metrics::WindowedCounter dead_lettered_last_hour_;
+  consumer::AmqpQueueProbe queue_probe_;  // its own connection, on the sampler thread only
+  consumer::QueueSampler queue_sampler_;
+  const runtime::Clock& clock_;
   std::jthread worker_;
+  std::jthread sampler_;
   // Inbox retention: its own connection and thread, so deleting never waits for or holds up
   // the consumer.
   retention::PgBatchDeleter inbox_deleter_;

@@ -28,6 +28,9 @@ struct LearningSettings {
   /// consumer.dedup-retention (how long inbox rows are kept) and the shared retention.* pacing;
   /// its back-off is database.reconnect.
   retention::RetentionSettings inbox_retention;
+  /// How often the queue depths of /readyz and paynotify_learning_queue_messages are sampled.
+  /// Not a config key (the alerts' windows are minutes); tests shorten it.
+  std::chrono::milliseconds queue_sample_interval{5000};
   log::LogSettings log;
 };
 

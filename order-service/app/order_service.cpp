@@ -1,11 +1,31 @@
 #include "order-service/app/order_service.hpp"
 
+#include <algorithm>
+
 #include "common/log/log.hpp"
 #include "common/pg/errors.hpp"
 #include "order-service/intake/http_routes.hpp"
 #include "order-service/outbox/history_retention.hpp"
 
 namespace paynotify::order {
+
+nlohmann::ordered_json OutboxFlowJson(const std::optional<OutboxSample>& sample,
+                                      std::chrono::steady_clock::time_point now) {
+  nlohmann::ordered_json flow = nlohmann::ordered_json::object();
+  const auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  if (!sample) {
+    flow["outbox_pending"] = nullptr;
+    flow["outbox_oldest_pending_age_seconds"] = nullptr;
+    flow["outbox_parked"] = nullptr;
+    flow["outbox_sampled_seconds_ago"] = nullptr;
+    return flow;
+  }
+  flow["outbox_pending"] = sample->stats.pending;
+  flow["outbox_oldest_pending_age_seconds"] = seconds(sample->stats.oldest_age);
+  flow["outbox_parked"] = sample->stats.parked;
+  flow["outbox_sampled_seconds_ago"] = std::max(0.0, seconds(now - sample->sampled_at));
+  return flow;
+}
 
 OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions options,
                            const runtime::Clock& clock)
@@ -52,6 +72,12 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
     });
     internal_http_->AddReadinessCheck("broker",
                                       [relay] { return relay == nullptr || relay->BrokerUp(); });
+    // What waits in the outbox, as the relay last sampled it (never a query per request: this
+    // runs on the I/O thread). Informative only: a backlog never makes us unready, the outbox
+    // is the buffer that lets intake go on while the broker is away.
+    internal_http_->AddReadinessDetail("flow", [relay, &clock = clock_] {
+      return OutboxFlowJson(relay ? relay->LastStats() : std::nullopt, clock.Now());
+    });
   }
 }
 

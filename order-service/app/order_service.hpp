@@ -2,10 +2,13 @@
 /// Assembles order-service from its config: intake (HTTP + PgOrderStore) and the outbox
 /// relay (its own thread, PG connections and AMQP connection). Shared by main.cpp and the
 /// integration tests, so both run exactly the same wiring.
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "common/daemon/daemon.hpp"
 #include "common/http/bearer_auth.hpp"
@@ -23,6 +26,12 @@
 #include "order-service/relay/relay.hpp"
 
 namespace paynotify::order {
+
+/// The "flow" detail of order-service's /readyz: {"outbox_pending",
+/// "outbox_oldest_pending_age_seconds", "outbox_parked", "outbox_sampled_seconds_ago"}, as of
+/// the relay's last sample (`sample`); every field null before the first one (unknown is not 0).
+nlohmann::ordered_json OutboxFlowJson(const std::optional<OutboxSample>& sample,
+                                      std::chrono::steady_clock::time_point now);
 
 struct OrderServiceOptions {
   bool run_http = true;   ///< integration tests may run a relay alone

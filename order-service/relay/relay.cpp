@@ -209,6 +209,13 @@ void Relay::RefreshStats() {
   pending_.Set(static_cast<double>(stats.pending));
   oldest_age_.Set(std::chrono::duration<double>(stats.oldest_age).count());
   parked_rows_.Set(static_cast<double>(stats.parked));
+  std::lock_guard lock(stats_mutex_);
+  last_stats_ = OutboxSample{stats, clock_.Now()};
+}
+
+std::optional<OutboxSample> Relay::LastStats() const {
+  std::lock_guard lock(stats_mutex_);
+  return last_stats_;
 }
 
 void Relay::Run(std::stop_token stop) {
@@ -231,6 +238,18 @@ void Relay::Run(std::stop_token stop) {
     const milliseconds delay = backoff.Next();
     logger->log(level, "{}: {}; {}; will retry in {}", what, error, consequence, FormatDelay(delay));
     clock_.SleepFor(delay, stop);
+  };
+  // The gauges are refreshed every stats_interval after a batch (a failure there is the
+  // batch's), and also while the broker is down, when the backlog grows and they matter most:
+  // a failure then is the database's, logged at debug (the next batch reports and counts it).
+  const auto refresh_stats_while_broker_down = [&] {
+    if (clock_.Now() < next_stats) return;
+    next_stats = clock_.Now() + settings_.stats_interval;
+    try {
+      RefreshStats();
+    } catch (const std::exception& e) {
+      logger->debug("outbox stats not refreshed: {}", e.what());
+    }
   };
   while (!stop.stop_requested()) {
     bool batch_full = false;
@@ -257,6 +276,7 @@ void Relay::Run(std::stop_token stop) {
       }
     } catch (const PublisherUnavailable& e) {
       broker_up_ = false;
+      refresh_stats_while_broker_down();
       fail(broker_backoff, broker_errors_, true, "broker unavailable", e.what(), "rows stay in the outbox");
       continue;
     } catch (const OutboxUnavailable& e) {

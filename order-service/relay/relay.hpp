@@ -16,6 +16,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 
@@ -72,6 +74,12 @@ struct BatchResult {
   size_t parked = 0;   ///< attempts used up (or unencodable): parked
 };
 
+/// The outbox gauges' values as last read from the table, and when (the relay's Clock).
+struct OutboxSample {
+  OutboxStats stats;
+  std::chrono::steady_clock::time_point sampled_at;
+};
+
 /// The retry reason written to returnfailure_msg for a publish result.
 std::string RetryReason(const PublishResult& result);
 
@@ -97,8 +105,14 @@ class Relay {
   /// the batch in flight completes (bounded by confirm_timeout) and Run returns. Never throws.
   void Run(std::stop_token stop);
 
-  /// Refreshes the outbox gauges now. Throws on database failure.
+  /// Refreshes the outbox gauges (and LastStats()) now. Throws on database failure.
+  /// Run() calls it every stats_interval whether or not the broker is up: a backlog grows
+  /// exactly while it is down. While the broker is down it runs once per reconnect attempt,
+  /// so a value may be up to max(stats_interval, broker_reconnect.max) old.
   void RefreshStats();
+  /// The last successful RefreshStats(), or nullopt before the first one. Thread-safe and
+  /// cheap (a copy under a short mutex): for /readyz on the HTTP I/O thread.
+  std::optional<OutboxSample> LastStats() const;
 
   /// Readiness: false after the broker could not be reached or a batch lost its connection,
   /// true again after a successful publish or connect.
@@ -124,6 +138,8 @@ class Relay {
   const runtime::Clock& clock_;
   std::atomic<bool> broker_up_{false};
   std::atomic<bool> database_up_{false};
+  mutable std::mutex stats_mutex_;
+  std::optional<OutboxSample> last_stats_;  // guarded by stats_mutex_
 
   metrics::Counter& published_;
   metrics::Counter& confirmed_;

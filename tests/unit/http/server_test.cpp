@@ -146,6 +146,50 @@ TEST_F(ServerTest, ACheckThatThrowsIsNotReady) {
   EXPECT_EQ(res->body, R"({"status":"not ready","checks":{"flaky":false}})");
 }
 
+// Details inform and never decide: the status follows the checks alone; a detail that throws
+// is null; names the body uses itself are refused.
+TEST_F(ServerTest, ReadinessDetailsAreReportedButNeverChangeTheStatus) {
+  std::atomic<bool> db_ok{true};
+  std::atomic<int> backlog{0};
+  server_->AddReadinessCheck("database", [&] { return db_ok.load(); });
+  server_->AddReadinessDetail("flow", [&] {
+    nlohmann::ordered_json flow;
+    flow["pending"] = backlog.load();
+    return flow;
+  });
+  server_->AddReadinessDetail("broken", []() -> nlohmann::ordered_json { throw std::runtime_error("no"); });
+  EXPECT_THROW(server_->AddReadinessDetail("status", [] { return nlohmann::ordered_json(1); }), std::logic_error);
+  EXPECT_THROW(server_->AddReadinessDetail("checks", [] { return nlohmann::ordered_json(1); }), std::logic_error);
+  EXPECT_THROW(server_->AddReadinessDetail("flow", [] { return nlohmann::ordered_json(1); }), std::logic_error);
+  server_->Start();
+  backlog = 100000;
+  auto ready = RawExchange(Port(), RawGet("/readyz"));
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(ready->body, R"({"status":"ready","checks":{"database":true},"flow":{"pending":100000},"broken":null})");
+  db_ok = false;
+  backlog = 0;
+  auto not_ready = RawExchange(Port(), RawGet("/readyz"));
+  ASSERT_TRUE(not_ready);
+  EXPECT_EQ(not_ready->status, 503);
+  EXPECT_EQ(not_ready->body,
+            R"({"status":"not ready","checks":{"database":false},"flow":{"pending":0},"broken":null})");
+}
+
+// Each check is a gauge too, evaluated when /metrics is scraped (no /readyz needed).
+TEST_F(ServerTest, ReadinessChecksAreGaugesFreshAtEachScrape) {
+  std::atomic<bool> broker_ok{false};
+  server_->AddReadinessCheck("broker", [&] { return broker_ok.load(); });
+  server_->Start();
+  auto down = RawExchange(Port(), RawGet("/metrics"));
+  ASSERT_TRUE(down);
+  EXPECT_THAT(down->body, HasSubstr("paynotify_readiness_check{check=\"broker\",listener=\"http\"} 0\n"));
+  broker_ok = true;
+  auto up = RawExchange(Port(), RawGet("/metrics"));
+  ASSERT_TRUE(up);
+  EXPECT_THAT(up->body, HasSubstr("paynotify_readiness_check{check=\"broker\",listener=\"http\"} 1\n"));
+}
+
 TEST_F(ServerTest, WithoutOperatorEndpointsOnlyHealthzIsServed) {
   ServerSettings settings = SmallLimits();
   settings.operator_endpoints = false;

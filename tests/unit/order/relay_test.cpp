@@ -606,5 +606,31 @@ TEST_F(RelayRunTest, CountsDatabaseOutagesAndOtherFailuresApartAndBacksOffForEac
   EXPECT_TRUE(relay->DatabaseUp()) << "claim 7 succeeded";
 }
 
+// Issue 11 §3: the outbox stats are refreshed while the broker is down (the backlog grows
+// exactly then), on their own schedule; LastStats() is unknown before the first refresh.
+TEST_F(RelayRunTest, RefreshesTheOutboxStatsWhileTheBrokerIsDown) {
+  RelaySettings settings = Settings();
+  settings.broker_reconnect = runtime::BackoffPolicy{500ms, 2.0, 500ms};
+  settings.stats_interval = 1000ms;
+  const auto relay = RelayWith(settings);
+  EXPECT_FALSE(relay->LastStats()) << "unknown before the first sample";
+  store_.Add();
+  store_.Add();
+  publisher_.unavailable = true;
+  std::stop_source stop;
+  int refreshed_at_attempt = 0;
+  publisher_.on_connect = [&](int attempt) {
+    if (attempt == 2) store_.Add();  // a row that arrives during the outage
+    if (attempt == 4 && relay->LastStats() && relay->LastStats()->stats.pending == 3) refreshed_at_attempt = attempt;
+    if (attempt == 5) stop.request_stop();
+  };
+  relay->Run(stop.get_token());
+  EXPECT_EQ(refreshed_at_attempt, 4) << "the stats followed the backlog during the outage";
+  ASSERT_TRUE(relay->LastStats());
+  EXPECT_EQ(relay->LastStats()->stats.pending, 3);
+  EXPECT_EQ(registry_.GetGauge("paynotify_outbox_pending", "").Value(), 3);
+  EXPECT_FALSE(relay->BrokerUp());
+}
+
 }  // namespace
 }  // namespace paynotify::order
