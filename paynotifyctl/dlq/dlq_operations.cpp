@@ -83,7 +83,8 @@ ActionReport Replay(const DlqTarget& target, const Selection& selection, bool dr
   report.walk = browser.Walk([&](const amqp::Delivery& parked, uint64_t position) {
     if (!selection.Selects(parked)) return amqp::Verdict::kKeep;
     ++report.selected;
-    if (parked.message_id) seen.insert(*parked.message_id);
+    // Only named ids are looked for: --all over a big queue keeps no set of every id.
+    if (parked.message_id && !selection.message_ids.empty()) seen.insert(*parked.message_id);
     ItemReport item;
     item.position = position;
     item.message_id = parked.message_id;
@@ -137,7 +138,8 @@ ActionReport Discard(const DlqTarget& target, const Selection& selection, std::o
   report.walk = browser.Walk([&](const amqp::Delivery& parked, uint64_t position) {
     if (!selection.Selects(parked)) return amqp::Verdict::kKeep;
     ++report.selected;
-    if (parked.message_id) seen.insert(*parked.message_id);
+    // Only named ids are looked for: --all over a big queue keeps no set of every id.
+    if (parked.message_id && !selection.message_ids.empty()) seen.insert(*parked.message_id);
     ItemReport item;
     item.position = position;
     item.message_id = parked.message_id;

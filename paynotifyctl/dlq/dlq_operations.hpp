@@ -11,6 +11,8 @@
 ///    after it), the parked copy stays and a later replay sends it again: the consumer's inbox
 ///    (message_id) absorbs that duplicate, so replaying twice is harmless.
 ///  - Discard writes each message's id and escaped body to `log` (and flushes) BEFORE acking it.
+///  - A quorum parking queue (DlqTarget::browse.quorum_queue) gives weaker guarantees: see
+///    QueueBrowser's limits (acks may be dropped at channel close, order not kept).
 ///
 /// Each call opens its own connections and closes them; one thread.
 #include <chrono>
