@@ -181,7 +181,10 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
 
   std::unique_ptr<Connection> control;  // opened only to ask whether the queue is drained
   std::exception_ptr visitor_error;
+  // Quiet time counts from the end of the last visit: a slow visitor must not make the walk
+  // think the broker has nothing more for it.
   auto last_delivery = Clock::now();
+  int empty_checks = 0;
   try {
     while (result.visited < result.expected) {
       if (Clock::now() >= deadline) {
@@ -210,6 +213,8 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
           }
         }
         ++result.visited;
+        last_delivery = Clock::now();
+        empty_checks = 0;
         if (visitor_error) {
           result.end = WalkEnd::kFailed;
           result.error = "the visitor threw";
@@ -228,11 +233,17 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
           reply.library_error == AMQP_STATUS_TIMEOUT) {
         if (Clock::now() - last_delivery >= options_.quiet) {
           // Nothing came for a while: either others took the rest (then nothing is ready), or
-          // the broker is slow (then wait on, up to the deadline).
+          // the broker is slow (then wait on, up to the deadline). Messages the broker has
+          // already sent us are not "ready" either, so one empty answer could be deliveries
+          // still on their way: only two in a row, a quiet period apart, end the walk.
           if (!control) control = Connection::Open(settings_);
           if (ReadyCount(*control, queue_, settings_) == 0) {
-            result.end = WalkEnd::kDrained;
-            break;
+            if (++empty_checks >= 2) {
+              result.end = WalkEnd::kDrained;
+              break;
+            }
+          } else {
+            empty_checks = 0;
           }
           last_delivery = Clock::now();
         }

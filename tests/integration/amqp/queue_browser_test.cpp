@@ -263,6 +263,20 @@ TEST_F(QueueBrowserTest, TheDeadlineEndsASlowWalkAndKeepsEverything) {
   EXPECT_EQ(Drain(queue_), ids);
 }
 
+TEST_F(QueueBrowserTest, ASlowVisitorIsNotTakenForADrainedQueue) {
+  const auto ids = Ids("patient", 10);
+  Publish(queue_, ids);
+  std::vector<std::string> seen;
+  QueueBrowser browser(TestSettings("browser-test-patient"), queue_, BrowseOptions{.timeout = 20s, .quiet = 50ms});
+  const WalkResult result = browser.Walk([&](const Delivery& d, uint64_t) {
+    std::this_thread::sleep_for(120ms);  // longer than the quiet period, every time
+    seen.push_back(*d.message_id);
+    return Verdict::kKeep;
+  });
+  EXPECT_EQ(result.end, WalkEnd::kAllSeen) << ToString(result.end);
+  EXPECT_EQ(seen, ids);
+}
+
 TEST_F(QueueBrowserTest, AVisitorExceptionEndsTheWalkAndKeepsTheRest) {
   const auto ids = Ids("throw", 5);
   Publish(queue_, ids);
