@@ -340,6 +340,7 @@ Result DiscardCommand(const Invocation& in) {
 DlqTarget DlqTargetFrom(const learning::LearningSettings& settings, std::chrono::milliseconds timeout) {
   DlqTarget target;
   target.broker = settings.broker;
+  target.broker.connection_name = "paynotifyctl";  // not the daemon's name: ours are not its connections
   target.queue = settings.topology.queue;
   target.dead_letter_queue = settings.topology.dead_letter_queue;
   target.browse.timeout = timeout;

@@ -30,8 +30,11 @@ std::vector<std::string> NotFound(const Selection& selection, const std::set<std
   return missing;
 }
 
+// "<name>-dlq-<role>" (name: the target's connection_name, "paynotifyctl" when empty), so an
+// operator sees in the management UI which walk or publisher a connection is.
 amqp::BrokerSettings Named(amqp::BrokerSettings settings, const char* role) {
-  settings.connection_name = std::string("paynotifyctl-dlq-") + role;
+  const std::string base = settings.connection_name.empty() ? std::string("paynotifyctl") : settings.connection_name;
+  settings.connection_name = base + "-dlq-" + role;
   return settings;
 }
 

@@ -32,6 +32,7 @@ namespace paynotify::ctl::dlq {
 /// Where the parked messages are and where they go back to (learning-service's config:
 /// consumer.queue, consumer.dead-letter-queue, consumer.confirm-timeout).
 struct DlqTarget {
+  /// Its connection_name prefixes ours ("<name>-dlq-walk", "-replay", ...; "paynotifyctl" if empty).
   amqp::BrokerSettings broker;
   std::string queue;              ///< the main queue a replay publishes to
   std::string dead_letter_queue;  ///< the parking queue
