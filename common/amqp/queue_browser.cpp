@@ -101,6 +101,38 @@ bool CloseChannel(Connection& connection, milliseconds bound, std::string& why) 
   return false;
 }
 
+// Keeps the channel open for `duration`, reading (and dropping) whatever arrives, so the
+// broker's side of the channel can finish sending our acks on (quorum queues). Deliveries past
+// the walk are never acked: they go back when the channel closes. False when the connection
+// broke or the broker closed the channel meanwhile.
+bool Linger(Connection& connection, milliseconds duration, std::string& why) {
+  amqp_connection_state_t state = connection.State();
+  const auto until = Clock::now() + duration;
+  while (Clock::now() < until) {
+    amqp_frame_t frame;
+    struct timeval wait = ToTimeval(std::min(Left(until), connection.WaitSlice()));
+    const int status = amqp_simple_wait_frame_noblock(state, &frame, &wait);
+    if (status == AMQP_STATUS_TIMEOUT) continue;
+    if (status < 0) {
+      connection.MarkBroken();
+      why = "waiting for the acks to go out: " + StatusText(status);
+      return false;
+    }
+    if (frame.frame_type == AMQP_FRAME_METHOD &&
+        (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD || frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)) {
+      try {
+        connection.OnServerClose(frame.payload.method, "waiting for the acks to go out");
+      } catch (const AmqpError& error) {
+        why = error.what();
+      }
+      connection.MarkBroken();
+      return false;
+    }
+    amqp_maybe_release_buffers(state);
+  }
+  return true;
+}
+
 }  // namespace
 
 const char* ToString(WalkEnd end) {
@@ -149,7 +181,10 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
 
   std::unique_ptr<Connection> control;  // opened only to ask whether the queue is drained
   std::exception_ptr visitor_error;
+  // Quiet time counts from the end of the last visit: a slow visitor must not make the walk
+  // think the broker has nothing more for it.
   auto last_delivery = Clock::now();
+  int empty_checks = 0;
   try {
     while (result.visited < result.expected) {
       if (Clock::now() >= deadline) {
@@ -178,6 +213,8 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
           }
         }
         ++result.visited;
+        last_delivery = Clock::now();
+        empty_checks = 0;
         if (visitor_error) {
           result.end = WalkEnd::kFailed;
           result.error = "the visitor threw";
@@ -196,11 +233,17 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
           reply.library_error == AMQP_STATUS_TIMEOUT) {
         if (Clock::now() - last_delivery >= options_.quiet) {
           // Nothing came for a while: either others took the rest (then nothing is ready), or
-          // the broker is slow (then wait on, up to the deadline).
+          // the broker is slow (then wait on, up to the deadline). Messages the broker has
+          // already sent us are not "ready" either, so one empty answer could be deliveries
+          // still on their way: only two in a row, a quiet period apart, end the walk.
           if (!control) control = Connection::Open(settings_);
           if (ReadyCount(*control, queue_, settings_) == 0) {
-            result.end = WalkEnd::kDrained;
-            break;
+            if (++empty_checks >= 2) {
+              result.end = WalkEnd::kDrained;
+              break;
+            }
+          } else {
+            empty_checks = 0;
           }
           last_delivery = Clock::now();
         }
@@ -240,8 +283,17 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
   // After a connection failure there is no channel left to close: the broker requeues
   // everything unacked when it notices the connection gone.
   std::string why;
-  const bool closed = connection->IsOpen() && CloseChannel(*connection, settings_.rpc_timeout, why);
-  if (result.settled > 0 && !closed) {
+  bool lingered = true;
+  if (options_.quorum_queue && result.settled > 0 && connection->IsOpen()) {
+    lingered = Linger(*connection, options_.quorum_settle_grace, why);
+  }
+  const bool closed = lingered && connection->IsOpen() && CloseChannel(*connection, settings_.rpc_timeout, why);
+  if (result.settled > 0 && options_.quorum_queue && closed) {
+    result.settles_confirmed = false;
+    if (result.error.empty()) {
+      result.error = "quorum queue: the broker does not confirm acks (a settled message may come back)";
+    }
+  } else if (result.settled > 0 && !closed) {
     result.settles_confirmed = false;
     if (result.error.empty()) result.error = why;
     logger->warn("browser: {} settled deliveries of queue={} are in doubt ({}); a later walk may see them again",

@@ -30,8 +30,11 @@ std::vector<std::string> NotFound(const Selection& selection, const std::set<std
   return missing;
 }
 
+// "<name>-dlq-<role>" (name: the target's connection_name, "paynotifyctl" when empty), so an
+// operator sees in the management UI which walk or publisher a connection is.
 amqp::BrokerSettings Named(amqp::BrokerSettings settings, const char* role) {
-  settings.connection_name = std::string("paynotifyctl-dlq-") + role;
+  const std::string base = settings.connection_name.empty() ? std::string("paynotifyctl") : settings.connection_name;
+  settings.connection_name = base + "-dlq-" + role;
   return settings;
 }
 
@@ -83,7 +86,8 @@ ActionReport Replay(const DlqTarget& target, const Selection& selection, bool dr
   report.walk = browser.Walk([&](const amqp::Delivery& parked, uint64_t position) {
     if (!selection.Selects(parked)) return amqp::Verdict::kKeep;
     ++report.selected;
-    if (parked.message_id) seen.insert(*parked.message_id);
+    // Only named ids are looked for: --all over a big queue keeps no set of every id.
+    if (parked.message_id && !selection.message_ids.empty()) seen.insert(*parked.message_id);
     ItemReport item;
     item.position = position;
     item.message_id = parked.message_id;
@@ -137,7 +141,8 @@ ActionReport Discard(const DlqTarget& target, const Selection& selection, std::o
   report.walk = browser.Walk([&](const amqp::Delivery& parked, uint64_t position) {
     if (!selection.Selects(parked)) return amqp::Verdict::kKeep;
     ++report.selected;
-    if (parked.message_id) seen.insert(*parked.message_id);
+    // Only named ids are looked for: --all over a big queue keeps no set of every id.
+    if (parked.message_id && !selection.message_ids.empty()) seen.insert(*parked.message_id);
     ItemReport item;
     item.position = position;
     item.message_id = parked.message_id;

@@ -11,6 +11,8 @@
 ///    after it), the parked copy stays and a later replay sends it again: the consumer's inbox
 ///    (message_id) absorbs that duplicate, so replaying twice is harmless.
 ///  - Discard writes each message's id and escaped body to `log` (and flushes) BEFORE acking it.
+///  - A quorum parking queue (DlqTarget::browse.quorum_queue) gives weaker guarantees: see
+///    QueueBrowser's limits (acks may be dropped at channel close, order not kept).
 ///
 /// Each call opens its own connections and closes them; one thread.
 #include <chrono>
@@ -30,6 +32,7 @@ namespace paynotify::ctl::dlq {
 /// Where the parked messages are and where they go back to (learning-service's config:
 /// consumer.queue, consumer.dead-letter-queue, consumer.confirm-timeout).
 struct DlqTarget {
+  /// Its connection_name prefixes ours ("<name>-dlq-walk", "-replay", ...; "paynotifyctl" if empty).
   amqp::BrokerSettings broker;
   std::string queue;              ///< the main queue a replay publishes to
   std::string dead_letter_queue;  ///< the parking queue

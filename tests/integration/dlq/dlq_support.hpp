@@ -22,7 +22,7 @@ namespace paynotify::ctl::dlq::testing {
 using namespace std::chrono_literals;
 
 inline amqp::BrokerSettings TestBroker() {
-  amqp::BrokerSettings s = paynotify::testing::BrokerSettingsFromEnv("dlq-it");
+  amqp::BrokerSettings s = paynotify::testing::BrokerSettingsFromEnv(paynotify::testing::UniqueName("dlq-it"));
   s.heartbeat_s = 10;
   return s;
 }
