@@ -264,8 +264,8 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
           ++kept;
         }
         // Room for the next deliveries (and proof of the acks so far), a window at a time.
-        if (window != 0 && result.visited < result.expected &&
-            (kept + kSyncWindow / 2 > window || settled_since_sync >= kSyncWindow)) {
+        const bool grow = kept + kSyncWindow / 2 > window && window < result.expected;
+        if (window != 0 && result.visited < result.expected && (grow || settled_since_sync >= kSyncWindow)) {
           set_window(kept + kSyncWindow);
         }
         continue;
