@@ -23,6 +23,8 @@ using std::chrono::milliseconds;
 
 // AMQP's basic.qos prefetch-count is 16 bits; 0 means no limit.
 constexpr uint32_t kMaxPrefetch = 65535;
+// Deliveries beyond the kept ones the broker may send ahead (see the window in Walk).
+constexpr uint64_t kSyncWindow = 256;
 
 milliseconds Left(Clock::time_point deadline) {
   return std::max(milliseconds::zero(),
@@ -164,17 +166,48 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
   const auto deadline = Clock::now() + options_.timeout;
   amqp_connection_state_t state = connection->State();
   const amqp_channel_t channel = connection->Channel();
-  // A prefetch of N lets the broker send every message we walk while we keep them all
-  // unacked; a smaller one would stall once that many were kept. Above 65535 there is no
-  // limit: rabbitmq-c still reads one frame at a time, so TCP flow control bounds our memory.
-  const uint16_t prefetch = result.expected <= kMaxPrefetch ? static_cast<uint16_t>(result.expected) : 0;
-  amqp_basic_qos(state, channel, 0, prefetch, 0);
-  connection->CheckLastRpc(fmt::format("basic.qos prefetch={}", prefetch));
+  // The channel's (global) prefetch is a window: the messages kept so far plus kSyncWindow,
+  // never more than N. Kept messages stay unacked, so the window grows as they do; each
+  // basic.qos that grows it is also a round trip the channel answers only after the acks sent
+  // before it, so at most a window's worth of settles is ever in doubt, and a connection the
+  // broker closed is noticed within a window, not after everything it had already sent. While
+  // that RPC waits, rabbitmq-c holds the deliveries in flight: at most one window. Past 65535
+  // kept messages the limit is lifted (0): rabbitmq-c then reads one frame at a time and TCP
+  // flow control bounds our memory, but the in-doubt window is no longer bounded.
+  uint32_t window = 0;  // the prefetch in force; 0 = no limit
+  uint64_t kept = 0;
+  uint64_t settled_since_sync = 0;
+  const auto set_window = [&](uint64_t wanted) {
+    const uint64_t capped = std::min<uint64_t>(wanted, result.expected);
+    window = capped <= kMaxPrefetch ? static_cast<uint32_t>(capped) : 0;
+    amqp_basic_qos(state, channel, 0, static_cast<uint16_t>(window), 1);
+    connection->CheckLastRpc(fmt::format("basic.qos prefetch={} global", window));
+    settled_since_sync = 0;
+  };
+  if (options_.quorum_queue) {
+    // Quorum queues refuse a channel-global prefetch (540 NOT_IMPLEMENTED): a fixed
+    // per-consumer prefetch of N, no window (and no proof of acks, see the header).
+    const uint16_t prefetch = result.expected <= kMaxPrefetch ? static_cast<uint16_t>(result.expected) : 0;
+    amqp_basic_qos(state, channel, 0, prefetch, 0);
+    connection->CheckLastRpc(fmt::format("basic.qos prefetch={}", prefetch));
+  } else {
+    set_window(kSyncWindow);
+  }
   amqp_basic_consume(state, channel, Bytes(queue_), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
   try {
     connection->CheckLastRpc(fmt::format("basic.consume '{}'", text::Printable(queue_)));
   } catch (const ChannelClosed& error) {
     if (error.code == 404) ThrowNotFound(error, queue_, settings_);  // deleted since the count
+    throw;
+  } catch (const ConnectionClosed& error) {
+    if (error.code == 540 && !options_.quorum_queue) {
+      // A quorum queue the caller took for a classic one (it refuses the global prefetch):
+      // nothing was delivered yet, so walk it again the quorum way.
+      logger->info("browser: queue={} is a quorum queue; walking it as one", text::Printable(queue_));
+      BrowseOptions quorum = options_;
+      quorum.quorum_queue = true;
+      return QueueBrowser(settings_, queue_, quorum).Walk(visit);
+    }
     throw;
   }
   amqp_maybe_release_buffers(state);
@@ -223,9 +256,17 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
         if (verdict == Verdict::kSettle) {
           connection->CheckStatus(amqp_basic_ack(state, channel, broker_tag, 0), "basic.ack");
           ++result.settled;
+          ++settled_since_sync;
         } else if (verdict == Verdict::kStop) {
           result.end = WalkEnd::kStopped;
           break;
+        } else {
+          ++kept;
+        }
+        // Room for the next deliveries (and proof of the acks so far), a window at a time.
+        const bool grow = kept + kSyncWindow / 2 > window && window < result.expected;
+        if (window != 0 && result.visited < result.expected && (grow || settled_since_sync >= kSyncWindow)) {
+          set_window(kept + kSyncWindow);
         }
         continue;
       }

@@ -3,9 +3,11 @@
 /// discarding what sits in a parking (dead-letter) queue without losing or reordering anything.
 ///
 /// How: the queue's ready-message count N is read (passive queue.declare) when the walk starts;
-/// then the queue is consumed on the browser's own connection with manual acks and a prefetch
-/// of N (unlimited above 65535), and the first N deliveries are handed to a visitor, one at a
-/// time. The visitor answers per message:
+/// then the queue is consumed on the browser's own connection with manual acks and a
+/// channel-wide prefetch that grows as messages are kept (kept + 256, at most N; unlimited past
+/// 65535 kept), and the first N deliveries are handed to a visitor, one at a time. Each growth
+/// (and every 256 settles) is a basic.qos round trip, which the broker answers only after the
+/// acks sent before it. The visitor answers per message:
 ///   kKeep   - leave it in the queue (no ack is ever sent for it);
 ///   kSettle - the caller has acted on it (e.g. a copy was confirmed elsewhere): basic.ack;
 ///   kStop   - keep it and end the walk now (e.g. the message looked for was found).
@@ -22,8 +24,9 @@
 ///   behind the ones that were there). They come back with redelivered=true.
 /// - Each of the first N messages is visited at most once per walk. Messages published after
 ///   the count are not part of the walk (a delivery past the N-th is not visited and goes back).
-/// - Memory stays bounded whatever the queue holds: one delivery at a time is in memory (the
-///   visitor copies what it needs, bounded); nothing per kept message is retained.
+/// - Memory stays bounded whatever the queue holds: one delivery at a time is handed out (the
+///   visitor copies what it needs, bounded), at most one window of deliveries is buffered
+///   during a prefetch round trip; nothing per kept message is retained.
 /// - The walk ends within `BrowseOptions::timeout` (+ one rpc_timeout to close the channel):
 ///   a stuck broker cannot hang the caller.
 ///
@@ -39,10 +42,11 @@
 ///   answered after them). A message whose settle was not confirmed may be visited again by a
 ///   later walk: settling actions must be idempotent (replay: the consumer's inbox absorbs the
 ///   duplicate). The window is wider than one ack: when the broker closes the connection, the
-///   deliveries it had already sent (up to the prefetch of N, typically the whole queue for
-///   small messages) are still read and visited before the close is seen, and their acks are
-///   lost (measured: 1,400-2,500 of 8,000 in a replay whose connection was closed mid-way).
-///   Nothing is lost that way, but those actions are repeated by the next walk.
+///   deliveries it had already sent (at most the prefetch window ahead) are still read and
+///   visited before the close is seen, and their acks are lost: measured in a replay of 8,000
+///   whose connection was closed mid-way, 165-185 ended in both queues (with a fixed prefetch
+///   of N it had been 1,400-2,500). Nothing is lost; those actions are repeated by the next
+///   walk.
 ///
 /// - Quorum queues: RabbitMQ 3.10's quorum-queue client holds acks back while it has more
 ///   than a few dozen commands in flight and DROPS what it still holds when the channel
@@ -78,7 +82,8 @@ struct BrowseOptions {
   std::chrono::milliseconds timeout{30000};
   /// No delivery for this long: ask the broker whether ready messages remain; none -> kDrained.
   std::chrono::milliseconds quiet{500};
-  /// The queue is a quorum queue (see the limits above).
+  /// The queue is a quorum queue (see the limits above). A quorum queue walked without it is
+  /// noticed (it refuses the channel-wide prefetch) and walked again as one.
   bool quorum_queue = false;
   /// Quorum queues: how long the channel stays open after the last settle.
   std::chrono::milliseconds quorum_settle_grace{2000};
