@@ -9,18 +9,11 @@
 // PAYNOTIFY_E2E_DLQ_PAYMENTS sets the batch (default 100).
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -28,6 +21,7 @@
 #include "common/pg/array_literal.hpp"
 #include "tests/e2e/harness/pay_system.hpp"
 #include "tests/support/pg_exec.hpp"
+#include "tests/support/program_run.hpp"
 #include "tests/support/test_env.hpp"
 
 namespace paynotify::e2e {
@@ -42,18 +36,7 @@ int Payments() {
   return text != nullptr ? std::atoi(text) : 100;
 }
 
-struct CtlRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using CtlRun = t::ProgramRun;
 
 // paynotifyctl with the shipped learning-service config and this system's queues and broker,
 // given the way scripts/ctl gives them (environment overrides). Killed after 120 s.
@@ -70,49 +53,10 @@ CtlRun Ctl(const PaySystem& system, std::vector<std::string> args) {
       {"PAYNOTIFY_CONSUMER_DEAD_LETTER_QUEUE", system.Queue() + ".dlq"},
   };
   args.insert(args.begin(), {"--learning-config", std::string(PAYNOTIFY_SOURCE_DIR) + "/config/learning-service.yaml"});
-  const fs::path dir = fs::temp_directory_path() / t::UniqueName("e2e-dlq-ctl");
-  fs::create_directories(dir);
-  const fs::path out = dir / "out", err = dir / "err";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    for (const auto& [key, value] : env) ::setenv(key.c_str(), value.c_str(), 1);
-    std::vector<char*> argv{const_cast<char*>(PAYNOTIFYCTL_BIN)};
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(PAYNOTIFYCTL_BIN, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 120s;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      ADD_FAILURE() << "paynotifyctl did not finish within 120 s";
-      break;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  CtlRun run;
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  run.out = ReadFile(out);
-  run.err = ReadFile(err);
-  fs::remove_all(dir);
-  return run;
+  return t::RunProgram(PAYNOTIFYCTL_BIN, args, {{}, env}, 120s);
 }
 
-nlohmann::json Json(const CtlRun& run) {
-  try {
-    return nlohmann::json::parse(run.out);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not one JSON document (" << e.what() << "): " << run.out << "\nstderr: " << run.err;
-    return nlohmann::json::object();
-  }
-}
+nlohmann::json Json(const CtlRun& run) { return run.Json(); }
 
 TEST(DlqReplayE2E, PoisonBatchParkedCauseFixedReplayAllThenEachAppliedOnce) {
   PaySystem system("dlq-replay");

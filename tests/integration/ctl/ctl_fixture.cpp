@@ -1,18 +1,9 @@
 #include "tests/integration/ctl/ctl_fixture.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <fstream>
-#include <sstream>
-#include <thread>
 
+#include "tests/support/migrations.hpp"
 #include "tests/support/test_env.hpp"
-
-extern char** environ;
 
 namespace paynotify::ctl::testing {
 
@@ -25,26 +16,6 @@ using paynotify::testing::RequireEnv;
 using paynotify::testing::UniqueName;
 
 namespace {
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// sql/<db>/*.sql of this tree in file-name order (as scripts/infra migrate applies them).
-std::string Migrations(const std::string& dir) {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() == ".sql") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw std::runtime_error("no migrations in " + dir);
-  std::string sql;
-  for (const auto& f : files) sql += ReadFile(f) + "\n";
-  return sql;
-}
 
 std::string Identifier(std::string name) {
   for (char& c : name) {
@@ -64,43 +35,6 @@ pqxx::result InSchema(const std::string& dbname, const std::string& schema, cons
 
 }  // namespace
 
-nlohmann::json CtlRun::Json() const {
-  try {
-    return nlohmann::json::parse(out);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "stdout is not one JSON document (" << e.what() << "):\n" << out << "\nstderr:\n" << err;
-    return nlohmann::json::object();
-  }
-}
-
-CtlChild::~CtlChild() {
-  if (!done_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-}
-
-CtlRun CtlChild::Wait(std::chrono::milliseconds deadline) {
-  CtlRun run;
-  int status = 0;
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > until) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      ADD_FAILURE() << "paynotifyctl did not finish within " << deadline.count() << " ms";
-      break;
-    }
-    std::this_thread::sleep_for(10ms);  // polling a child's exit, not synchronising with it
-  }
-  done_ = true;
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  run.out = ReadFile(out_);
-  run.err = ReadFile(err_);
-  return run;
-}
-
 void CtlIt::SetUp() {
   schema_ = Identifier(UniqueName("ctl_it"));
   dir_ = fs::temp_directory_path() / schema_;
@@ -111,7 +45,7 @@ void CtlIt::SetUp() {
     pqxx::work tx(conn);
     tx.exec0("CREATE SCHEMA " + schema_);
     tx.exec0("SET LOCAL search_path TO " + schema_);
-    tx.exec(Migrations(sql_dir));
+    for (const std::string& migration : paynotify::testing::ReadMigrations(sql_dir)) tx.exec(migration);
     tx.commit();
   }
   // An operator's copies of the shipped files, reduced to what paynotifyctl reads; the
@@ -141,37 +75,13 @@ void CtlIt::TearDown() {
 
 CtlChild CtlIt::Start(std::vector<std::string> args) {
   args.insert(args.begin(), {"--orders-config", orders_config_, "--learning-config", learning_config_});
-  static int counter = 0;
-  const std::string n = std::to_string(++counter);
-  const fs::path out = dir_ / ("out" + n), err = dir_ / ("err" + n);
   // The child's environment: ours without PAYNOTIFY_* and libpq's PG* (so nothing but the
-  // config files and the two variables below decide where it connects).
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
-    if (entry.rfind("PAYNOTIFY_", 0) == 0 || entry.rfind("PG", 0) == 0) continue;
-    env.push_back(entry);
-  }
-  env.push_back("PAYNOTIFY_DATABASE_PASSWORD=" + RequireEnv("PGPASSWORD"));
-  env.push_back("PGOPTIONS=-c search_path=" + schema_);
-  for (const auto& [name, value] : extra_env_) env.push_back(name + "=" + value);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> argv{const_cast<char*>(PAYNOTIFYCTL_BINARY)};
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& v : env) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    ::execve(PAYNOTIFYCTL_BINARY, argv.data(), envp.data());
-    ::_exit(127);
-  }
-  if (pid < 0) throw std::runtime_error("fork failed");
-  return CtlChild(pid, out, err);
+  // config files and the variables below decide where it connects).
+  paynotify::testing::ProgramEnv env{{"PAYNOTIFY_", "PG"},
+                                     {{"PAYNOTIFY_DATABASE_PASSWORD", RequireEnv("PGPASSWORD")},
+                                      {"PGOPTIONS", "-c search_path=" + schema_}}};
+  for (const auto& [name, value] : extra_env_) env.set[name] = value;
+  return CtlChild(PAYNOTIFYCTL_BINARY, args, env);
 }
 
 CtlRun CtlIt::Ctl(std::vector<std::string> args) { return Start(std::move(args)).Wait(); }

@@ -16,33 +16,13 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "tests/support/program_run.hpp"
+
 namespace paynotify::ctl::testing {
 
-/// One finished paynotifyctl run.
-struct CtlRun {
-  int status = -1;  ///< exit status; 128+N when killed by signal N
-  std::string out;
-  std::string err;
-  /// stdout as exactly one JSON document (a test failure otherwise).
-  nlohmann::json Json() const;
-};
-
-/// A child paynotifyctl that has not finished yet (for tests that hold a lock meanwhile).
-class CtlChild {
- public:
-  CtlChild(pid_t pid, std::filesystem::path out, std::filesystem::path err)
-      : pid_(pid), out_(std::move(out)), err_(std::move(err)) {}
-  ~CtlChild();
-  CtlChild(const CtlChild&) = delete;
-  CtlChild& operator=(const CtlChild&) = delete;
-  /// Waits (at most `deadline`, then SIGKILL) and collects the outcome.
-  CtlRun Wait(std::chrono::milliseconds deadline = std::chrono::seconds(60));
-
- private:
-  pid_t pid_;
-  std::filesystem::path out_, err_;
-  bool done_ = false;
-};
+/// One finished paynotifyctl run, and one still running (tests/support/program_run.hpp).
+using CtlRun = paynotify::testing::ProgramRun;
+using CtlChild = paynotify::testing::RunningProgram;
 
 struct OutboxRow {
   int64_t id = 0;

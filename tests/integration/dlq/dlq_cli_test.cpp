@@ -2,19 +2,14 @@
 // config naming this test's own queues; --json shapes, tables and exit statuses of each command.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/dlq/dlq_support.hpp"
+#include "tests/support/program_run.hpp"
 
 namespace paynotify::ctl::dlq::testing {
 namespace {
@@ -22,26 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CtlRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-  json Json() const {
-    try {
-      return json::parse(out);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "stdout is not one JSON document (" << e.what() << "):\n" << out << "\nstderr:\n" << err;
-      return json::object();
-    }
-  }
-};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using CtlRun = paynotify::testing::ProgramRun;
 
 class DlqCliTest : public ::testing::Test {
  protected:
@@ -68,36 +44,8 @@ class DlqCliTest : public ::testing::Test {
   // gives it); bounded: killed after 60 s.
   CtlRun Ctl(std::vector<std::string> args) {
     args.insert(args.begin(), {"--learning-config", (dir_ / "learning.yaml").string()});
-    const fs::path out = dir_ / "out", err = dir_ / "err";
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      ::setenv("PAYNOTIFY_RABBITMQ_PASSWORD", q_.target.broker.password.c_str(), 1);
-      std::vector<char*> argv{const_cast<char*>(PAYNOTIFYCTL_BINARY)};
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(PAYNOTIFYCTL_BINARY, argv.data());
-      ::_exit(127);
-    }
-    CtlRun run;
-    int status = 0;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        ADD_FAILURE() << "paynotifyctl did not finish within 60 s";
-        break;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    run.out = ReadFile(out);
-    run.err = ReadFile(err);
-    return run;
+    return paynotify::testing::RunProgram(
+        PAYNOTIFYCTL_BINARY, args, {{}, {{"PAYNOTIFY_RABBITMQ_PASSWORD", q_.target.broker.password}}});
   }
 
   void ParkThree() {
