@@ -29,6 +29,10 @@ milliseconds ReadRetentionPeriod(config::Reader& reader, std::string_view key, m
   if (value < minimum) {
     reader.AddError(key, fmt::format("must be at least {} (got {}): {}", FormatDuration(minimum),
                                      FormatDuration(value), why));
+  } else if (value > kMaxRetentionPeriod) {
+    // now() - interval must stay inside PostgreSQL's timestamp range, or every batch fails.
+    reader.AddError(key, fmt::format("must be at most {} (got {})", FormatDuration(kMaxRetentionPeriod),
+                                     FormatDuration(value)));
   }
   return value;
 }

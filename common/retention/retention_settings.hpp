@@ -36,9 +36,13 @@ struct RetentionSettings {
 /// recorded on the reader (reported by Reader::Finish()).
 void ReadRetentionPacing(config::Reader& reader, RetentionSettings& into);
 
+/// The longest retention period accepted: 100 years (36500d). Far longer periods would put
+/// `now() - period` outside PostgreSQL's timestamp range and fail every batch.
+inline constexpr std::chrono::milliseconds kMaxRetentionPeriod = std::chrono::hours(24 * 36500);
+
 /// Reads a retention period at `key` (a duration; "14d" works) with `fallback`, and records an
-/// error naming `why` when it is below `minimum` ("must be at least 1h: <why>"). Returns the
-/// value read (the fallback when invalid).
+/// error naming `why` when it is below `minimum` ("must be at least 1h: <why>"), or one when it
+/// is above kMaxRetentionPeriod. Returns the value read (the fallback when invalid).
 std::chrono::milliseconds ReadRetentionPeriod(config::Reader& reader, std::string_view key,
                                               std::chrono::milliseconds fallback,
                                               std::chrono::milliseconds minimum, std::string_view why);

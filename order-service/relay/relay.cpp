@@ -248,7 +248,7 @@ void Relay::Run(std::stop_token stop) {
     try {
       RefreshStats();
     } catch (const std::exception& e) {
-      logger->debug("outbox stats not refreshed: {}", e.what());
+      logger->debug("outbox stats not refreshed: {}", text::Printable(e.what()));
     }
   };
   while (!stop.stop_requested()) {

@@ -212,7 +212,15 @@ ParsedLine ParseCommandLine(const std::vector<std::string>& words, const std::ve
       // A value option's value: inline, or the next word.
       auto take_value = [&](const std::string& value_name) -> std::optional<std::string> {
         if (inline_value) return inline_value;
-        if (i + 1 < words.size()) return words[++i];
+        // A next word that looks like an option is not taken as the value: `--reason --dry-run`
+        // must not run a real replay of reason "--dry-run". Such a value is given inline.
+        if (i + 1 < words.size() && !words[i + 1].starts_with("--")) return words[++i];
+        if (i + 1 < words.size()) {
+          fail(fmt::format("{} needs a value ({}), not the option {}; a value starting with -- is given as {}=VALUE",
+                           Printable(name, kWordLimit), value_name, Printable(words[i + 1], kWordLimit),
+                           Printable(name, kWordLimit)));
+          return std::nullopt;
+        }
         fail(fmt::format("{} needs a value ({})", Printable(name, kWordLimit), value_name));
         return std::nullopt;
       };

@@ -112,6 +112,9 @@ struct Result {
   int exit_status = kExitOk;
   /// When exit_status != 0: one line for stderr saying why (printable).
   std::string error;
+  /// When exit_status != 0: error.kind of the --json document ("failed" or "not_found"), which
+  /// Run adds to the document so scripts branch on it as for a command that threw.
+  std::string error_kind = "failed";
 };
 
 using Handler = std::function<Result(const Invocation&)>;

@@ -49,6 +49,9 @@ int Run(const std::vector<std::string>& words, const std::vector<Command>& comma
   try {
     const Invocation invocation{line.global, line.args};
     Result result = line.command->handler(invocation);
+    if (json && result.exit_status != kExitOk && result.json.is_object() && !result.json.contains("error")) {
+      result.json["error"] = {{"kind", result.error_kind}, {"message", result.error}};
+    }
     if (json) {
       out << DumpJson(result.json);
     } else {

@@ -79,8 +79,14 @@ DeadLetterSummary Summarize(const amqp::Delivery& parked, uint64_t position) {
   // A body that does not parse still lists: what the headers say, and why the keys are unknown.
   messages::DecodeResult decoded = messages::DecodeMqMessage(parked.body);
   if (decoded.message) {
-    s.business_key1 = decoded.message->business_key1;
-    s.business_key2 = decoded.message->business_key2;
+    // The columns they come from are varchar(64): a longer key is a forgery, shown cut (with
+    // "...", so it can never equal a real key) to keep a 10000-row listing small.
+    const auto bounded = [](const std::optional<std::string>& key) -> std::optional<std::string> {
+      if (!key || key->size() <= kMaxBusinessKeyBytes) return key;
+      return text::CutToBytes(*key, kMaxBusinessKeyBytes);
+    };
+    s.business_key1 = bounded(decoded.message->business_key1);
+    s.business_key2 = bounded(decoded.message->business_key2);
   } else {
     s.body_problem = decoded.errors.empty() ? std::string("body does not decode") : decoded.errors.front();
   }

@@ -25,6 +25,8 @@ inline constexpr size_t kBodyPreviewBytes = 64;
 inline constexpr size_t kMaxHeaderText = 1024;
 /// Bodies longer than this are not decoded for businessKey1/2 (the listing says so).
 inline constexpr size_t kMaxDecodeBytes = 1024 * 1024;
+/// businessKey1/2 longer than this (their columns are varchar(64)) are cut, with "...".
+inline constexpr size_t kMaxBusinessKeyBytes = 64;
 
 /// What `dlq list` shows of one parked message. Absent header or field: nullopt.
 struct DeadLetterSummary {

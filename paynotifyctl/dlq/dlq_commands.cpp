@@ -312,6 +312,7 @@ Result ActionResult(const ActionReport& report, const DlqTarget& target, const c
                                report.failed == 1 ? "s" : "");
   } else if (result.exit_status == kExitOk && !report.not_found.empty()) {
     result.exit_status = kExitFailed;
+    result.error_kind = "not_found";
     result.error = fmt::format("not in {}: {}", text::Printable(target.dead_letter_queue), fmt::join(missing, ", "));
   }
   return result;

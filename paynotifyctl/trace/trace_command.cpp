@@ -53,9 +53,7 @@ constexpr std::string_view kHistoryColumns =
     "SELECT true, id, message_id::text, message_type, business_key1, business_key2, execute_num, returnfailure_msg, "
     PN_ISO("created_at") ", NULL::text, 0::float8, NULL::text, " PN_ISO("returnsuccess_date")
     " FROM mq_message_history ";
-// mq_message_history has no index on business_key1: with relay.keep-history on, a trace by
-// pay-no or selection scans it (bounded by the session's statement_timeout). By message_id
-// it is a unique-index lookup.
+// Both tables are indexed by business_key1 (the history by sql/orders/005) and by message_id.
 constexpr std::string_view kByKey = "WHERE business_key1 = $1";
 constexpr std::string_view kByMessageId = "WHERE message_id = $1::uuid";
 constexpr std::string_view kByRowId = "WHERE id = $1";

@@ -125,6 +125,8 @@ TEST(CtlArgs, UsageErrorsSayWhatIsWrongAndPickTheUsageOfTheLevelReached) {
   EXPECT_THAT(message, HasSubstr("a verb's options go after the verb"));
 
   EXPECT_EQ(UsageErrorOf({"outbox", "list", "--limit"}).first, "--limit needs a value (N)");
+  EXPECT_EQ(UsageErrorOf({"outbox", "list", "--limit", "--parked"}).first,
+            "--limit needs a value (N), not the option --parked; a value starting with -- is given as --limit=VALUE");
   EXPECT_EQ(UsageErrorOf({"outbox", "list", "--parked", "--parked"}).first, "--parked given twice");
   EXPECT_EQ(UsageErrorOf({"outbox", "list", "--parked=yes"}).first, "--parked takes no value");
   EXPECT_EQ(UsageErrorOf({"outbox", "status", "extra"}).first, "unexpected argument 'extra'");

@@ -129,6 +129,23 @@ TEST(CtlRun, AResultMayReportPartialFailure) {
   EXPECT_EQ(o.err, "paynotifyctl: 1 message still failing\n");
 }
 
+TEST(CtlRun, APartialFailureInJsonCarriesTheErrorKindScriptsBranchOn) {
+  const auto handler = [](const Invocation&) {
+    Result r;
+    r.json = {{"replayed", 0}};
+    r.exit_status = kExitFailed;
+    r.error_kind = "not_found";
+    r.error = "not in q: m-1";
+    return r;
+  };
+  const Outcome o = RunWith(handler, {"--json", "outbox", "status"});
+  EXPECT_EQ(o.status, kExitFailed);
+  const auto doc = nlohmann::json::parse(o.out);
+  EXPECT_EQ(doc["replayed"], 0);
+  EXPECT_EQ(doc["error"]["kind"], "not_found");
+  EXPECT_EQ(doc["error"]["message"], "not in q: m-1");
+}
+
 TEST(CtlRun, TheHandlerSeesItsArgumentsAndTheGlobalOptions) {
   std::string seen;
   const Outcome o = RunWith(

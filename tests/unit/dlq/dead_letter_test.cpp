@@ -82,6 +82,18 @@ TEST(DeadLetterSummaryTest, ABodyThatDoesNotParseStillListsWithWhatIsKnown) {
   EXPECT_NE(big.body_problem->find("too large"), std::string::npos);
 }
 
+TEST(DeadLetterSummaryTest, ABusinessKeyLongerThanItsColumnIsCutSoItCannotPassForARealOne) {
+  const std::string long_key(100000, '7');
+  const std::string body = R"({"id":9,"messageType":"payresult_notify","businessKey1":")" + long_key +
+                           R"(","businessKey2":"60201"})";
+  const DeadLetterSummary s = Summarize(Parked(body, "mid-9", "selection-missing", 5), 0);
+  ASSERT_TRUE(s.business_key1.has_value());
+  EXPECT_LE(s.business_key1->size(), kMaxBusinessKeyBytes + 3);
+  EXPECT_EQ(s.business_key1->rfind(std::string(kMaxBusinessKeyBytes - 8, '7'), 0), 0u);
+  EXPECT_NE(*s.business_key1, long_key.substr(0, kMaxBusinessKeyBytes));
+  EXPECT_EQ(s.business_key2, "60201");
+}
+
 TEST(DeadLetterSummaryTest, AForeignMessageWithoutOurHeadersListsWithNulls) {
   amqp::Delivery d;
   d.body = kBody;

@@ -70,6 +70,17 @@ TEST(RetentionSettings, PeriodBelowTheFloorNamesTheKeyTheFloorAndWhy) {
   EXPECT_EQ(errors[0], "test.yaml:2:9: x.keep: must be at least 1h (got 30m): the reason");
 }
 
+TEST(RetentionSettings, PeriodAboveAHundredYearsIsAnErrorNotAnEndlessBackOff) {
+  config::Reader r = Yaml("x:\n  keep: 36501d\n");
+  ReadRetentionPeriod(r, "x.keep", 14 * 24h, 1h, "");
+  const auto errors = Errors(r);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "test.yaml:2:9: x.keep: must be at most 36500d (got 36501d)");
+  config::Reader ok = Yaml("x:\n  keep: 36500d\n");
+  EXPECT_EQ(ReadRetentionPeriod(ok, "x.keep", 1h, 1h, ""), kMaxRetentionPeriod);
+  EXPECT_TRUE(Errors(ok).empty());
+}
+
 TEST(RetentionSettings, PeriodInDaysAndDefault) {
   config::Reader r = Yaml("x:\n  keep: 14d\n");
   EXPECT_EQ(ReadRetentionPeriod(r, "x.keep", 1h, 1h, ""), 14 * 24h);
