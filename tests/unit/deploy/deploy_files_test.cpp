@@ -2,8 +2,10 @@
 // parses and wires health checks and dependencies; every build context and Dockerfile
 // exists (one Dockerfile, scripts/docker/Dockerfile, with the daemon as build argument);
 // every PAYNOTIFY_* variable set for a daemon names a real config key, every secret
-// a daemon needs is set, every ${VAR} the file reads is documented in README; and the images
-// install packages only from scripts/packages.txt, the scripts' own list.
+// a daemon needs is set, every ${VAR} the file reads is documented in README; the images
+// install packages only from scripts/packages.txt, the scripts' own list; every image the
+// file pulls has a test-fixture stand-in for scripts/compose-check, which runs it all for
+// real (label deploy).
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -142,7 +144,14 @@ TEST_F(DeployFiles, EveryBuildContextAndDockerfileExists) {
   const std::string text = ReadFile(kRoot / kDockerfile);
   EXPECT_NE(text.find("AS runtime"), std::string::npos) << "needs a slim runtime stage";
   EXPECT_NE(text.find("\nUSER "), std::string::npos) << "must run as a non-root user";
-  EXPECT_NE(text.find("--target \"${DAEMON}\""), std::string::npos) << "must build the daemon DAEMON names";
+  // The build stage builds both daemons without reading DAEMON, so the second image of a
+  // compose build takes it from the layer cache; the runtime stage copies the one DAEMON names.
+  EXPECT_NE(text.find("--target order-service learning-service"), std::string::npos) << "must build both daemons";
+  EXPECT_NE(text.find("COPY --from=build /out/${DAEMON} /usr/local/bin/${DAEMON}"), std::string::npos)
+      << "the runtime stage must ship the daemon DAEMON names";
+  // PID 1 is the daemon itself (exec form, no shell in between): it gets SIGTERM and drains.
+  EXPECT_NE(text.find("\nENTRYPOINT [\"/usr/local/bin/paynotify-daemon\"]"), std::string::npos)
+      << "the entry point must be the daemon in exec form";
   // The daemon's default --config is config/<daemon>.yaml under the working directory.
   EXPECT_NE(text.find("WORKDIR /opt/paynotify\nCOPY config/${DAEMON}.yaml config/${DAEMON}.yaml"), std::string::npos);
   for (const char* old_file : {"order-service/Dockerfile", "learning-service/Dockerfile"}) {
@@ -187,6 +196,26 @@ TEST_F(DeployFiles, EveryVariableTheComposeFileReadsIsDocumentedInReadme) {
   }
   EXPECT_GT(count, 0);
   EXPECT_NE(readme.find("docker compose up"), std::string::npos);
+}
+
+// scripts/compose-check runs the compose file offline: every image the file names instead of
+// building it must have a stand-in there, and each stand-in must say it is a test fixture.
+TEST_F(DeployFiles, EveryPulledImageHasATestFixtureStandIn) {
+  const std::string check = ReadFile(kRoot / "scripts/compose-check");
+  int pulled = 0;
+  for (const auto& service : compose_["services"]) {
+    if (!service.second["image"].IsDefined()) continue;
+    ++pulled;
+    const std::string image = service.second["image"].as<std::string>();
+    const std::string fixture = "tests/deploy/fixtures/" + service.first.as<std::string>();
+    EXPECT_NE(check.find("[docker.io/library/" + image + "]=" + fixture + "\n"), std::string::npos)
+        << image << ": scripts/compose-check has no stand-in for it (expected " << fixture << ")";
+    const std::string containerfile = ReadFile(kRoot / fixture / "Containerfile");
+    EXPECT_EQ(containerfile.rfind("# TEST FIXTURE", 0), 0u) << fixture << " must say first that it is a test fixture";
+    EXPECT_NE(containerfile.find("io.paynotify.test-fixture=\"true\""), std::string::npos) << fixture << ": label";
+    EXPECT_NE(containerfile.find("stand-in for " + image), std::string::npos) << fixture << " must name what it stands in for";
+  }
+  EXPECT_EQ(pulled, 2);
 }
 
 TEST_F(DeployFiles, ImagesInstallOnlyFromTheScriptsPackageList) {
