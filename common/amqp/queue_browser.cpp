@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <exception>
-#include <new>
 #include <memory>
+#include <new>
 
 #include <amqp_framing.h>
 
@@ -218,13 +218,14 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
   // The channel's (global) prefetch is a window: the messages kept so far plus a step, never
   // more than N. The step is kFirstStep until a body was seen, then budget / largest body
   // seen, within [1, kSyncWindow]: what the broker may send ahead is bounded in bytes as
-  // long as messages are no larger than earlier ones (see the header). Kept messages stay unacked, so the window grows as they do; each
-  // basic.qos that grows it is also a round trip the channel answers only after the acks sent
-  // before it, so at most a window's worth of settles is ever in doubt, and a connection the
-  // broker closed is noticed within a window, not after everything it had already sent. While
-  // that RPC waits, rabbitmq-c holds the deliveries in flight: at most one step. Past 65535
-  // kept messages the limit is lifted (0): rabbitmq-c then reads one frame at a time and TCP
-  // flow control bounds our memory, but the in-doubt window is no longer bounded.
+  // long as messages are no larger than earlier ones (see the header). Kept messages stay
+  // unacked, so the window grows as they do; each basic.qos that grows it is also a round
+  // trip the channel answers only after the acks sent before it, so at most a window's worth
+  // of settles is ever in doubt, and a connection the broker closed is noticed within a
+  // window, not after everything it had already sent. While that RPC waits, rabbitmq-c
+  // holds the deliveries in flight: at most one step. Past 65535 kept messages the limit is
+  // lifted (0): rabbitmq-c then reads one frame at a time and TCP flow control bounds our
+  // memory, but the in-doubt window is no longer bounded.
   uint32_t window = 0;  // the prefetch in force; 0 = no limit
   uint64_t kept = 0;
   uint64_t settled_since_sync = 0;
