@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <new>
 
 #include <amqp_framing.h>
 
@@ -23,8 +24,18 @@ using std::chrono::milliseconds;
 
 // AMQP's basic.qos prefetch-count is 16 bits; 0 means no limit.
 constexpr uint32_t kMaxPrefetch = 65535;
-// Deliveries beyond the kept ones the broker may send ahead (see the window in Walk).
+// Deliveries beyond the kept ones the broker may send ahead, at most (see the window in Walk);
+// also how many settles go unproven before a basic.qos round trip proves them.
 constexpr uint64_t kSyncWindow = 256;
+// The step before any body was seen: the first delivery tells how large they are.
+constexpr uint64_t kFirstStep = 1;
+
+// Deliveries the broker may send ahead of the visitor: `budget` bytes of bodies as large as
+// the largest seen so far, within [1, kSyncWindow].
+uint64_t WindowStep(size_t budget, size_t largest_body) {
+  if (largest_body == 0) return kFirstStep;
+  return std::clamp<uint64_t>(budget / largest_body, 1, kSyncWindow);
+}
 
 milliseconds Left(Clock::time_point deadline) {
   return std::max(milliseconds::zero(),
@@ -37,6 +48,35 @@ milliseconds Left(Clock::time_point deadline) {
   throw QueueNotFound(fmt::format("amqp: queue '{}' does not exist in vhost '{}'",
                                   text::Printable(queue), text::Printable(settings.virtual_host)),
                       error.code, error.text, queue);
+}
+
+[[noreturn]] void ThrowInUse(const std::string& queue, const std::string& detail) {
+  throw QueueInUse(fmt::format("amqp: another client is consuming queue '{}' (another paynotifyctl walk?); "
+                               "try again when it has finished ({})",
+                               text::Printable(queue), detail),
+                   queue);
+}
+
+struct QueueCounts {
+  uint32_t ready = 0;
+  uint32_t consumers = 0;
+};
+
+// Both from one passive declare, so they describe the same moment.
+QueueCounts Counts(Connection& connection, const std::string& queue, const BrokerSettings& settings) {
+  try {
+    const amqp_channel_t channel = connection.Channel();
+    const amqp_queue_declare_ok_t* ok =
+        amqp_queue_declare(connection.State(), channel, Bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+    connection.CheckLastRpc(fmt::format("queue.declare passive '{}'", text::Printable(queue)));
+    QueueCounts counts;
+    if (ok != nullptr) counts = QueueCounts{ok->message_count, ok->consumer_count};
+    amqp_maybe_release_buffers(connection.State());
+    return counts;
+  } catch (const ChannelClosed& error) {
+    if (error.code == 404) ThrowNotFound(error, queue, settings);
+    throw;
+  }
 }
 
 uint32_t ReadyCount(Connection& connection, const std::string& queue, const BrokerSettings& settings) {
@@ -160,23 +200,37 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
   auto logger = log::Get("amqp");
   auto connection = Connection::Open(settings_);
   WalkResult result;
-  result.expected = ReadyCount(*connection, queue_, settings_);
-  if (result.expected == 0) return result;  // kAllSeen: nothing to walk, nothing consumed
+  const QueueCounts counts = Counts(*connection, queue_, settings_);
+  result.expected = counts.ready;
+  if (result.expected == 0) {
+    // Nothing ready, but a consumer (another walk) may hold every message unacked: then
+    // "empty" would be a wrong answer. With messages ready, the exclusive consume below
+    // refuses to share the queue instead.
+    if (counts.consumers > 0) {
+      ThrowInUse(queue_, fmt::format("no message ready, {} consumer(s) attached", counts.consumers));
+    }
+    return result;  // kAllSeen: nothing to walk, nothing consumed
+  }
 
   const auto deadline = Clock::now() + options_.timeout;
   amqp_connection_state_t state = connection->State();
   const amqp_channel_t channel = connection->Channel();
-  // The channel's (global) prefetch is a window: the messages kept so far plus kSyncWindow,
-  // never more than N. Kept messages stay unacked, so the window grows as they do; each
-  // basic.qos that grows it is also a round trip the channel answers only after the acks sent
-  // before it, so at most a window's worth of settles is ever in doubt, and a connection the
-  // broker closed is noticed within a window, not after everything it had already sent. While
-  // that RPC waits, rabbitmq-c holds the deliveries in flight: at most one window. Past 65535
-  // kept messages the limit is lifted (0): rabbitmq-c then reads one frame at a time and TCP
-  // flow control bounds our memory, but the in-doubt window is no longer bounded.
+  // The channel's (global) prefetch is a window: the messages kept so far plus a step, never
+  // more than N. The step is kFirstStep until a body was seen, then budget / largest body
+  // seen, within [1, kSyncWindow]: what the broker may send ahead is bounded in bytes as
+  // long as messages are no larger than earlier ones (see the header). Kept messages stay
+  // unacked, so the window grows as they do; each basic.qos that grows it is also a round
+  // trip the channel answers only after the acks sent before it, so at most a window's worth
+  // of settles is ever in doubt, and a connection the broker closed is noticed within a
+  // window, not after everything it had already sent. While that RPC waits, rabbitmq-c
+  // holds the deliveries in flight: at most one step. Past 65535 kept messages the limit is
+  // lifted (0): rabbitmq-c then reads one frame at a time and TCP flow control bounds our
+  // memory, but the in-doubt window is no longer bounded.
   uint32_t window = 0;  // the prefetch in force; 0 = no limit
   uint64_t kept = 0;
   uint64_t settled_since_sync = 0;
+  size_t largest_body = 0;
+  const auto step = [&] { return WindowStep(options_.window_budget_bytes, largest_body); };
   const auto set_window = [&](uint64_t wanted) {
     const uint64_t capped = std::min<uint64_t>(wanted, result.expected);
     window = capped <= kMaxPrefetch ? static_cast<uint32_t>(capped) : 0;
@@ -191,13 +245,18 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
     amqp_basic_qos(state, channel, 0, prefetch, 0);
     connection->CheckLastRpc(fmt::format("basic.qos prefetch={}", prefetch));
   } else {
-    set_window(kSyncWindow);
+    set_window(step());
   }
-  amqp_basic_consume(state, channel, Bytes(queue_), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+  // exclusive=1: while we hold visited messages unacked, a second walk would not see them and
+  // would report them absent; the broker refuses it instead (403), and we say why.
+  amqp_basic_consume(state, channel, Bytes(queue_), amqp_empty_bytes, 0, 0, 1, amqp_empty_table);
   try {
     connection->CheckLastRpc(fmt::format("basic.consume '{}'", text::Printable(queue_)));
   } catch (const ChannelClosed& error) {
     if (error.code == 404) ThrowNotFound(error, queue_, settings_);  // deleted since the count
+    if (error.code == 403 && error.text.find("exclusive") != std::string::npos) {
+      ThrowInUse(queue_, fmt::format("broker: {} {}", error.code, text::Printable(error.text, 256)));
+    }
     throw;
   } catch (const ConnectionClosed& error) {
     if (error.code == 540 && !options_.quorum_queue) {
@@ -237,13 +296,27 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
         last_delivery = Clock::now();
         const uint64_t broker_tag = envelope.get()->delivery_tag;
         Verdict verdict = Verdict::kKeep;
-        {
-          const Delivery delivery = ToDelivery(*envelope.get(), broker_tag);
-          try {
-            verdict = visit(delivery, result.visited);
-          } catch (...) {
-            visitor_error = std::current_exception();
-          }
+        const size_t body_size = envelope.get()->message.body.len;
+        largest_body = std::max(largest_body, body_size);
+        bool out_of_memory = false;
+        bool handed = false;
+        try {
+          const Delivery delivery = ToDelivery(*envelope.get(), broker_tag);  // copies the body
+          handed = true;
+          verdict = visit(delivery, result.visited);
+        } catch (const std::bad_alloc&) {
+          out_of_memory = true;
+        } catch (...) {
+          visitor_error = std::current_exception();
+        }
+        if (out_of_memory) {
+          // Not the visitor's fault nor the broker's: end the walk, settle nothing more; what
+          // was kept goes back when the channel closes.
+          if (handed) ++result.visited;
+          result.end = WalkEnd::kFailed;
+          result.error = fmt::format("out of memory handling a delivery of {} bytes ({} of {} visited)", body_size,
+                                     result.visited, result.expected);
+          break;
         }
         ++result.visited;
         last_delivery = Clock::now();
@@ -264,9 +337,13 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
           ++kept;
         }
         // Room for the next deliveries (and proof of the acks so far), a window at a time.
-        const bool grow = kept + kSyncWindow / 2 > window && window < result.expected;
-        if (window != 0 && result.visited < result.expected && (grow || settled_since_sync >= kSyncWindow)) {
-          set_window(kept + kSyncWindow);
+        // With a step of 1 the window must grow as soon as the one message ahead was kept.
+        const uint64_t ahead = step();
+        const bool grow = kept + std::max<uint64_t>(ahead / 2, 1) > window && window < result.expected;
+        const bool shrink = window > kept + ahead;  // a larger body than before: fewer ahead
+        if (window != 0 && result.visited < result.expected &&
+            (grow || shrink || settled_since_sync >= kSyncWindow)) {
+          set_window(kept + ahead);
         }
         continue;
       }
@@ -319,6 +396,11 @@ WalkResult QueueBrowser::Walk(const Visitor& visit) const {
     connection->MarkBroken();
     result.end = WalkEnd::kFailed;
     result.error = error.what();
+  } catch (const std::bad_alloc&) {
+    // Anywhere else in the loop (a message text, the control connection): the same as above.
+    // The connection itself is intact, so the channel is still closed properly below.
+    result.end = WalkEnd::kFailed;
+    result.error = "out of memory during the walk";
   }
 
   // After a connection failure there is no channel left to close: the broker requeues

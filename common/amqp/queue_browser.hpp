@@ -4,9 +4,10 @@
 ///
 /// How: the queue's ready-message count N is read (passive queue.declare) when the walk starts;
 /// then the queue is consumed on the browser's own connection with manual acks and a
-/// channel-wide prefetch that grows as messages are kept (kept + 256, at most N; unlimited past
-/// 65535 kept), and the first N deliveries are handed to a visitor, one at a time. Each growth
-/// (and every 256 settles) is a basic.qos round trip, which the broker answers only after the
+/// channel-wide prefetch that grows as messages are kept (kept + a step of at most 256 sized by
+/// bytes, see "Memory" below; at most N; unlimited past 65535 kept), and the first N deliveries
+/// are handed to a visitor, one at a time. Each growth (and every 256 settles) is a basic.qos
+/// round trip, which the broker answers only after the
 /// acks sent before it. The visitor answers per message:
 ///   kKeep   - leave it in the queue (no ack is ever sent for it);
 ///   kSettle - the caller has acted on it (e.g. a copy was confirmed elsewhere): basic.ack;
@@ -24,18 +25,31 @@
 ///   behind the ones that were there). They come back with redelivered=true.
 /// - Each of the first N messages is visited at most once per walk. Messages published after
 ///   the count are not part of the walk (a delivery past the N-th is not visited and goes back).
-/// - Memory stays bounded whatever the queue holds: one delivery at a time is handed out (the
-///   visitor copies what it needs, bounded), at most one window of deliveries is buffered
-///   during a prefetch round trip; nothing per kept message is retained.
+/// - Memory is bounded by the window, not by the queue: one delivery at a time is handed out
+///   (the visitor copies what it needs, bounded), nothing per kept message is retained, and
+///   at most one window step of deliveries is buffered (during a basic.qos round trip, or in
+///   rabbitmq-c/TCP ahead of the visitor). The step is byte-aware: it starts at 1 and is then
+///   `window_budget_bytes / largest body seen so far`, clamped to [1, 256]. So what is bounded
+///   is step x largest message: about the budget (64 MiB by default) while messages are no
+///   larger than the ones already seen; a message larger than all before it can exceed it, up
+///   to 256 x the broker's max_message_size in the worst case (a queue of small messages
+///   followed by maximal ones). Past 65535 kept messages the prefetch is lifted and TCP flow
+///   control bounds what is read. Running out of memory (std::bad_alloc while copying a
+///   delivery or in the visitor) ends the walk as kFailed; nothing more is settled.
 /// - The walk ends within `BrowseOptions::timeout` (+ one rpc_timeout to close the channel):
 ///   a stuck broker cannot hang the caller.
 ///
 /// Limits (say them to operators):
-/// - While a walk runs, the visited messages are unacked on our channel: no other consumer of
-///   the queue can get them until the walk ends. (Nobody consumes a parking queue normally.)
-/// - Messages another consumer holds unacked are not ready, so they are neither counted nor
-///   visited. If others consume concurrently, the walk may see fewer than N messages; it then
-///   ends when the queue has no ready message left after a quiet period (kDrained).
+/// - One walk (one consumer) per queue at a time: the walk consumes with exclusive=1, because
+///   while it runs the visited messages are unacked on our channel and another walk would not
+///   see them (and report them absent). A walk started while any other client consumes the
+///   queue (another walk, a service) fails at start with QueueInUse (the broker's 403), and
+///   while a walk runs nobody else can start consuming the queue. An empty queue with a
+///   consumer attached is QueueInUse too (what that consumer holds cannot be seen). (Nobody consumes a parking
+///   queue normally.)
+/// - Messages others take without consuming (basic.get) are not ready, so they are neither
+///   counted nor visited; the walk may then see fewer than N messages and ends when the queue
+///   has no ready message left after a quiet period (kDrained).
 /// - A settle is a basic.ack, and AMQP does not acknowledge acks: when the connection is lost
 ///   right after one, the broker may or may not have removed the message. The result's
 ///   `settles_confirmed` says whether the broker confirmed them (our channel.close was
@@ -58,6 +72,7 @@
 ///
 /// Threading: one thread; the browser owns its connection(s) for the length of Walk.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -77,6 +92,19 @@ struct QueueNotFound : ChannelClosed {
   std::string queue;
 };
 
+/// Another client already consumes the queue, most likely another walk: the broker refused
+/// our exclusive basic.consume (403 ACCESS_REFUSED), or no message was ready while a
+/// consumer was attached (the messages it holds cannot be seen, so "empty" would be wrong).
+/// Nothing was visited. Retryable: try again when the other walk has finished.
+struct QueueInUse : AmqpError {
+  QueueInUse(const std::string& what, std::string queue_) : AmqpError(what, true), queue(std::move(queue_)) {}
+  std::string queue;
+};
+
+/// Default for BrowseOptions::window_budget_bytes: what one prefetch window step may hold,
+/// judged by the largest body seen so far (see "Memory" above).
+inline constexpr size_t kDefaultWindowBudgetBytes = size_t{64} * 1024 * 1024;
+
 struct BrowseOptions {
   /// Bounds the whole walk (connect excluded); then it ends with kTimedOut.
   std::chrono::milliseconds timeout{30000};
@@ -87,6 +115,8 @@ struct BrowseOptions {
   bool quorum_queue = false;
   /// Quorum queues: how long the channel stays open after the last settle.
   std::chrono::milliseconds quorum_settle_grace{2000};
+  /// Bytes one window step may buffer: step = clamp(this / largest body seen, 1, 256).
+  size_t window_budget_bytes = kDefaultWindowBudgetBytes;
 };
 
 /// What the visitor wants done with one delivery.
@@ -119,7 +149,8 @@ struct WalkResult {
 
 /// Called once per visited delivery, in queue order; `position` counts from 0. The delivery
 /// (body included) is valid only during the call. May throw: the walk then ends as if it had
-/// failed (nothing more is settled, kept ones go back) and the exception is rethrown.
+/// failed (nothing more is settled, kept ones go back) and the exception is rethrown, except
+/// std::bad_alloc, which ends the walk as kFailed ("out of memory") like a failed copy.
 using Visitor = std::function<Verdict(const Delivery& delivery, uint64_t position)>;
 
 class QueueBrowser {
@@ -130,7 +161,7 @@ class QueueBrowser {
   /// AmqpError.
   uint32_t Count() const;
 
-  /// Walks the queue as described above. Throws QueueNotFound or AmqpError when the walk
+  /// Walks the queue as described above. Throws QueueNotFound, QueueInUse or AmqpError when the walk
   /// cannot start (nothing was visited then); once it has started, failures end the walk and
   /// are reported in the result instead (kFailed), so the caller can tell what it settled.
   WalkResult Walk(const Visitor& visit) const;

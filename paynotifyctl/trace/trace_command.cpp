@@ -284,6 +284,10 @@ void LookInDeadLetterQueue(const learning::LearningSettings& settings, TraceData
   } catch (const amqp::QueueNotFound&) {
     dl.not_checked_reason = fmt::format("queue {} does not exist (learning-service declares it at start-up)",
                                         Printable(dl.queue));
+  } catch (const amqp::QueueInUse&) {
+    // Another walk holds the messages it has seen: looking now could miss the one we want.
+    dl.not_checked_reason = fmt::format("another client is consuming {} (another paynotifyctl walk?); try again",
+                                        Printable(dl.queue));
   } catch (const amqp::AmqpError& e) {
     dl.not_checked_reason = fmt::format("broker unreachable: {}", Printable(e.what(), 256));
   }

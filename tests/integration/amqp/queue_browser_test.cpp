@@ -1,11 +1,13 @@
 // QueueBrowser against the real broker: a walk that keeps everything leaves the queue as it
 // was (same messages, same order); settles remove exactly the settled ones; later arrivals are
-// not walked and stay behind; a concurrent consumer, a lost connection and the deadline end
-// a walk without losing anything that was not settled.
+// not walked and stay behind; a lost connection and the deadline end a walk without losing
+// anything that was not settled; a second walk (or any other consumer) is refused while one
+// runs; large bodies shrink the prefetch window and are still walked in order.
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -179,39 +181,78 @@ TEST_F(QueueBrowserTest, FindByMessageIdStopsAtTheMatchAndSettlesNothing) {
   EXPECT_EQ(Drain(queue_), ids);
 }
 
-TEST_F(QueueBrowserTest, AConcurrentConsumerEndsTheWalkWithNothingLost) {
-  const auto ids = Ids("race", 200);
+// The walk consumes exclusively: with another consumer on the queue it does not start (that
+// consumer would hold messages the walk could not see), and nothing is lost.
+TEST_F(QueueBrowserTest, AnotherConsumerMakesTheWalkRefuseToStart) {
+  const auto ids = Ids("race", 20);
   Publish(queue_, ids);
-  // The other consumer acks what it gets, slowly enough that both see messages.
-  std::atomic<bool> stop{false};
-  std::vector<std::string> taken;
-  std::thread other([&] {
-    Consumer consumer(TestSettings("browser-test-other"), queue_, 1);
-    while (!stop) {
-      auto d = consumer.Next(50ms);
-      if (!d) continue;
-      taken.push_back(d->message_id.value_or("?"));
-      consumer.Ack(d->delivery_tag);
+  {
+    Consumer other(TestSettings("browser-test-other"), queue_, 1);
+    other.Connect();
+    ASSERT_TRUE(WaitFor([&] { return ConsumerCount(*admin_, queue_) == 1; }, 5s));
+    QueueBrowser browser(TestSettings("browser-test-race"), queue_);
+    bool visited = false;
+    try {
+      browser.Walk([&](const Delivery&, uint64_t) {
+        visited = true;
+        return Verdict::kKeep;
+      });
+      FAIL() << "no exception";
+    } catch (const QueueInUse& error) {
+      EXPECT_EQ(error.queue, queue_);
+      EXPECT_TRUE(error.retryable);
+      EXPECT_NE(std::string(error.what()).find("another client is consuming queue"), std::string::npos)
+          << error.what();
     }
+    EXPECT_FALSE(visited);
+    other.Close();
+  }
+  EXPECT_EQ(Drain(queue_), ids);
+}
+
+// Two walks at once: while the first holds what it has visited (unacked), a second would see
+// none of it and report the queue empty. It is refused instead, and the first is unharmed.
+TEST_F(QueueBrowserTest, ASecondWalkWhileOneRunsIsRefusedAndTheFirstCompletes) {
+  const auto ids = Ids("twice", 30);
+  Publish(queue_, ids);
+  std::promise<void> holding;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::vector<std::string> first_seen;
+  WalkResult first_result;
+  std::thread first([&] {
+    QueueBrowser browser(TestSettings("browser-test-first"), queue_, BrowseOptions{.timeout = 60s});
+    first_result = browser.Walk([&](const Delivery& d, uint64_t position) {
+      first_seen.push_back(*d.message_id);
+      if (position == 10) {
+        holding.set_value();
+        released.wait();  // the second walk runs now, with 11 messages unacked on our channel
+      }
+      return Verdict::kKeep;
+    });
   });
-  ASSERT_TRUE(WaitFor([&] { return ConsumerCount(*admin_, queue_) == 1; }, 5s));
-  std::vector<std::string> walked;
-  QueueBrowser browser(TestSettings("browser-test-race"), queue_, BrowseOptions{.timeout = 20s, .quiet = 300ms});
-  const WalkResult result = browser.Walk([&](const Delivery& d, uint64_t) {
-    walked.push_back(*d.message_id);
-    std::this_thread::sleep_for(1ms);  // give the other consumer its turns
+  ASSERT_EQ(holding.get_future().wait_for(20s), std::future_status::ready);
+
+  QueueBrowser second(TestSettings("browser-test-second"), queue_);
+  uint64_t second_visited = 0;
+  EXPECT_THROW(second.Walk([&](const Delivery&, uint64_t) {
+    ++second_visited;
     return Verdict::kKeep;
-  });
-  EXPECT_TRUE(result.end == WalkEnd::kAllSeen || result.end == WalkEnd::kDrained) << ToString(result.end);
-  // Once the walk ended the other consumer gets the walked messages too.
-  ASSERT_TRUE(WaitFor([&] { return MessageCount(*admin_, queue_) == 0; }, 10s));
-  stop = true;
-  other.join();
-  std::sort(taken.begin(), taken.end());
-  auto all = ids;
-  std::sort(all.begin(), all.end());
-  EXPECT_EQ(taken, all);  // every message once: nothing lost, nothing doubled by the walk
-  EXPECT_LE(walked.size(), ids.size());
+  }),
+               QueueInUse);
+  EXPECT_EQ(second_visited, 0u);
+  // The trace's look-up is a walk too: an unfinished search is an error, never "absent".
+  EXPECT_THROW(FindByMessageId(TestSettings("browser-test-second"), queue_, "twice-29"), QueueInUse);
+
+  release.set_value();
+  first.join();
+  EXPECT_EQ(first_result.end, WalkEnd::kAllSeen) << ToString(first_result.end) << " " << first_result.error;
+  EXPECT_EQ(first_result.visited, 30u);
+  EXPECT_EQ(first_seen, ids);
+  ASSERT_TRUE(WaitFor([&] { return MessageCount(*admin_, queue_) == 30; }, 5s));
+  // Once the first walk ended, the next one starts and sees everything.
+  EXPECT_EQ(Listed(queue_), ids);
+  EXPECT_EQ(Drain(queue_), ids);
 }
 
 TEST_F(QueueBrowserTest, ALostConnectionKeepsEverythingThatWasNotSettled) {
@@ -314,6 +355,48 @@ TEST_F(QueueBrowserTest, QuorumQueueKeepsEveryMessageAndLosesNone) {
   const auto drained = Drain(quorum);
   EXPECT_EQ(std::set<std::string>(drained.begin(), drained.end()), std::set<std::string>(kept.begin(), kept.end()));
   EXPECT_EQ(drained.size(), 300u);
+}
+
+// Large bodies (the broker here allows 4 MiB): the prefetch step is budget / largest body seen,
+// so small messages first (step 256), then 2 MiB ones shrink it (32 by default; 1 with a 1 MiB
+// budget). Either way every message is walked once, in order, whole, and stays in the queue.
+TEST_F(QueueBrowserTest, LargeBodiesShrinkTheWindowAndAreStillWalkedInOrder) {
+  const size_t kLarge = size_t{2} * 1024 * 1024;
+  std::vector<OutgoingMessage> messages;
+  std::vector<std::string> ids;
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 24; ++i) {
+    const bool large = i >= 10 && i < 14;  // 10 small, 4 x 2 MiB, 10 small
+    OutgoingMessage m;
+    m.routing_key = queue_;
+    m.message_id = "big-" + std::to_string(i);
+    m.body = large ? std::string(kLarge, static_cast<char>('a' + i)) : "small " + std::to_string(i);
+    ids.push_back(m.message_id);
+    sizes.push_back(m.body.size());
+    messages.push_back(std::move(m));
+  }
+  {
+    ConfirmPublisher publisher(TestSettings("browser-test-publisher"));
+    for (const auto outcome : publisher.PublishBatch(messages, 30s)) ASSERT_EQ(outcome, PublishOutcome::kConfirmed);
+  }
+  for (const size_t budget : {kDefaultWindowBudgetBytes, size_t{1024 * 1024}}) {
+    SCOPED_TRACE("budget " + std::to_string(budget));
+    std::vector<std::string> seen;
+    QueueBrowser browser(TestSettings("browser-test-large"), queue_,
+                         BrowseOptions{.timeout = 60s, .window_budget_bytes = budget});
+    const WalkResult result = browser.Walk([&](const Delivery& d, uint64_t position) {
+      EXPECT_EQ(d.body.size(), sizes.at(position));
+      EXPECT_EQ(d.body, messages.at(position).body);
+      seen.push_back(d.message_id.value_or("?"));
+      return Verdict::kKeep;
+    });
+    EXPECT_EQ(result.end, WalkEnd::kAllSeen) << ToString(result.end) << " " << result.error;
+    EXPECT_EQ(result.visited, 24u);
+    EXPECT_EQ(seen, ids);
+    ASSERT_TRUE(WaitFor([&] { return MessageCount(*admin_, queue_) == 24; }, 5s));
+  }
+  EXPECT_EQ(Listed(queue_), ids);
+  EXPECT_EQ(Drain(queue_), ids);
 }
 
 }  // namespace

@@ -5,9 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "common/amqp/queue_browser.hpp"
 #include "tests/integration/dlq/dlq_support.hpp"
 #include "tests/support/program_run.hpp"
 
@@ -214,6 +217,42 @@ TEST_F(DlqCliTest, MissingQueueUnreachableBrokerAndBadConfig) {
   const CtlRun bad = Ctl({"dlq", "list"});
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("queeue"), std::string::npos) << bad.err;
+}
+
+// Two walks at once would hide from each other what each holds unacked ("0 parked"): while
+// one runs, the tool says the queue is busy (unavailable, exit 1), and the first is unharmed.
+TEST_F(DlqCliTest, AConcurrentWalkIsReportedBusyNotEmpty) {
+  ParkThree();
+  std::promise<void> holding;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  amqp::WalkResult first;
+  std::thread walker([&] {
+    const amqp::QueueBrowser browser(q_.target.broker, q_.target.dead_letter_queue, q_.target.browse);
+    first = browser.Walk([&](const amqp::Delivery&, uint64_t position) {
+      if (position == 0) {
+        holding.set_value();
+        released.wait();
+      }
+      return amqp::Verdict::kKeep;
+    });
+  });
+  ASSERT_EQ(holding.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  const CtlRun busy = Ctl({"--json", "dlq", "list"});
+  const CtlRun busy_table = Ctl({"dlq", "stats"});
+  release.set_value();
+  walker.join();
+  EXPECT_EQ(busy.status, 1) << busy.out << busy.err;
+  EXPECT_EQ(busy.Json()["error"]["kind"], "unavailable") << busy.out;
+  EXPECT_NE(busy.err.find("another client is consuming queue"), std::string::npos) << busy.err;
+  EXPECT_EQ(busy_table.status, 1) << busy_table.out;
+  EXPECT_NE(busy_table.err.find("try again"), std::string::npos) << busy_table.err;
+  EXPECT_EQ(first.end, amqp::WalkEnd::kAllSeen) << first.error;
+  EXPECT_EQ(first.visited, 3u);
+  const CtlRun after = Ctl({"--json", "dlq", "list"});
+  ASSERT_EQ(after.status, 0) << after.err;
+  EXPECT_EQ(after.Json()["count"], 3);
+  EXPECT_EQ(q_.ListedIds(), ids_);
 }
 
 }  // namespace
