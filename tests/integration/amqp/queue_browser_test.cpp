@@ -349,6 +349,10 @@ TEST_F(QueueBrowserTest, QuorumQueueKeepsEveryMessageAndLosesNone) {
   EXPECT_EQ(result.visited, 400u);
   EXPECT_EQ(result.settled, 100u);
   EXPECT_FALSE(result.settles_confirmed);
+  // A quorum queue returns the kept messages and drops our consumer asynchronously after the
+  // channel closed: wait for both, or the next walk finds them still out (or is refused).
+  ASSERT_TRUE(WaitFor([&] { return MessageCount(*admin_, quorum) == 300 && ConsumerCount(*admin_, quorum) == 0; }, 15s))
+      << "ready " << MessageCount(*admin_, quorum) << ", consumers " << ConsumerCount(*admin_, quorum);
   const auto listed = Listed(quorum);
   EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), std::set<std::string>(kept.begin(), kept.end()));
   EXPECT_EQ(listed.size(), 300u);
