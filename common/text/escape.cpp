@@ -1,10 +1,53 @@
 #include "common/text/escape.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "common/text/utf8.hpp"
 
 namespace paynotify::text {
+
+namespace {
+
+// Unicode's format characters (General Category Cf, Unicode 15.1), sorted: bidi controls
+// (U+061C, U+200E/F, U+202A..E, U+2066..9), zero-width ones (U+200B..D, U+2060..4, U+FEFF),
+// the soft hyphen, tags (U+E0001, U+E0020..7F) and the rest. None of them shows a glyph;
+// the bidi ones reorder what follows on a terminal.
+constexpr std::array<std::pair<char32_t, char32_t>, 21> kFormatCharacters{{
+    {0x00AD, 0x00AD},   {0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},
+    {0x070F, 0x070F},   {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x180E, 0x180E},
+    {0x200B, 0x200F},   {0x202A, 0x202E},   {0x2060, 0x2064},   {0x2066, 0x206F},
+    {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
+    {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001},
+    {0xE0020, 0xE007F},
+}};
+
+// The code point of the well-formed sequence text[i..i+length) (length 1..4).
+char32_t Decode(std::string_view text, size_t i, size_t length) {
+  const auto b = [&](size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(text[i + k])); };
+  switch (length) {
+    case 1: return b(0);
+    case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+  }
+}
+
+}  // namespace
+
+bool IsFormatCharacter(char32_t c) {
+  const auto* range = std::lower_bound(kFormatCharacters.begin(), kFormatCharacters.end(), c,
+                                       [](const auto& r, char32_t v) { return r.second < v; });
+  return range != kFormatCharacters.end() && range->first <= c;
+}
+
+bool IsEscapedAsCodePoint(char32_t c) {
+  return (c >= 0x80 && c <= 0x9F) || c == 0x2028 || c == 0x2029 || IsFormatCharacter(c);
+}
 
 std::string Printable(std::string_view text, size_t max_bytes) {
   std::string out;
@@ -35,15 +78,15 @@ std::string Printable(std::string_view text, size_t max_bytes) {
       continue;
     }
     if (i + length > max_bytes) break;  // never cut a character in half
-    const std::string_view sequence = text.substr(i, length);
-    // C1 controls (U+0080..U+009F) and the Unicode line/paragraph separators break lines
-    // in some viewers; print them as code points.
-    if (sequence[0] == '\xC2' && static_cast<unsigned char>(sequence[1]) <= 0x9F) {
-      out += fmt::format("\\u{:04X}", static_cast<unsigned char>(sequence[1]));
-    } else if (sequence == "\xE2\x80\xA8" || sequence == "\xE2\x80\xA9") {
-      out += sequence == "\xE2\x80\xA8" ? "\\u2028" : "\\u2029";
+    // C1 controls and the Unicode line/paragraph separators break lines in some viewers;
+    // format characters are invisible and the bidi ones reorder a line (a forged id that
+    // displays as another). Print them all as code points.
+    const char32_t c = Decode(text, i, length);
+    if (IsEscapedAsCodePoint(c)) {
+      const auto code = static_cast<uint32_t>(c);
+      out += code > 0xFFFF ? fmt::format("\\U{:08X}", code) : fmt::format("\\u{:04X}", code);
     } else {
-      out += sequence;
+      out += text.substr(i, length);
     }
     i += length;
   }

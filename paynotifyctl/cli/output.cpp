@@ -33,9 +33,9 @@ bool IsWide(char32_t c) {
          (c >= 0x20000 && c <= 0x3FFFD);
 }
 
-bool IsCombining(char32_t c) {
-  return (c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F) || (c >= 0xFE00 && c <= 0xFE0F);
-}
+// Combining diacritics and variation selectors. The zero-width format characters
+// (U+200B..U+200F and the like) are not here: text::Printable escapes them, see DisplayWidth.
+bool IsCombining(char32_t c) { return (c >= 0x0300 && c <= 0x036F) || (c >= 0xFE00 && c <= 0xFE0F); }
 
 std::string Pad(const std::string& cell, size_t width, bool right) {
   const size_t w = DisplayWidth(cell);
@@ -56,7 +56,11 @@ size_t DisplayWidth(std::string_view utf8) {
       continue;
     }
     const char32_t c = DecodeAt(utf8, i, length);
-    width += IsCombining(c) ? 0 : IsWide(c) ? 2 : 1;
+    if (text::IsEscapedAsCodePoint(c)) {
+      width += c > 0xFFFF ? 10 : 6;  // the columns of its "\uXXXX" / "\UXXXXXXXX" escape
+    } else {
+      width += IsCombining(c) ? 0 : IsWide(c) ? 2 : 1;
+    }
     i += length;
   }
   return width;

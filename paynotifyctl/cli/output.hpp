@@ -24,6 +24,9 @@ inline constexpr size_t kCellLimit = 64;
 
 /// Columns on a terminal that `utf8` takes: one per code point, two for East Asian wide and
 /// full-width ones (CJK course names), none for combining marks. Ill-formed bytes count one.
+/// A code point that text::Printable prints as a code point escape (C1 controls, U+2028/9,
+/// format characters such as bidi controls and zero-width spaces) counts the columns of that
+/// escape, so a width measured on raw or escaped text never hides one as zero columns.
 size_t DisplayWidth(std::string_view utf8);
 
 /// An aligned text table: a header line, then one line per row, columns separated by two

@@ -67,6 +67,27 @@ TEST(CtlTable, WideCharactersCountTwoColumns) {
   EXPECT_EQ(DisplayWidth(lines[1].substr(0, lines[1].find('1'))), DisplayWidth(lines[2].substr(0, lines[2].find('2'))));
 }
 
+TEST(CtlTable, BidiAndZeroWidthCharactersAreShownEscapedAndAligned) {
+  // U+202E RIGHT-TO-LEFT OVERRIDE and U+200B ZERO WIDTH SPACE: escaped, so a forged id can
+  // neither reorder its row nor hide characters; counted as their escapes' columns.
+  const std::string rlo = "\xe2\x80\xae";
+  const std::string zwsp = "\xe2\x80\x8b";
+  EXPECT_EQ(DisplayWidth(rlo), 6u);
+  EXPECT_EQ(DisplayWidth("a" + zwsp + "b"), 8u);
+  EXPECT_EQ(DisplayWidth("\xf3\xa0\x81\x81"), 10u);  // U+E0041 TAG LATIN CAPITAL LETTER A
+  EXPECT_EQ(DisplayWidth("\xc2\x85"), 6u);              // NEL, escaped as \u0085
+  Table t({"ID", "N"});
+  t.AddRow({"pay-" + rlo + "cba" + zwsp, "1"});
+  t.AddRow({"abcdef", "2"});
+  const std::string out = t.Render();
+  EXPECT_THAT(out, HasSubstr("pay-\\u202Ecba\\u200B  1\n"));
+  EXPECT_THAT(out, Not(HasSubstr(rlo)));
+  EXPECT_THAT(out, Not(HasSubstr(zwsp)));
+  const auto lines = Lines(out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1].find('1'), lines[2].find('2')) << out;  // all ASCII now: bytes are columns
+}
+
 TEST(CtlTable, TooManyCellsIsAProgrammingError) {
   Table t({"A"});
   EXPECT_THROW(t.AddRow({"1", "2"}), std::invalid_argument);
