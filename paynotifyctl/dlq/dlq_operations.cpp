@@ -77,6 +77,19 @@ std::optional<ShowReport> Show(const DlqTarget& target, const std::string& messa
   return report;
 }
 
+// A selected message: counted, its id remembered when ids were named, its report started.
+static ItemReport CountSelected(const amqp::Delivery& parked, uint64_t position, const Selection& selection,
+                                ActionReport& report, std::set<std::string>& seen) {
+  ++report.selected;
+  // Only named ids are looked for: --all over a big queue keeps no set of every id.
+  if (parked.message_id && !selection.message_ids.empty()) seen.insert(*parked.message_id);
+  ItemReport item;
+  item.position = position;
+  item.message_id = parked.message_id;
+  item.reason = HeaderText(parked.headers, consumer::kReasonHeader);
+  return item;
+}
+
 ActionReport Replay(const DlqTarget& target, const Selection& selection, bool dry_run) {
   ActionReport report;
   std::set<std::string> seen;
@@ -85,13 +98,7 @@ ActionReport Replay(const DlqTarget& target, const Selection& selection, bool dr
   const amqp::QueueBrowser browser(Named(target.broker, "walk"), target.dead_letter_queue, target.browse);
   report.walk = browser.Walk([&](const amqp::Delivery& parked, uint64_t position) {
     if (!selection.Selects(parked)) return amqp::Verdict::kKeep;
-    ++report.selected;
-    // Only named ids are looked for: --all over a big queue keeps no set of every id.
-    if (parked.message_id && !selection.message_ids.empty()) seen.insert(*parked.message_id);
-    ItemReport item;
-    item.position = position;
-    item.message_id = parked.message_id;
-    item.reason = HeaderText(parked.headers, consumer::kReasonHeader);
+    ItemReport item = CountSelected(parked, position, selection, report, seen);
     const amqp::OutgoingMessage replay = MakeReplay(parked, target.queue);
     item.replayed = std::get<int64_t>(replay.headers.at(consumer::kReplayedHeader));
     if (dry_run) {
@@ -140,13 +147,7 @@ ActionReport Discard(const DlqTarget& target, const Selection& selection, std::o
   const amqp::QueueBrowser browser(Named(target.broker, "discard"), target.dead_letter_queue, target.browse);
   report.walk = browser.Walk([&](const amqp::Delivery& parked, uint64_t position) {
     if (!selection.Selects(parked)) return amqp::Verdict::kKeep;
-    ++report.selected;
-    // Only named ids are looked for: --all over a big queue keeps no set of every id.
-    if (parked.message_id && !selection.message_ids.empty()) seen.insert(*parked.message_id);
-    ItemReport item;
-    item.position = position;
-    item.message_id = parked.message_id;
-    item.reason = HeaderText(parked.headers, consumer::kReasonHeader);
+    ItemReport item = CountSelected(parked, position, selection, report, seen);
     // The record of what was thrown away, written before it is gone.
     log << fmt::format("dlq discard: message_id={} reason={} body_bytes={} body={}\n",
                        parked.message_id ? text::Printable(*parked.message_id) : std::string("-"),
