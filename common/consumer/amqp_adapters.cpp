@@ -50,6 +50,9 @@ void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const Consume
     spec.message_ttl_ms = plan.message_ttl_ms;
     spec.dead_letter_exchange = plan.dead_letter_exchange;
     spec.dead_letter_routing_key = plan.dead_letter_routing_key;
+    spec.delivery_limit = plan.delivery_limit;
+    spec.dead_letter_strategy = plan.dead_letter_strategy;
+    spec.overflow = plan.overflow;
     try {
       amqp::DeclareQueue(*connection, spec);
     } catch (const amqp::TopologyMismatch& e) {
@@ -62,8 +65,9 @@ void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const Consume
           e.code, e.text, e.argument);
     }
     if (plan.bind_to_exchange) amqp::BindQueue(*connection, plan.name, topology.exchange);
-    log->info("declared queue={} type={}{}{}", plan.name, plan.queue_type,
+    log->info("declared queue={} type={}{}{}{}", plan.name, plan.queue_type,
               plan.message_ttl_ms ? fmt::format(" x-message-ttl={}", *plan.message_ttl_ms) : "",
+              plan.delivery_limit ? fmt::format(" x-delivery-limit={}", *plan.delivery_limit) : "",
               plan.bind_to_exchange ? fmt::format(" bound to exchange={}", topology.exchange) : "");
   }
   connection->Close();
