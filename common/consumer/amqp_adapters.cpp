@@ -38,6 +38,26 @@ bool AmqpCopyPublisher::PublishConfirmed(const amqp::OutgoingMessage& copy) {
   return outcome == amqp::PublishOutcome::kConfirmed;
 }
 
+namespace {
+
+// After a mismatch on an existing queue: whether its x-queue-type is what differs. Asks with a
+// declare that carries x-queue-type alone, which the broker compares argument by argument: it
+// fails naming x-queue-type only if the type differs (an absent argument on both sides is
+// equal). Nothing is created: the queue exists (it just refused our declare); only if it was
+// deleted in between would this create a bare queue, which the next start reports.
+std::optional<amqp::TopologyMismatch> QueueTypeMismatch(amqp::Connection& connection, const QueuePlan& plan) {
+  try {
+    amqp::DeclareQueue(connection, amqp::QueueSpec{.name = plan.name, .queue_type = plan.queue_type});
+  } catch (const amqp::TopologyMismatch& e) {
+    if (e.argument == "x-queue-type") return e;
+  } catch (const amqp::AmqpError&) {
+    // The original mismatch is the answer then.
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const ConsumerTopology& topology,
                              std::string_view config_keys) {
   auto log = log::Get("topology");
@@ -55,7 +75,11 @@ void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const Consume
     spec.overflow = plan.overflow;
     try {
       amqp::DeclareQueue(*connection, spec);
-    } catch (const amqp::TopologyMismatch& e) {
+    } catch (const amqp::TopologyMismatch& mismatch) {
+      // The broker names the first argument that differs in ITS order, in which the
+      // dead-letter arguments come before x-queue-type: a classic queue met by quorum mode
+      // (or the reverse) would be reported as "x-dead-letter-exchange", hiding the real cause.
+      const amqp::TopologyMismatch e = QueueTypeMismatch(*connection, plan).value_or(mismatch);
       // Re-throw with the queue named: the broker's text names the argument, not always the queue.
       throw amqp::TopologyMismatch(
           fmt::format("queue '{}' exists with a different '{}' than configured ({}); delete the queue or change the "
