@@ -81,9 +81,15 @@ void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const Consume
       // (or the reverse) would be reported as "x-dead-letter-exchange", hiding the real cause.
       const amqp::TopologyMismatch e = QueueTypeMismatch(*connection, plan).value_or(mismatch);
       // Re-throw with the queue named: the broker's text names the argument, not always the queue.
+      // Never advise a plain delete: the messages in the queue exist nowhere else (their
+      // publisher let go of each one once the broker confirmed it).
       throw amqp::TopologyMismatch(
-          fmt::format("queue '{}' exists with a different '{}' than configured ({}); delete the queue or change the "
-                      "configuration{}",
+          fmt::format("queue '{}' exists with a different '{}' than configured ({}); change the configuration{} "
+                      "back to match the queue. To apply the new setting, empty the queue first: stop the "
+                      "publishers (their relay) and let it drain to 0 messages under the old configuration (the "
+                      "parking queue: replay its messages), then delete it, or move to a new queue name and delete "
+                      "this one once it is empty. Deleting a queue that still holds messages "
+                      "loses them",
                       plan.name, e.argument, e.text,
                       config_keys.empty() ? std::string() : fmt::format(" ({})", config_keys)),
           e.code, e.text, e.argument);
