@@ -60,6 +60,20 @@ LearningSettings ReadLearningSettings(config::Reader& reader) {
   if (s.topology.dead_letter_queue.empty() || s.topology.dead_letter_queue == s.topology.queue) {
     reader.AddError("consumer.dead-letter-queue", "must be a queue name other than consumer.queue");
   }
+  // A parking queue that is also a retry queue would get that retry queue's TTL and dead-letter
+  // target: parked messages would cycle back to the main queue (classic mode: forever; quorum
+  // mode: the broker drops a delivery-limit dead-letter whose path returns to its source queue
+  // as a cycle, silently).
+  for (int attempt = 1; attempt < retry.max_attempts; ++attempt) {
+    if (s.topology.dead_letter_queue == s.topology.RetryQueue(attempt)) {
+      reader.AddError("consumer.dead-letter-queue",
+                      "must not be a retry queue ('" + s.topology.dead_letter_queue +
+                          "' is one with rabbitmq.listener.retry.max-attempts " +
+                          std::to_string(retry.max_attempts) +
+                          "): parked messages would be sent back to consumer.queue");
+      break;
+    }
+  }
   s.confirm_timeout = reader.Duration("consumer.confirm-timeout", 5000ms);
   s.poll_interval = reader.Duration("consumer.poll-interval", 500ms);
   if (s.confirm_timeout <= 0ms) reader.AddError("consumer.confirm-timeout", "must be greater than 0");

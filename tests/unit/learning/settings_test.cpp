@@ -215,5 +215,39 @@ TEST(LearningSettings, DeliveryLimitBelowOneIsAnErrorWithTheLine) {
   EXPECT_THAT(error, HasSubstr("consumer.delivery-limit"));
 }
 
+// A parking queue that is also a retry queue would send parked messages back to the main
+// queue (a loop in classic mode, a silently dropped dead-letter cycle in quorum mode).
+TEST(LearningSettings, DeadLetterQueueNamedLikeARetryQueueIsAnErrorWithTheLine) {
+  for (const char* name : {"learning.paynotify.retry.1", "learning.paynotify.retry.4"}) {
+    auto reader = config::Reader::FromString(
+        std::string("consumer:\n  queue: learning.paynotify\n  dead-letter-queue: ") + name + "\n", "learning.yaml",
+        "PAYNOTIFY", Env({}));
+    ReadLearningSettings(reader);
+    const std::string error = FinishError(reader);
+    EXPECT_THAT(error, HasSubstr("learning.yaml:3")) << name;
+    EXPECT_THAT(error, HasSubstr("consumer.dead-letter-queue")) << name;
+    EXPECT_THAT(error, HasSubstr("must not be a retry queue")) << name;
+  }
+}
+
+TEST(LearningSettings, DeadLetterQueueNamedLikeARetryQueueBeyondMaxAttemptsIsAccepted) {
+  // max-attempts 5 declares retry.1 .. retry.4 only; retry.5 is no retry queue.
+  auto reader = config::Reader::FromString(
+      "database:\n  dbname: learning\nconsumer:\n  queue: learning.paynotify\n"
+      "  dead-letter-queue: learning.paynotify.retry.5\n",
+      "learning.yaml", "PAYNOTIFY", Env({}));
+  const LearningSettings s = ReadLearningSettings(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(s.topology.dead_letter_queue, "learning.paynotify.retry.5");
+}
+
+TEST(LearningSettings, DeadLetterQueueFromTheEnvironmentNamedLikeARetryQueueIsAnError) {
+  auto reader = config::Reader::FromString(
+      "database:\n  dbname: learning\n", "learning.yaml", "PAYNOTIFY",
+      Env({{"PAYNOTIFY_CONSUMER_DEAD_LETTER_QUEUE", "learning.paynotify.retry.2"}}));
+  ReadLearningSettings(reader);
+  EXPECT_THAT(FinishError(reader), HasSubstr("consumer.dead-letter-queue"));
+}
+
 }  // namespace
 }  // namespace paynotify::learning
