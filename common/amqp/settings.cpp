@@ -26,6 +26,17 @@ bool ParsePort(std::string_view text, int& port) {
   return true;
 }
 
+bool EqualIgnoringCase(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](unsigned char x, unsigned char y) {
+    return std::tolower(x) == std::tolower(y);
+  });
+}
+
+std::string HostPort(const BrokerAddress& address) {
+  return address.host.find(':') == std::string::npos ? fmt::format("{}:{}", address.host, address.port)
+                                                     : fmt::format("[{}]:{}", address.host, address.port);
+}
+
 }  // namespace
 
 std::vector<size_t> AddressRotation::Order(size_t count) const {
@@ -78,19 +89,35 @@ BrokerSettings ReadBrokerSettings(config::Reader& reader) {
   const std::string host = reader.String("rabbitmq.host", "localhost");
   const int port = static_cast<int>(reader.Int("rabbitmq.port", 5672, 1, 65535));
   const std::vector<std::string> addresses = reader.StringList("rabbitmq.addresses", {});
+  if (addresses.empty() && reader.Has("rabbitmq.addresses")) {
+    // Set, but to nothing ("", " , ", []): most likely a cluster's address list that did not
+    // get filled in. Falling back to host/port would silently run on one node.
+    reader.AddError("rabbitmq.addresses",
+                    "is empty (no \"host:port\" entries); list the nodes, or remove it to use rabbitmq.host/port");
+  }
   if (addresses.empty()) {
     if (host.empty()) reader.AddError("rabbitmq.host", "must not be empty");
     settings.addresses.push_back(BrokerAddress{host, port});
   } else {
     for (const std::string& entry : addresses) {
       BrokerAddress address;
-      if (ParseBrokerAddress(entry, address)) {
-        settings.addresses.push_back(address);
-      } else {
+      if (!ParseBrokerAddress(entry, address)) {
         reader.AddError("rabbitmq.addresses",
                         fmt::format("expected \"host\" or \"host:port\" (port 1-65535), got '{}'",
                                     entry));
+        continue;
       }
+      // A node listed twice gets twice the share of (re)connects and, when it is down, is
+      // waited for twice per round; most likely a typo for another node's port.
+      const auto same = [&address](const BrokerAddress& other) {
+        return other.port == address.port && EqualIgnoringCase(other.host, address.host);
+      };
+      if (std::any_of(settings.addresses.begin(), settings.addresses.end(), same)) {
+        reader.AddError("rabbitmq.addresses",
+                        fmt::format("lists {} more than once (got '{}')", HostPort(address), entry));
+        continue;
+      }
+      settings.addresses.push_back(address);
     }
     if (settings.addresses.empty()) settings.addresses.push_back(BrokerAddress{host, port});
   }

@@ -84,5 +84,81 @@ TEST(BrokerAddressTest, TheEnvironmentOverridesTheAddressListAsCommaSeparatedTex
   }
 }
 
+config::Reader BrokerReader(const std::string& yaml, std::map<std::string, std::string> env) {
+  env.emplace("PAYNOTIFY_RABBITMQ_PASSWORD", "x");
+  return config::Reader::FromString(yaml, "broker.yaml", "PAYNOTIFY",
+                                    [env = std::move(env)](const std::string& name) -> std::optional<std::string> {
+                                      const auto it = env.find(name);
+                                      if (it == env.end()) return std::nullopt;
+                                      return it->second;
+                                    });
+}
+
+std::string FinishError(config::Reader& reader) {
+  try {
+    reader.Finish();
+  } catch (const config::ConfigErrors& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// An address list set to nothing is an error, not a silent fall back to rabbitmq.host/port:
+// a cluster's list that did not get filled in must not run the daemon on one node.
+TEST(BrokerAddressTest, AnEnvironmentAddressListWithoutEntriesIsAnError) {
+  for (const char* value : {"", " ", ",", " , ,"}) {
+    auto reader = BrokerReader("rabbitmq:\n  host: 127.0.0.1\n", {{"PAYNOTIFY_RABBITMQ_ADDRESSES", value}});
+    ReadBrokerSettings(reader);
+    const std::string error = FinishError(reader);
+    EXPECT_NE(error.find("rabbitmq.addresses"), std::string::npos) << "'" << value << "': " << error;
+    EXPECT_NE(error.find("empty"), std::string::npos) << "'" << value << "': " << error;
+  }
+}
+
+TEST(BrokerAddressTest, AFileAddressListWithoutEntriesIsAnErrorWithTheLine) {
+  for (const char* yaml : {"rabbitmq:\n  addresses: \"\"\n", "rabbitmq:\n  addresses: []\n"}) {
+    auto reader = BrokerReader(yaml, {});
+    ReadBrokerSettings(reader);
+    const std::string error = FinishError(reader);
+    EXPECT_NE(error.find("broker.yaml:2"), std::string::npos) << yaml << error;
+    EXPECT_NE(error.find("rabbitmq.addresses"), std::string::npos) << yaml << error;
+    EXPECT_NE(error.find("empty"), std::string::npos) << yaml << error;
+  }
+}
+
+TEST(BrokerAddressTest, NoAddressListUsesHostAndPort) {
+  auto reader = BrokerReader("rabbitmq:\n  host: node-1\n  port: 5680\n", {});
+  const BrokerSettings settings = ReadBrokerSettings(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  ASSERT_EQ(settings.addresses.size(), 1u);
+  EXPECT_EQ(settings.addresses[0].host, "node-1");
+  EXPECT_EQ(settings.addresses[0].port, 5680);
+}
+
+// The same node twice (also spelled differently: default port, host case) is a typo for
+// another node, not a second node.
+TEST(BrokerAddressTest, ADuplicateAddressIsAnError) {
+  for (const char* value : {"127.0.0.1:5672,127.0.0.1:5672", "a:5673, b:5674, a:5673", "node:5672, NODE",
+                            "[::1]:5672, [::1]"}) {
+    auto reader = BrokerReader("rabbitmq:\n  host: 127.0.0.1\n", {{"PAYNOTIFY_RABBITMQ_ADDRESSES", value}});
+    ReadBrokerSettings(reader);
+    const std::string error = FinishError(reader);
+    EXPECT_NE(error.find("rabbitmq.addresses"), std::string::npos) << value << ": " << error;
+    EXPECT_NE(error.find("more than once"), std::string::npos) << value << ": " << error;
+  }
+  auto reader = BrokerReader("rabbitmq:\n  addresses: [\"a:5672\", \"b:5672\", \"a:5672\"]\n", {});
+  ReadBrokerSettings(reader);
+  const std::string error = FinishError(reader);
+  EXPECT_NE(error.find("broker.yaml:2"), std::string::npos) << error;
+  EXPECT_NE(error.find("lists a:5672 more than once"), std::string::npos) << error;
+}
+
+TEST(BrokerAddressTest, TheSameHostOnOtherPortsIsNoDuplicate) {
+  auto reader = BrokerReader("rabbitmq:\n  addresses: \"127.0.0.1:5672, 127.0.0.1:5673, 127.0.0.1:5674\"\n", {});
+  const BrokerSettings settings = ReadBrokerSettings(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(settings.addresses.size(), 3u);
+}
+
 }  // namespace
 }  // namespace paynotify::amqp
