@@ -51,8 +51,11 @@ class AmqpCopyPublisher final : public CopyPublisher {
 /// queues and the parking queue on a short-lived connection. Throws amqp::TopologyMismatch
 /// naming the queue and the differing argument when something exists with other settings,
 /// other amqp::AmqpError when the broker cannot be reached. `config_keys`, if given, names
-/// the service's settings behind the topology, for the mismatch message.
+/// the service's settings behind the topology, for the mismatch message. A queue of the other
+/// type than topology.queue_type is reported as argument "x-queue-type" (also when the broker
+/// named a dead-letter argument first), the message naming `queue_type_key` (the setting of
+/// the type); when that cannot be told, the message says that the type may be the cause.
 void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const ConsumerTopology& topology,
-                             std::string_view config_keys = {});
+                             std::string_view config_keys = {}, std::string_view queue_type_key = {});
 
 }  // namespace paynotify::consumer

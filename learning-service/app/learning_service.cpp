@@ -123,7 +123,8 @@ LearningFlow LearningService::Flow() const {
 LearningService::~LearningService() { Stop(); }
 
 void LearningService::DeclareTopology() {
-  consumer::DeclareConsumerTopology(settings_.broker, settings_.topology, "consumer.*, rabbitmq.listener.retry.*");
+  consumer::DeclareConsumerTopology(settings_.broker, settings_.topology, "consumer.*, rabbitmq.listener.retry.*",
+                                    "consumer.queue-type");
 }
 
 void LearningService::ConnectDatabase() { repository_.Connect(); }

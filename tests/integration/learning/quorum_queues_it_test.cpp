@@ -4,7 +4,8 @@
 // applied; a message past max attempts is parked; a delivery that is never acked (its
 // consumer's connection closed each time) is dead-lettered by the main queue's delivery limit
 // into the parking queue, where paynotifyctl dlq lists it with the broker's reason and
-// replays it; an existing classic queue is a TopologyMismatch naming x-queue-type.
+// replays it; an existing classic queue met by quorum mode, and an existing quorum queue met by
+// classic mode, is a TopologyMismatch naming x-queue-type.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -132,16 +133,39 @@ TEST_F(QuorumQueuesTest, AnExistingClassicQueueIsATopologyMismatchNamingTheQueue
   amqp::DeclareExchange(*admin_, amqp::ExchangeSpec{.name = settings_.topology.exchange});
   amqp::DeclareQueue(*admin_, amqp::QueueSpec{.name = settings_.topology.queue});  // classic
   try {
-    consumer::DeclareConsumerTopology(settings_.broker, settings_.topology, "consumer.queue-type");
+    consumer::DeclareConsumerTopology(settings_.broker, settings_.topology, "consumer.*", "consumer.queue-type");
     FAIL() << "declared a quorum queue over a classic one";
   } catch (const amqp::TopologyMismatch& e) {
     const std::string what = e.what();
     EXPECT_EQ(e.argument, "x-queue-type") << what;
     EXPECT_NE(what.find(settings_.topology.queue), std::string::npos) << what;
-    EXPECT_NE(what.find("consumer.queue-type"), std::string::npos) << what;
+    EXPECT_NE(what.find("It is a classic queue, configured is quorum (consumer.queue-type)"), std::string::npos)
+        << what;
     // Never a plain "delete the queue": it holds the only copy of its messages.
     EXPECT_NE(what.find("drain to 0 messages"), std::string::npos) << what;
   }
+}
+
+// The reverse: queues declared by quorum mode met by classic mode. The broker names
+// x-dead-letter-exchange first (it compares the dead-letter arguments before the type); the
+// mismatch still says that the type differs and which setting that is.
+TEST_F(QuorumQueuesTest, AnExistingQuorumQueueMetByClassicModeIsATopologyMismatchNamingTheQueueType) {
+  consumer::DeclareConsumerTopology(settings_.broker, settings_.topology);  // quorum
+  settings_.topology.queue_type = "classic";
+  try {
+    consumer::DeclareConsumerTopology(settings_.broker, settings_.topology, "consumer.*", "consumer.queue-type");
+    FAIL() << "declared a classic queue over a quorum one";
+  } catch (const amqp::TopologyMismatch& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.argument, "x-queue-type") << what;
+    EXPECT_NE(what.find("'" + settings_.topology.queue + "'"), std::string::npos) << what;
+    EXPECT_NE(what.find("It is a quorum queue, configured is classic (consumer.queue-type)"), std::string::npos)
+        << what;
+    EXPECT_NE(what.find("drain to 0 messages"), std::string::npos) << what;
+  }
+  // The probes created nothing and changed nothing: the queue is still quorum mode's.
+  settings_.topology.queue_type = "quorum";
+  EXPECT_NO_THROW(consumer::DeclareConsumerTopology(settings_.broker, settings_.topology));
 }
 
 // Another delivery limit than the queue was declared with is noticed, not silently kept.
@@ -153,6 +177,9 @@ TEST_F(QuorumQueuesTest, AnotherDeliveryLimitIsATopologyMismatchNamingIt) {
     FAIL() << "a different x-delivery-limit was accepted";
   } catch (const amqp::TopologyMismatch& e) {
     EXPECT_EQ(e.argument, "x-delivery-limit") << e.what();
+    // A quorum queue compares x-delivery-limit only after x-queue-type: no type hint.
+    EXPECT_EQ(std::string(e.what()).find("queue-type"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("If it is a"), std::string::npos) << e.what();
   }
   settings_.topology.delivery_limit -= 1;  // so TearDown deletes the same queues
 }
