@@ -29,9 +29,10 @@ std::string Truncated(const std::string& text, size_t max_bytes = kMaxErrorText)
 
 bool IsBrokerDeathHeader(const std::string& name) {
   // The broker adds x-death (a table) and x-first/last-death-* when a message expires from a
-  // retry queue; they describe our own retry hops, not the message.
+  // retry queue; they describe our own retry hops, not the message. A quorum queue adds
+  // x-delivery-count to a redelivery: the broker's count of returns, not the message's.
   return name.rfind("x-death", 0) == 0 || name.rfind("x-first-death", 0) == 0 ||
-         name.rfind("x-last-death", 0) == 0;
+         name.rfind("x-last-death", 0) == 0 || name == "x-delivery-count";
 }
 
 bool IsOwnHeader(const std::string& name) { return name.rfind("x-paynotify-", 0) == 0; }

@@ -257,6 +257,26 @@ TEST(TopologyPlanTest, TheFirstHopsSummaryTravelsWithTheRetries) {
   EXPECT_EQ(std::get<std::string>(parked.headers.at(kOriginalExchangeHeader)), "events.fanout");
 }
 
+// A quorum queue's redelivery carries the broker's x-delivery-count: bookkeeping, like
+// x-death, not one of the message's own headers.
+TEST(TopologyPlanTest, TheSummaryLeavesOutAQuorumQueuesDeliveryCount) {
+  amqp::Delivery d = testing::MakeDelivery("{}", "mid-5", 1);
+  d.headers["traceparent"] = std::string("00-abc-01");
+  d.headers["x-delivery-count"] = int64_t{3};
+  const amqp::OutgoingMessage retry = MakeRetryCopy(d, Topology(), Disposition::Retry(1000ms, 2, "deadlock"));
+  const amqp::OutgoingMessage parked = MakeDeadLetterCopy(d, Topology(), Disposition::DeadLetter("retries-exhausted", "x", 1),
+                                                          std::chrono::system_clock::time_point{});
+  for (const amqp::OutgoingMessage* copy : {&retry, &parked}) {
+    EXPECT_EQ(std::get<std::string>(copy->headers.at(kOriginalHeadersHeader)), "traceparent=\"00-abc-01\"");
+    EXPECT_FALSE(copy->headers.contains("x-delivery-count"));
+  }
+  // Only that name: a header merely starting with it is the message's own.
+  d.headers.erase("traceparent");
+  d.headers["x-delivery-count-of-upstream"] = int64_t{1};
+  const amqp::OutgoingMessage other = MakeRetryCopy(d, Topology(), Disposition::Retry(1000ms, 2, "deadlock"));
+  EXPECT_EQ(std::get<std::string>(other.headers.at(kOriginalHeadersHeader)), "x-delivery-count-of-upstream=1");
+}
+
 TEST(TopologyPlanTest, TheReplayCountTravelsWithRetriesIntoTheNextParkedCopy) {
   amqp::Delivery replayed = testing::MakeDelivery("{}", "mid-6");
   replayed.headers[kReplayedHeader] = int64_t{2};
