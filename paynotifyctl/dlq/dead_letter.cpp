@@ -42,7 +42,7 @@ std::optional<std::string> HeaderText(const amqp::Headers& headers, const std::s
       [](const auto& v) -> std::string {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string>) {
-          return v.substr(0, kMaxHeaderText);
+          return CutAtCharacter(v, kMaxHeaderText);
         } else if constexpr (std::is_same_v<T, bool>) {
           return v ? "true" : "false";
         } else {
@@ -76,7 +76,7 @@ std::optional<std::string> ParkingReason(const amqp::Headers& headers) {
       if (parsed.is_array() && !parsed.empty() && parsed.front().is_object()) {
         const auto reason = parsed.front().find("reason");
         if (reason != parsed.front().end() && reason->is_string()) {
-          return reason->get<std::string>().substr(0, kMaxHeaderText);
+          return CutAtCharacter(reason->get<std::string>(), kMaxHeaderText);
         }
       }
     }

@@ -49,13 +49,15 @@ struct DeadLetterSummary {
 /// Summarises one parked delivery. Never throws for any content.
 DeadLetterSummary Summarize(const amqp::Delivery& parked, uint64_t position);
 
-/// A string header, cut to kMaxHeaderText bytes; nullopt when absent. An integer or other
+/// A string header, cut to at most kMaxHeaderText bytes (never inside a UTF-8 sequence);
+/// nullopt when absent. An integer or other
 /// value is given as its text (a foreign producer's choice of type is not an error here).
 std::optional<std::string> HeaderText(const amqp::Headers& headers, const std::string& name);
 /// Why the message is parked: x-paynotify-reason when our consumer parked it; else, for a
 /// message the broker dead-lettered itself (a quorum queue's x-delivery-limit: reason
 /// "delivery_limit"), the reason of the broker's latest x-death entry (x-first-death-reason
-/// when x-death cannot be read); nullopt when neither says. Raw bytes, at most kMaxHeaderText.
+/// when x-death cannot be read); nullopt when neither says. Raw bytes, at most kMaxHeaderText,
+/// cut at a character boundary.
 std::optional<std::string> ParkingReason(const amqp::Headers& headers);
 
 /// An integer header (or a string of decimal digits); nullopt when absent or not a number.

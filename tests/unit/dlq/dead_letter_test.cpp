@@ -6,6 +6,7 @@
 
 #include "common/consumer/headers.hpp"
 #include "common/consumer/topology_plan.hpp"
+#include "common/text/utf8.hpp"
 #include "tests/support/consumer_fakes.hpp"
 
 namespace paynotify::ctl::dlq {
@@ -154,6 +155,27 @@ TEST(DeadLetterSummaryTest, OurReasonWinsAndAnUnreadableXDeathFallsBackToTheFirs
   const std::string hostile = "[{\"reason\":\"" + std::string(5000, 'x') + "\\u001b[2J\"}]";
   EXPECT_EQ(ParkingReason(BrokerParked(hostile, "").headers)->size(), kMaxHeaderText);
   EXPECT_FALSE(ParkingReason(amqp::Headers{}).has_value());
+}
+
+// A long reason is cut at a character boundary, never inside a UTF-8 sequence (the cut text
+// becomes a reason key and part of a replay's x-paynotify-last-error, which must stay UTF-8).
+TEST(DeadLetterSummaryTest, ALongReasonIsCutAtACharacterBoundary) {
+  // "é" is two bytes: 1023 ASCII bytes put its second byte at the 1025th, past the limit.
+  const std::string long_reason = std::string(kMaxHeaderText - 1, 'r') + "\u00e9tail";
+  const std::optional<std::string> reason =
+      ParkingReason(BrokerParked("[{\"reason\":\"" + long_reason + "\"}]", "").headers);
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_EQ(*reason, std::string(kMaxHeaderText - 1, 'r'));
+  EXPECT_TRUE(text::IsValidUtf8(*reason));
+  // Our own header, read by HeaderText, the same.
+  amqp::Headers ours;
+  ours[consumer::kReasonHeader] = std::string(kMaxHeaderText - 1, 'r') + "\xc3\xa9tail";
+  EXPECT_EQ(ParkingReason(ours), std::string(kMaxHeaderText - 1, 'r'));
+  amqp::Delivery parked;
+  parked.body = kBody;
+  parked.headers = ours;
+  const amqp::OutgoingMessage replay = MakeReplay(parked, "learning.paynotify");
+  EXPECT_TRUE(text::IsValidUtf8(std::get<std::string>(replay.headers.at(consumer::kLastErrorHeader))));
 }
 
 TEST(SelectionTest, ByIdsByReasonOrAll) {
