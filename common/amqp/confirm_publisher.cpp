@@ -93,7 +93,7 @@ bool ConfirmPublisher::IsConnected() const { return connection_ && connection_->
 void ConfirmPublisher::Connect() {
   if (IsConnected()) return;
   connection_.reset();
-  auto connection = Connection::Open(settings_);
+  auto connection = Connection::Open(settings_, &rotation_);
   const amqp_channel_t channel = connection->Channel();
   amqp_confirm_select(connection->State(), channel);
   connection->CheckLastRpc("confirm.select");

@@ -65,6 +65,7 @@ class ConfirmPublisher {
   void Drop(const std::string& reason, bool graceful);
 
   BrokerSettings settings_;
+  AddressRotation rotation_;  // a reconnect starts with the node after the last one
   size_t window_;
   std::unique_ptr<Connection> connection_;
   uint64_t next_tag_ = 1;  // delivery tag the broker assigns to our next publish

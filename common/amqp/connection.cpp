@@ -9,6 +9,7 @@
 
 #include "common/amqp/errors.hpp"
 #include "common/log/log.hpp"
+#include "common/text/escape.hpp"
 
 namespace paynotify::amqp {
 namespace {
@@ -98,25 +99,38 @@ std::unique_ptr<Connection> Connection::OpenOne(const BrokerSettings& settings,
   return connection;
 }
 
-std::unique_ptr<Connection> Connection::Open(const BrokerSettings& settings) {
+std::unique_ptr<Connection> Connection::Open(const BrokerSettings& settings, AddressRotation* rotation) {
   if (settings.addresses.empty()) {
     throw AmqpError("amqp: no broker address configured", false);
   }
   const std::string name = settings.connection_name.empty() ? DefaultName()
                                                             : settings.connection_name;
   auto logger = log::Get("amqp");
+  const size_t count = settings.addresses.size();
+  std::vector<size_t> order;
+  if (rotation != nullptr) {
+    order = rotation->Order(count);
+  } else {
+    for (size_t i = 0; i < count; ++i) order.push_back(i);
+  }
   std::string errors;
   bool any_retryable = false;
-  for (size_t i = 0; i < settings.addresses.size(); ++i) {
+  for (const size_t i : order) {
     const BrokerAddress& address = settings.addresses[i];
     try {
       auto connection = OpenOne(settings, address, name);
-      logger->info("connected to {}:{} vhost={} name={} heartbeat={}s", address.host,
-                   address.port, settings.virtual_host, name, connection->HeartbeatSeconds());
+      if (rotation != nullptr) rotation->Connected(i);
+      // Hosts come from the configuration (or its environment override): printed escaped.
+      logger->info("connected to {}:{} (address {} of {}) vhost={} name={} heartbeat={}s",
+                   text::Printable(address.host), address.port, i + 1, count,
+                   text::Printable(settings.virtual_host), text::Printable(name),
+                   connection->HeartbeatSeconds());
       return connection;
     } catch (const AmqpError& error) {
-      if (settings.addresses.size() == 1) throw;
-      logger->debug("connect to {}:{} failed: {}", address.host, address.port, error.what());
+      if (count == 1) throw;
+      logger->info("connect to {}:{} (address {} of {}) failed: {}{}", text::Printable(address.host),
+                   address.port, i + 1, count, text::Printable(error.what(), 512),
+                   i == order.back() ? "" : "; trying the next address");
       any_retryable = any_retryable || error.retryable;
       if (!errors.empty()) errors += "; ";
       errors += error.what();

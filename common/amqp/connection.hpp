@@ -23,11 +23,13 @@ namespace paynotify::amqp {
 /// declare) keeps the connection: the channel is reopened on the next Channel() call.
 class Connection {
  public:
-  /// Connects to the first address (in order) that accepts TCP within connect_timeout and
-  /// the login; opens channel 1. Sends client property connection_name. Throws AmqpError
-  /// (the last address's error type when there is one address; otherwise an AmqpError
-  /// listing every address's error, retryable if any of them was).
-  static std::unique_ptr<Connection> Open(const BrokerSettings& settings);
+  /// Connects to the first address that accepts TCP within connect_timeout and the login,
+  /// trying them in the order `rotation` gives (it is told which one connected), or in list
+  /// order without one; opens channel 1. Logs the address chosen. Sends client property
+  /// connection_name. Throws AmqpError (the last address's error type when there is one
+  /// address; otherwise an AmqpError listing every address's error, retryable if any of them
+  /// was).
+  static std::unique_ptr<Connection> Open(const BrokerSettings& settings, AddressRotation* rotation = nullptr);
 
   ~Connection();  // Close()
   Connection(const Connection&) = delete;

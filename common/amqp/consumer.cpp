@@ -56,7 +56,7 @@ void Consumer::Drop(bool graceful) {
 void Consumer::Connect() {
   if (IsConnected()) return;
   connection_.reset();
-  auto connection = Connection::Open(settings_);
+  auto connection = Connection::Open(settings_, &rotation_);
   const amqp_channel_t channel = connection->Channel();
   amqp_basic_qos(connection->State(), channel, 0, prefetch_, 0);
   connection->CheckLastRpc(fmt::format("basic.qos prefetch={}", prefetch_));

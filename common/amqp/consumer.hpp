@@ -67,6 +67,7 @@ class Consumer {
   void HandleOtherFrame();
 
   BrokerSettings settings_;
+  AddressRotation rotation_;  // a reconnect starts with the node after the last one
   std::string queue_;
   uint16_t prefetch_;
   std::unique_ptr<Connection> connection_;

@@ -28,6 +28,15 @@ bool ParsePort(std::string_view text, int& port) {
 
 }  // namespace
 
+std::vector<size_t> AddressRotation::Order(size_t count) const {
+  std::vector<size_t> order;
+  order.reserve(count);
+  // A list shortened since (not possible today: settings are fixed at start) starts over.
+  const size_t first = (last_ && *last_ < count) ? *last_ + 1 : 0;
+  for (size_t i = 0; i < count; ++i) order.push_back((first + i) % count);
+  return order;
+}
+
 bool ParseBrokerAddress(const std::string& raw, BrokerAddress& out) {
   std::string text = raw;
   // Spring also accepts "amqp://host:port"; take the authority part only.

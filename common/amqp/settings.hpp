@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +22,9 @@ struct BrokerAddress {
 
 /// How to reach the broker. A value type; copy freely.
 struct BrokerSettings {
-  /// Tried in order on every (re)connect until one accepts the login.
+  /// Tried in turn on every (re)connect until one accepts the login: from the first, or, for
+  /// an owner that keeps an AddressRotation, from the one after the address it was last
+  /// connected to (round-robin).
   std::vector<BrokerAddress> addresses{};
   std::string username{};
   std::string password{};  // never logged
@@ -51,6 +55,23 @@ struct BrokerSettings {
 ///   rabbitmq.reconnect.multiplier (2.0), rabbitmq.reconnect.max-interval (30s).
 /// Invalid values are recorded on the reader (reported all at once by Reader::Finish()).
 BrokerSettings ReadBrokerSettings(config::Reader& reader);
+
+/// Which broker address a connection owner (a consumer, a publisher) connects to next. A
+/// reconnect starts with the address AFTER the one it was last connected to and wraps round,
+/// so an owner whose node died tries the other nodes first and the dead one last, instead of
+/// waiting for the dead one on every attempt; an owner that never connected starts with the
+/// first. One per owner, used from the owner's thread only.
+class AddressRotation {
+ public:
+  /// The indexes of `count` addresses in the order to try them.
+  std::vector<size_t> Order(size_t count) const;
+  /// A connection to addresses[index] was established.
+  void Connected(size_t index) { last_ = index; }
+  std::optional<size_t> Last() const { return last_; }
+
+ private:
+  std::optional<size_t> last_;
+};
 
 /// Parses "host", "host:port" or "[v6addr]:port"; returns false on a malformed entry.
 bool ParseBrokerAddress(const std::string& text, BrokerAddress& out);

@@ -20,6 +20,8 @@ Headers QueueArguments(const QueueSpec& spec) {
   if (spec.message_ttl_ms) arguments["x-message-ttl"] = *spec.message_ttl_ms;
   if (spec.max_length) arguments["x-max-length"] = *spec.max_length;
   if (spec.overflow) arguments["x-overflow"] = *spec.overflow;
+  if (spec.delivery_limit) arguments["x-delivery-limit"] = *spec.delivery_limit;
+  if (spec.dead_letter_strategy) arguments["x-dead-letter-strategy"] = *spec.dead_letter_strategy;
   return arguments;
 }
 

@@ -30,6 +30,8 @@ struct QueueSpec {
   std::optional<int64_t> message_ttl_ms{};               // x-message-ttl
   std::optional<int64_t> max_length{};                   // x-max-length
   std::optional<std::string> overflow{};  // x-overflow: drop-head | reject-publish | reject-publish-dlx
+  std::optional<int64_t> delivery_limit{};               // x-delivery-limit (quorum queues)
+  std::optional<std::string> dead_letter_strategy{};     // x-dead-letter-strategy: at-most-once | at-least-once (quorum)
 };
 
 /// exchange.declare. Throws TopologyMismatch (e.g. argument "type" or "durable"),

@@ -38,6 +38,26 @@ bool AmqpCopyPublisher::PublishConfirmed(const amqp::OutgoingMessage& copy) {
   return outcome == amqp::PublishOutcome::kConfirmed;
 }
 
+namespace {
+
+// After a mismatch on an existing queue: whether its x-queue-type is what differs. Asks with a
+// declare that carries x-queue-type alone, which the broker compares argument by argument: it
+// fails naming x-queue-type only if the type differs (an absent argument on both sides is
+// equal). Nothing is created: the queue exists (it just refused our declare); only if it was
+// deleted in between would this create a bare queue, which the next start reports.
+std::optional<amqp::TopologyMismatch> QueueTypeMismatch(amqp::Connection& connection, const QueuePlan& plan) {
+  try {
+    amqp::DeclareQueue(connection, amqp::QueueSpec{.name = plan.name, .queue_type = plan.queue_type});
+  } catch (const amqp::TopologyMismatch& e) {
+    if (e.argument == "x-queue-type") return e;
+  } catch (const amqp::AmqpError&) {
+    // The original mismatch is the answer then.
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const ConsumerTopology& topology,
                              std::string_view config_keys) {
   auto log = log::Get("topology");
@@ -50,9 +70,16 @@ void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const Consume
     spec.message_ttl_ms = plan.message_ttl_ms;
     spec.dead_letter_exchange = plan.dead_letter_exchange;
     spec.dead_letter_routing_key = plan.dead_letter_routing_key;
+    spec.delivery_limit = plan.delivery_limit;
+    spec.dead_letter_strategy = plan.dead_letter_strategy;
+    spec.overflow = plan.overflow;
     try {
       amqp::DeclareQueue(*connection, spec);
-    } catch (const amqp::TopologyMismatch& e) {
+    } catch (const amqp::TopologyMismatch& mismatch) {
+      // The broker names the first argument that differs in ITS order, in which the
+      // dead-letter arguments come before x-queue-type: a classic queue met by quorum mode
+      // (or the reverse) would be reported as "x-dead-letter-exchange", hiding the real cause.
+      const amqp::TopologyMismatch e = QueueTypeMismatch(*connection, plan).value_or(mismatch);
       // Re-throw with the queue named: the broker's text names the argument, not always the queue.
       throw amqp::TopologyMismatch(
           fmt::format("queue '{}' exists with a different '{}' than configured ({}); delete the queue or change the "
@@ -62,8 +89,9 @@ void DeclareConsumerTopology(const amqp::BrokerSettings& settings, const Consume
           e.code, e.text, e.argument);
     }
     if (plan.bind_to_exchange) amqp::BindQueue(*connection, plan.name, topology.exchange);
-    log->info("declared queue={} type={}{}{}", plan.name, plan.queue_type,
+    log->info("declared queue={} type={}{}{}{}", plan.name, plan.queue_type,
               plan.message_ttl_ms ? fmt::format(" x-message-ttl={}", *plan.message_ttl_ms) : "",
+              plan.delivery_limit ? fmt::format(" x-delivery-limit={}", *plan.delivery_limit) : "",
               plan.bind_to_exchange ? fmt::format(" bound to exchange={}", topology.exchange) : "");
   }
   connection->Close();

@@ -11,7 +11,7 @@ AmqpQueueProbe::~AmqpQueueProbe() { Close(); }
 uint64_t AmqpQueueProbe::ReadyMessages(const std::string& queue) {
   if (!connection_ || !connection_->IsOpen()) {
     connection_.reset();
-    connection_ = amqp::Connection::Open(settings_);
+    connection_ = amqp::Connection::Open(settings_, &rotation_);
   }
   return amqp::MessageCount(*connection_, queue);
 }

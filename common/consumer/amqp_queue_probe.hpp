@@ -26,6 +26,7 @@ class AmqpQueueProbe final : public QueueProbe {
 
  private:
   amqp::BrokerSettings settings_;
+  amqp::AddressRotation rotation_;  // a reconnect starts with the node after the last one
   std::unique_ptr<amqp::Connection> connection_;
 };
 

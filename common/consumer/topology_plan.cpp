@@ -135,11 +135,23 @@ std::string ConsumerTopology::RetryQueue(int failed_attempt) const {
 }
 
 std::vector<QueuePlan> ConsumerTopology::Queues() const {
+  // Quorum queues the broker dead-letters out of: at-least-once, which needs reject-publish.
+  const auto at_least_once = [this](QueuePlan& plan) {
+    if (!IsQuorum()) return;
+    plan.dead_letter_strategy = "at-least-once";
+    plan.overflow = "reject-publish";
+  };
   std::vector<QueuePlan> queues;
   QueuePlan main_queue;
   main_queue.name = queue;
   main_queue.queue_type = queue_type;
   main_queue.bind_to_exchange = true;
+  if (IsQuorum()) {
+    main_queue.delivery_limit = delivery_limit;
+    main_queue.dead_letter_exchange = std::string{};
+    main_queue.dead_letter_routing_key = dead_letter_queue;
+    at_least_once(main_queue);
+  }
   queues.push_back(main_queue);
   for (int n = 1; n < retry.max_attempts; ++n) {
     QueuePlan retry_queue;
@@ -148,6 +160,7 @@ std::vector<QueuePlan> ConsumerTopology::Queues() const {
     retry_queue.message_ttl_ms = runtime::DelayForAttempt(retry.backoff, n).count();
     retry_queue.dead_letter_exchange = std::string{};
     retry_queue.dead_letter_routing_key = queue;
+    at_least_once(retry_queue);
     queues.push_back(retry_queue);
   }
   QueuePlan parking;

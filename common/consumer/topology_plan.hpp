@@ -9,9 +9,25 @@
 /// target is the default exchange with routing key `<queue>`. When the TTL expires the broker
 /// moves it back to the main queue (and only there: the fanout exchange is bypassed, so other
 /// subscribers never see a retry).
+///
+/// Quorum mode (queue_type "quorum", for a cluster): every queue is a quorum queue, and the
+/// ones the broker itself moves messages out of get at-least-once dead-lettering:
+///  - main queue: x-delivery-limit = delivery_limit, dead-lettered ("" -> `<dead_letter_queue>`)
+///    once a message was delivered more often than that without an ack (a message that
+///    crashes the consumer every time, or is requeued forever), so it is parked instead of
+///    redelivered for ever;
+///  - retry queues: the same TTL and dead-letter target as in classic mode;
+///  - both: x-dead-letter-strategy at-least-once (the broker keeps the message in the source
+///    queue until the target queue confirmed it, so dead-lettering cannot lose it) and
+///    x-overflow reject-publish (which at-least-once requires; without a length limit it
+///    never rejects anything);
+///  - parking queue: a plain quorum queue (no delivery limit: browsing it with paynotifyctl
+///    returns the kept messages, which counts as a delivery).
+/// Classic mode declares exactly what it always did (none of these arguments).
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/amqp/message.hpp"
@@ -27,8 +43,19 @@ struct QueuePlan {
   std::optional<int64_t> message_ttl_ms;
   std::optional<std::string> dead_letter_exchange;
   std::optional<std::string> dead_letter_routing_key;
+  std::optional<int64_t> delivery_limit;             ///< x-delivery-limit (quorum main queue)
+  std::optional<std::string> dead_letter_strategy;   ///< x-dead-letter-strategy (quorum)
+  std::optional<std::string> overflow;               ///< x-overflow (quorum: reject-publish)
   bool bind_to_exchange = false;  ///< only the main queue is bound to the fanout exchange
 };
+
+/// The broker's dead-letter reason (x-death / x-first-death-reason) of a message the main
+/// quorum queue dead-lettered because of its delivery limit.
+inline constexpr std::string_view kDeliveryLimitReason = "delivery_limit";
+/// consumer.delivery-limit's default: high enough that deliveries returned by reconnects
+/// (failover, restarts: every unacked delivery of a lost connection counts once) do not park
+/// healthy messages, low enough that a poison message stops within minutes.
+inline constexpr int kDefaultDeliveryLimit = 20;
 
 struct ConsumerTopology {
   std::string exchange;                 ///< fanout exchange the messages arrive on
@@ -36,6 +63,10 @@ struct ConsumerTopology {
   std::string queue_type = "classic";   ///< applies to every queue we declare
   std::string dead_letter_queue;        ///< parking queue, e.g. <queue>.dlq
   RetryPolicy retry;
+  /// Quorum mode only: x-delivery-limit of the main queue (see the header comment).
+  int delivery_limit = kDefaultDeliveryLimit;
+
+  bool IsQuorum() const { return queue_type == "quorum"; }
 
   /// `<queue>.retry.<failed_attempt>`.
   std::string RetryQueue(int failed_attempt) const;

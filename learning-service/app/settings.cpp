@@ -51,6 +51,10 @@ LearningSettings ReadLearningSettings(config::Reader& reader) {
   s.topology.queue = reader.String("consumer.queue", "learning.paynotify");
   s.topology.queue_type = reader.OneOf("consumer.queue-type", "classic", {"classic", "quorum"});
   s.topology.dead_letter_queue = reader.String("consumer.dead-letter-queue", s.topology.queue + ".dlq");
+  // Quorum queues only (classic queues have no delivery limit; the key is read either way so
+  // that one file serves both modes).
+  s.topology.delivery_limit = static_cast<int>(
+      reader.Int("consumer.delivery-limit", consumer::kDefaultDeliveryLimit, 1, 1'000'000));
   if (s.topology.exchange.empty()) reader.AddError("consumer.exchange", "must not be empty");
   if (s.topology.queue.empty()) reader.AddError("consumer.queue", "must not be empty");
   if (s.topology.dead_letter_queue.empty() || s.topology.dead_letter_queue == s.topology.queue) {

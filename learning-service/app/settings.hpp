@@ -38,7 +38,8 @@ struct LearningSettings {
 ///   server.* (http::ReadServerSettings); database.* (pg::ReadPgSettings); rabbitmq.* (Spring names,
 ///   amqp::ReadBrokerSettings) plus rabbitmq.listener.{prefetch,batch-size,max-body-bytes} and
 ///   rabbitmq.listener.retry.{initial-interval,multiplier,max-interval,max-attempts};
-///   consumer.{exchange,queue,queue-type,dead-letter-queue,confirm-timeout,poll-interval,dedup-retention};
+///   consumer.{exchange,queue,queue-type,delivery-limit,dead-letter-queue,confirm-timeout,poll-interval,
+///   dedup-retention};
 ///   retention.{batch-size,batch-pause,idle-interval}; log.{level,json}.
 /// consumer.dedup-retention must be at least 1h and longer than the whole retry chain
 /// (rabbitmq.listener.retry.*): an inbox row must outlive every redelivery of its message.

@@ -17,7 +17,7 @@ void AmqpPublisher::Connect() {
   {
     amqp::BrokerSettings topology = settings_;
     topology.connection_name = settings_.connection_name + " (topology)";
-    auto connection = amqp::Connection::Open(topology);
+    auto connection = amqp::Connection::Open(topology, &topology_rotation_);
     amqp::DeclareExchange(*connection, amqp::ExchangeSpec{exchange_, "fanout", true, false});
     connection->Close();
   }

@@ -29,6 +29,9 @@ class AmqpPublisher final : public Publisher {
 
  private:
   amqp::BrokerSettings settings_;
+  // The exchange is declared on a connection of its own: it too starts with the node after
+  // the one it last reached, so a reconnect after a node died does not wait on that node first.
+  amqp::AddressRotation topology_rotation_;
   std::string exchange_;
   amqp::ConfirmPublisher publisher_;
 };

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "common/consumer/headers.hpp"
 #include "common/messages/mq_message.hpp"
@@ -61,11 +62,31 @@ std::optional<int64_t> HeaderInt(const amqp::Headers& headers, const std::string
   return std::nullopt;
 }
 
+std::optional<std::string> ParkingReason(const amqp::Headers& headers) {
+  if (auto ours = HeaderText(headers, consumer::kReasonHeader)) return ours;
+  // The broker's own dead-lettering: x-death is an array of tables, the latest death first
+  // (it arrives as JSON text, see amqp::HeaderValue; possibly cut, then it does not parse).
+  // x-first-death-reason names the FIRST death, which for a message that went round a retry
+  // queue before is "expired", not why it is parked now.
+  if (const auto death = headers.find("x-death"); death != headers.end()) {
+    if (const auto* json = std::get_if<std::string>(&death->second)) {
+      const nlohmann::json parsed = nlohmann::json::parse(*json, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_array() && !parsed.empty() && parsed.front().is_object()) {
+        const auto reason = parsed.front().find("reason");
+        if (reason != parsed.front().end() && reason->is_string()) {
+          return reason->get<std::string>().substr(0, kMaxHeaderText);
+        }
+      }
+    }
+  }
+  return HeaderText(headers, "x-first-death-reason");
+}
+
 DeadLetterSummary Summarize(const amqp::Delivery& parked, uint64_t position) {
   DeadLetterSummary s;
   s.position = position;
   s.message_id = parked.message_id;
-  s.reason = HeaderText(parked.headers, consumer::kReasonHeader);
+  s.reason = ParkingReason(parked.headers);
   s.error = HeaderText(parked.headers, consumer::kErrorHeader);
   s.attempts = HeaderInt(parked.headers, consumer::kAttemptsHeader);
   s.failed_at = HeaderText(parked.headers, consumer::kFailedAtHeader);
@@ -95,7 +116,7 @@ DeadLetterSummary Summarize(const amqp::Delivery& parked, uint64_t position) {
 
 bool Selection::Selects(const amqp::Delivery& parked) const {
   if (all) return true;
-  if (reason) return HeaderText(parked.headers, consumer::kReasonHeader) == *reason;
+  if (reason) return ParkingReason(parked.headers) == *reason;
   return parked.message_id && message_ids.contains(*parked.message_id);
 }
 
@@ -125,7 +146,7 @@ amqp::OutgoingMessage MakeReplay(const amqp::Delivery& parked, const std::string
   const int64_t previous = std::max<int64_t>(0, HeaderInt(parked.headers, consumer::kReplayedHeader).value_or(0));
   const int64_t count = std::min<int64_t>(previous, 999'999) + 1;  // what the consumer carries over
   replay.headers[consumer::kReplayedHeader] = count;
-  const auto reason = HeaderText(parked.headers, consumer::kReasonHeader);
+  const auto reason = ParkingReason(parked.headers);
   const auto error = HeaderText(parked.headers, consumer::kErrorHeader);
   if (reason || error) {
     std::string why = fmt::format("replay {} after {}", count, reason.value_or("(no reason)"));

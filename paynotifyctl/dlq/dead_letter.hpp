@@ -32,7 +32,7 @@ inline constexpr size_t kMaxBusinessKeyBytes = 64;
 struct DeadLetterSummary {
   uint64_t position = 0;  ///< 0-based position in the parking queue
   std::optional<std::string> message_id;
-  std::optional<std::string> reason;     ///< x-paynotify-reason
+  std::optional<std::string> reason;     ///< ParkingReason()
   std::optional<std::string> error;      ///< x-paynotify-error
   std::optional<int64_t> attempts;       ///< x-paynotify-attempts
   std::optional<std::string> failed_at;  ///< x-paynotify-failed-at (ISO-8601 UTC)
@@ -52,11 +52,18 @@ DeadLetterSummary Summarize(const amqp::Delivery& parked, uint64_t position);
 /// A string header, cut to kMaxHeaderText bytes; nullopt when absent. An integer or other
 /// value is given as its text (a foreign producer's choice of type is not an error here).
 std::optional<std::string> HeaderText(const amqp::Headers& headers, const std::string& name);
+/// Why the message is parked: x-paynotify-reason when our consumer parked it; else, for a
+/// message the broker dead-lettered itself (a quorum queue's x-delivery-limit: reason
+/// "delivery_limit"), the reason of the broker's latest x-death entry (x-first-death-reason
+/// when x-death cannot be read); nullopt when neither says. Raw bytes, at most kMaxHeaderText.
+std::optional<std::string> ParkingReason(const amqp::Headers& headers);
+
 /// An integer header (or a string of decimal digits); nullopt when absent or not a number.
 std::optional<int64_t> HeaderInt(const amqp::Headers& headers, const std::string& name);
 
 /// Which parked messages a replay or discard acts on: those whose message_id is one of
-/// `message_ids` (every copy with that id), or whose reason is `reason`, or all of them.
+/// `message_ids` (every copy with that id), or whose reason (ParkingReason) is `reason`, or all
+/// of them.
 /// Exactly one of the three is set; Parse* check that.
 struct Selection {
   std::set<std::string> message_ids{};
@@ -78,7 +85,8 @@ struct Selection {
 ///    removed, so the message is on attempt 1 with the full retry budget again: a replay
 ///    follows a fix (the selection now exists, the database is back), and a message that
 ///    arrived with one attempt left would be parked again by the first transient glitch;
-///    x-paynotify-last-error says why it was parked ("replay N after <reason>: <error>",
+///    x-paynotify-last-error says why it was parked ("replay N after <reason>: <error>", with
+///    ParkingReason, so a broker-parked message says "replay 1 after delivery_limit",
 ///    cut to 1000 bytes), so if it is parked again the new copy still tells the story;
 ///    x-paynotify-replayed = previous count + 1. Nested header values arrive as JSON text
 ///    (see amqp::HeaderValue) and go out as that text.

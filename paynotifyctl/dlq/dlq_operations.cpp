@@ -60,7 +60,7 @@ StatsReport Stats(const DlqTarget& target) {
   StatsReport report;
   const amqp::QueueBrowser browser(Named(target.broker, "stats"), target.dead_letter_queue, target.browse);
   report.walk = browser.Walk([&](const amqp::Delivery& parked, uint64_t) {
-    report.reasons.Add(HeaderText(parked.headers, consumer::kReasonHeader));
+    report.reasons.Add(ParkingReason(parked.headers));
     return amqp::Verdict::kKeep;
   });
   return report;
@@ -86,7 +86,7 @@ static ItemReport CountSelected(const amqp::Delivery& parked, uint64_t position,
   ItemReport item;
   item.position = position;
   item.message_id = parked.message_id;
-  item.reason = HeaderText(parked.headers, consumer::kReasonHeader);
+  item.reason = ParkingReason(parked.headers);
   return item;
 }
 

@@ -9,9 +9,12 @@
 
 #include <optional>
 
+#include "common/amqp/confirm_publisher.hpp"
 #include "common/amqp/connection.hpp"
+#include "common/amqp/consumer.hpp"
 #include "common/amqp/errors.hpp"
 #include "common/amqp/table.hpp"
+#include "common/amqp/topology.hpp"
 #include "common/config/reader.hpp"
 #include "tests/integration/amqp/amqp_test_support.hpp"
 
@@ -64,6 +67,55 @@ TEST(AmqpConnection, TriesAddressesInOrder) {
   connection->Close();
   EXPECT_FALSE(connection->IsOpen());
   connection->Close();  // idempotent
+}
+
+// A reconnect starts with the address after the one last connected to (round-robin): the
+// node a daemon lost is tried last, not first. Here the "other nodes" are the same broker
+// under two entries, with a closed port between them.
+TEST(AmqpConnection, AReconnectStartsWithTheAddressAfterTheLastOne) {
+  BrokerSettings settings = TestSettings();
+  const BrokerAddress good = settings.addresses.front();
+  settings.addresses = {good, BrokerAddress{"127.0.0.1", UnusedPort()}, good};
+  AddressRotation rotation;
+  Connection::Open(settings, &rotation)->Close();
+  EXPECT_EQ(rotation.Last(), 0u);
+  // Next: address 2 (the closed port 1 is tried first and skipped), not address 0 again.
+  Connection::Open(settings, &rotation)->Close();
+  EXPECT_EQ(rotation.Last(), 2u);
+  // Then round to the first again.
+  Connection::Open(settings, &rotation)->Close();
+  EXPECT_EQ(rotation.Last(), 0u);
+  // Without a rotation: always in list order.
+  auto plain = Connection::Open(settings);
+  EXPECT_EQ(plain->Address().port, good.port);
+}
+
+// The owners that reconnect (consumer, confirming publisher) take the list: a first address
+// that is a closed port costs one refused connect, and both work through the second.
+TEST(AmqpConnection, ConsumerAndPublisherWorkWhenTheFirstAddressIsClosed) {
+  BrokerSettings settings = TestSettings();
+  const BrokerAddress good = settings.addresses.front();
+  settings.addresses = {BrokerAddress{"127.0.0.1", UnusedPort()}, good};
+  testing::Cleanup cleanup;
+  auto admin = Connection::Open(settings);
+  const std::string queue = cleanup.Queue("rotation");
+  DeclareQueue(*admin, QueueSpec{.name = queue});
+  ConfirmPublisher publisher(settings);
+  OutgoingMessage message;
+  message.exchange = "";
+  message.routing_key = queue;
+  message.body = "hello";
+  message.message_id = "rotation-1";
+  const auto outcomes = publisher.PublishBatch({&message, 1}, 5s);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0], PublishOutcome::kConfirmed) << publisher.LastError();
+  Consumer consumer(settings, queue, 1);
+  auto delivery = consumer.Next(5s);
+  ASSERT_TRUE(delivery.has_value());
+  EXPECT_EQ(delivery->body, "hello");
+  consumer.Ack(delivery->delivery_tag);
+  consumer.Close();
+  publisher.Close();
 }
 
 TEST(AmqpConnection, NoReachableAddressListsEveryError) {

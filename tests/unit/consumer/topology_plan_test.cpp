@@ -46,6 +46,78 @@ TEST(TopologyPlanTest, QueueTypeAppliesToEveryQueue) {
   for (const auto& q : t.Queues()) EXPECT_EQ(q.queue_type, "quorum") << q.name;
 }
 
+// Classic mode declares exactly what it declared before quorum mode existed: none of the
+// quorum-only arguments, whatever consumer.delivery-limit says.
+TEST(TopologyPlanTest, ClassicModeSendsNoQuorumArguments) {
+  ConsumerTopology t = Topology();
+  t.delivery_limit = 3;
+  const auto queues = t.Queues();
+  ASSERT_EQ(queues.size(), 6u);
+  for (const QueuePlan& q : queues) {
+    EXPECT_EQ(q.queue_type, "classic") << q.name;
+    EXPECT_FALSE(q.delivery_limit.has_value()) << q.name;
+    EXPECT_FALSE(q.dead_letter_strategy.has_value()) << q.name;
+    EXPECT_FALSE(q.overflow.has_value()) << q.name;
+  }
+  EXPECT_FALSE(queues[0].dead_letter_exchange.has_value());
+  EXPECT_FALSE(queues[0].dead_letter_routing_key.has_value());
+  EXPECT_FALSE(queues[5].dead_letter_exchange.has_value());
+  EXPECT_FALSE(queues[5].message_ttl_ms.has_value());
+}
+
+TEST(TopologyPlanTest, QuorumMainQueueParksAfterTheDeliveryLimitAtLeastOnce) {
+  ConsumerTopology t = Topology();
+  t.queue_type = "quorum";
+  t.delivery_limit = 7;
+  const QueuePlan main_queue = t.Queues().front();
+  EXPECT_EQ(main_queue.name, "svc.events");
+  EXPECT_TRUE(main_queue.bind_to_exchange);
+  EXPECT_EQ(main_queue.delivery_limit, 7);
+  EXPECT_EQ(main_queue.dead_letter_exchange, std::string{});  // the default exchange ...
+  EXPECT_EQ(main_queue.dead_letter_routing_key, "svc.events.dlq");  // ... straight to the parking queue
+  EXPECT_EQ(main_queue.dead_letter_strategy, "at-least-once");
+  EXPECT_EQ(main_queue.overflow, "reject-publish");  // at-least-once requires it
+  EXPECT_FALSE(main_queue.message_ttl_ms.has_value());
+}
+
+TEST(TopologyPlanTest, QuorumRetryQueuesKeepTheirTtlAndDeadLetterBackAtLeastOnce) {
+  ConsumerTopology t = Topology();
+  t.queue_type = "quorum";
+  const auto queues = t.Queues();
+  ASSERT_EQ(queues.size(), 6u);
+  const int64_t ttl[] = {1000, 2000, 4000, 5000};
+  for (int n = 1; n <= 4; ++n) {
+    const QueuePlan& q = queues[n];
+    EXPECT_EQ(q.name, "svc.events.retry." + std::to_string(n));
+    EXPECT_EQ(q.message_ttl_ms, ttl[n - 1]);
+    EXPECT_EQ(q.dead_letter_exchange, std::string{});
+    EXPECT_EQ(q.dead_letter_routing_key, "svc.events");
+    EXPECT_EQ(q.dead_letter_strategy, "at-least-once") << q.name;
+    EXPECT_EQ(q.overflow, "reject-publish") << q.name;
+    EXPECT_FALSE(q.delivery_limit.has_value()) << q.name;  // nobody consumes a retry queue
+    EXPECT_FALSE(q.bind_to_exchange);
+  }
+}
+
+TEST(TopologyPlanTest, QuorumParkingQueueIsPlain) {
+  ConsumerTopology t = Topology();
+  t.queue_type = "quorum";
+  const QueuePlan parking = t.Queues().back();
+  EXPECT_EQ(parking.name, "svc.events.dlq");
+  EXPECT_EQ(parking.queue_type, "quorum");
+  // No delivery limit: every paynotifyctl dlq walk returns the messages it keeps, which a
+  // quorum queue counts as a delivery; no dead-letter target: there is nowhere further to go.
+  EXPECT_FALSE(parking.delivery_limit.has_value());
+  EXPECT_FALSE(parking.dead_letter_exchange.has_value());
+  EXPECT_FALSE(parking.dead_letter_strategy.has_value());
+  EXPECT_FALSE(parking.overflow.has_value());
+  EXPECT_FALSE(parking.message_ttl_ms.has_value());
+}
+
+TEST(TopologyPlanTest, DeliveryLimitDefaultsToTwenty) {
+  EXPECT_EQ(ConsumerTopology{}.delivery_limit, 20);
+}
+
 TEST(TopologyPlanTest, RetryCopyKeepsBodyAndPropertiesAndCarriesNextAttempt) {
   amqp::Delivery d = testing::MakeDelivery("{\"id\":1}", "mid-1", 2);
   d.content_encoding = "UTF-8";

@@ -106,6 +106,54 @@ TEST(DeadLetterSummaryTest, AForeignMessageWithoutOurHeadersListsWithNulls) {
   EXPECT_FALSE(s.failed_at);
 }
 
+// A quorum main queue dead-letters a message past its x-delivery-limit itself: no header of
+// ours, only the broker's x-death (latest death first; as JSON text, see amqp::HeaderValue).
+amqp::Delivery BrokerParked(const std::string& x_death, const std::string& first_reason) {
+  amqp::Delivery d;
+  d.body = kBody;
+  d.message_id = "mid-broker";
+  d.headers["x-death"] = x_death;
+  d.headers["x-first-death-reason"] = first_reason;
+  d.headers["x-first-death-queue"] = std::string("learning.paynotify.retry.1");
+  return d;
+}
+
+TEST(DeadLetterSummaryTest, ABrokerParkedMessageShowsTheLatestDeathsReason) {
+  // It went round a retry queue first (expired), then crashed its consumer until the limit.
+  const amqp::Delivery d = BrokerParked(
+      R"([{"count":1,"reason":"delivery_limit","queue":"learning.paynotify","exchange":""},)"
+      R"({"count":1,"reason":"expired","queue":"learning.paynotify.retry.1","exchange":""}])",
+      "expired");
+  const DeadLetterSummary s = Summarize(d, 0);
+  EXPECT_EQ(s.reason, "delivery_limit");
+  EXPECT_FALSE(s.attempts);
+  EXPECT_EQ(s.business_key1, "42");
+  EXPECT_TRUE(Selection{.reason = "delivery_limit"}.Selects(d));
+  EXPECT_FALSE(Selection{.reason = "expired"}.Selects(d));
+  ReasonCounts counts;
+  counts.Add(ParkingReason(d.headers));
+  EXPECT_EQ(counts.Counts().at("delivery_limit"), 1u);
+  // The replay says why it had been parked, and carries none of the broker's bookkeeping.
+  const amqp::OutgoingMessage replay = MakeReplay(d, "learning.paynotify");
+  EXPECT_EQ(std::get<std::string>(replay.headers.at(consumer::kLastErrorHeader)), "replay 1 after delivery_limit");
+  EXPECT_FALSE(replay.headers.contains("x-death"));
+  EXPECT_FALSE(replay.headers.contains("x-first-death-reason"));
+}
+
+TEST(DeadLetterSummaryTest, OurReasonWinsAndAnUnreadableXDeathFallsBackToTheFirstDeath) {
+  amqp::Delivery ours = BrokerParked(R"([{"reason":"delivery_limit"}])", "expired");
+  ours.headers[consumer::kReasonHeader] = std::string("selection-missing");
+  EXPECT_EQ(ParkingReason(ours.headers), "selection-missing");
+  // Cut JSON (a huge forged x-death), or not an array of tables: the first death's reason.
+  EXPECT_EQ(ParkingReason(BrokerParked(R"([{"reason":"delivery_li)", "delivery_limit").headers), "delivery_limit");
+  EXPECT_EQ(ParkingReason(BrokerParked(R"({"reason":"x"})", "rejected").headers), "rejected");
+  EXPECT_EQ(ParkingReason(BrokerParked(R"([{"reason":7}])", "rejected").headers), "rejected");
+  // A hostile reason is kept raw but bounded (escaped where printed).
+  const std::string hostile = "[{\"reason\":\"" + std::string(5000, 'x') + "\\u001b[2J\"}]";
+  EXPECT_EQ(ParkingReason(BrokerParked(hostile, "").headers)->size(), kMaxHeaderText);
+  EXPECT_FALSE(ParkingReason(amqp::Headers{}).has_value());
+}
+
 TEST(SelectionTest, ByIdsByReasonOrAll) {
   const amqp::Delivery a = Parked(kBody, "mid-a", "selection-missing", 5);
   const amqp::Delivery b = Parked(kBody, "mid-b", "malformed-json", 1);

@@ -178,5 +178,42 @@ TEST(LearningSettings, UnknownRetentionKeyGetsAHint) {
   EXPECT_THAT(FinishError(reader), HasSubstr("did you mean 'retention.batch-size'"));
 }
 
+TEST(LearningSettings, ShippedConfigIsClassicWithTheDefaultDeliveryLimit) {
+  config::Reader reader(std::string(PAYNOTIFY_SOURCE_DIR) + "/config/learning-service.yaml", "PAYNOTIFY", Env({}));
+  const LearningSettings s = ReadLearningSettings(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(s.topology.queue_type, "classic");  // one node stays the default
+  EXPECT_EQ(s.topology.delivery_limit, consumer::kDefaultDeliveryLimit);
+}
+
+TEST(LearningSettings, DeliveryLimitIsReadForQuorumQueues) {
+  auto reader = config::Reader::FromString(
+      "database:\n  dbname: learning\nconsumer:\n  queue-type: quorum\n  delivery-limit: 5\n", "learning.yaml",
+      "PAYNOTIFY", Env({}));
+  const LearningSettings s = ReadLearningSettings(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(s.topology.delivery_limit, 5);
+  EXPECT_EQ(s.topology.Queues().front().delivery_limit, 5);
+}
+
+TEST(LearningSettings, DeliveryLimitFromTheEnvironment) {
+  auto reader = config::Reader::FromString("database:\n  dbname: learning\n", "learning.yaml", "PAYNOTIFY",
+                                           Env({{"PAYNOTIFY_CONSUMER_DELIVERY_LIMIT", "9"},
+                                                {"PAYNOTIFY_CONSUMER_QUEUE_TYPE", "quorum"}}));
+  const LearningSettings s = ReadLearningSettings(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(s.topology.delivery_limit, 9);
+  EXPECT_EQ(s.topology.queue_type, "quorum");
+}
+
+TEST(LearningSettings, DeliveryLimitBelowOneIsAnErrorWithTheLine) {
+  auto reader = config::Reader::FromString("consumer:\n  queue-type: quorum\n  delivery-limit: 0\n", "learning.yaml",
+                                           "PAYNOTIFY", Env({}));
+  ReadLearningSettings(reader);
+  const std::string error = FinishError(reader);
+  EXPECT_THAT(error, HasSubstr("learning.yaml:3"));
+  EXPECT_THAT(error, HasSubstr("consumer.delivery-limit"));
+}
+
 }  // namespace
 }  // namespace paynotify::learning
