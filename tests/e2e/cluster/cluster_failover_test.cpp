@@ -39,7 +39,7 @@ namespace {
 // explicitly because the majority-down scenario bounds what can be applied by it).
 constexpr int kPrefetch = 250;
 
-// How long the majority stays down in MajorityDown (issue 12: 20 s). Longer than the relay's
+// How long the majority stays down in TwoOfThreeNodesStoppedFor20Seconds (issue 12: 20 s). Longer than the relay's
 // confirm-timeout (10 s), so unconfirmed batches time out and are retried while it lasts.
 constexpr auto kNoMajorityFor = 20s;
 
@@ -113,9 +113,9 @@ class ClusterFailoverTest : public FaultTest {
     return state;
   }
 
-  /// Waits until all three members of the quorum queue are online (the Raft members caught up
-  /// enough to vote again): before taking the next node down, as rabbitmq-upgrade
-  /// await_online_quorum_plus_one would. Bounded.
+  /// Waits until all three members of the quorum queue are online again (the restarted node
+  /// runs its member) and it has a leader: before taking the next node down, as a careful
+  /// rolling restart does (rabbitmq-upgrade await_online_quorum_plus_one). Bounded.
   ::testing::AssertionResult AwaitAllMembersOnline(const std::string& queue, int via) {
     RabbitCluster::QueueState state;
     if (t::WaitFor(
