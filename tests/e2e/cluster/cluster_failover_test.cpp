@@ -190,8 +190,9 @@ TEST_F(ClusterFailoverTest, LeaderNodeKilledWhilePublishingAndConsuming) {
   ASSERT_NO_FATAL_FAILURE(Run(*system, 1, fault, &o, /*waves=*/2));
   EXPECT_EQ(system->DeadLetterCount(), 0u);
   char extra[96];
-  std::snprintf(extra, sizeof extra, "leader=rabbit@%d->rabbit@%d new_leader_after=%.1fs ", leader, new_leader,
-                kill_to_new_leader);
+  // No '>' or '&' in summary text: scripts/test reads the lines out of JUnit XML.
+  std::snprintf(extra, sizeof extra, "leader_was=rabbit@%d new_leader=rabbit@%d new_leader_after=%.1fs ", leader,
+                new_leader, kill_to_new_leader);
   PrintSummary("cluster-leader-kill9", o.convergence, "kill -9 of the quorum leader's node, restarted later",
                o.converge_seconds, extra + Figures(*system), o.in_flight);
 }
@@ -310,7 +311,7 @@ class NodeOfOneDaemonStopped : public ClusterFailoverTest {
     ASSERT_NO_FATAL_FAILURE(Run(*system, 1, fault, &o, /*waves=*/2));
     EXPECT_EQ(system->DeadLetterCount(), 0u);
     char extra[128];
-    std::snprintf(extra, sizeof extra, "%s: rabbit@%d->rabbit@%d seen_on_new_node_after=%.1fs ",
+    std::snprintf(extra, sizeof extra, "%s_from=rabbit@%d to=rabbit@%d seen_on_new_node_after=%.1fs ",
                   stop_order_node ? "order-service" : "learning-service", stopped, after.node, reconnect_seconds);
     PrintSummary(scenario, o.convergence,
                  std::string("stop of ") + (stop_order_node ? "order-service's" : "learning-service's") +
