@@ -25,10 +25,21 @@ struct Options {
   double rate = 0;  // e2e: paced notifications per second (0 = as fast as the concurrency allows)
   std::string json_path;
   std::map<std::string, std::string> env;  // --env KEY=VALUE: extra daemon settings (both daemons)
+  std::string queue_type = "classic";       // --queue-type: the queues the bench and learning-service declare
 };
 
 /// The daemons' environment for a scenario: its own overrides, then --env on top.
 std::map<std::string, std::string> DaemonEnv(const Options& o, std::map<std::string, std::string> base = {});
+
+/// The broker part of a scenario's daemon environment (issue 12): every node of `scripts/infra
+/// env` as rabbitmq.addresses ($PAYNOTIFY_AMQP_ADDRESSES, when it lists more than one node;
+/// the daemons connect to the first and move on when it fails), and --queue-type as
+/// learning-service's consumer.queue-type. Empty for a single node and classic queues, so the
+/// single-node runs are exactly the earlier ones. Merged into `base`.
+std::map<std::string, std::string> BrokerEnv(const Options& o, std::map<std::string, std::string> base = {});
+
+/// The RabbitMQ nodes of the run ($PAYNOTIFY_RABBITMQ_NODES; 1 when unset).
+int BrokerNodes();
 
 /// A failed correctness check: the run is not a result.
 struct CheckFailed : std::runtime_error {

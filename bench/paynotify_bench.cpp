@@ -3,6 +3,7 @@
 //
 //   paynotify-bench <e2e|relay|consumer|intake|limits|retention|all|smoke> [--n N] [--k K]
 //                   [--backlog B] [--concurrency C] [--connections P] [--runs R] [--json FILE]
+//                   [--queue-type classic|quorum]
 //
 // Needs `eval "$(scripts/infra env)"` (the servers must be up). Every scenario checks at the
 // end that everything was applied and nothing twice, and exits 1 if not.
@@ -37,6 +38,9 @@ int Usage() {
                "  --runs        repetitions; tables show median, min, max (default 1)\n"
                "  --rate        e2e only: paced notifications per second (default: unpaced)\n"
                "  --env         extra daemon environment, e.g. PAYNOTIFY_RELAY_BATCH_SIZE=2000 (repeatable)\n"
+               "  --queue-type  classic (default) or quorum: the bench's own queues (relay target, raw publish)\n"
+               "                and learning-service's (consumer.queue-type); with a cluster's `infra env` the\n"
+               "                daemons get every node as rabbitmq.addresses\n"
                "  smoke         every scenario at a tiny size (checks only, no claims)\n"
                "needs: eval \"$(scripts/infra env)\" with the servers up\n";
   return 2;
@@ -60,6 +64,7 @@ int Main(int argc, char** argv) {
     else if (a == "--runs") o.runs = std::stoi(value());
     else if (a == "--rate") o.rate = std::stod(value());
     else if (a == "--json") o.json_path = value();
+    else if (a == "--queue-type") o.queue_type = value();
     else if (a == "--env") {
       const std::string kv = value();
       const auto eq = kv.find('=');
@@ -83,13 +88,15 @@ int Main(int argc, char** argv) {
   } else {
     scenarios = {o.scenario};
   }
+  if (o.queue_type != "classic" && o.queue_type != "quorum") return Usage();
   if (o.n < 2 || o.k < 2 || o.backlog < 1 || o.concurrency < 1 || o.connections < 1 || o.runs < 1) return Usage();
   nlohmann::json all = nlohmann::json::array();
   for (const auto& name : scenarios) {
     std::vector<Figures> runs;
     std::vector<std::string> loads;
     for (int r = 0; r < o.runs; ++r) {
-      std::fprintf(stderr, "bench: %s run %d/%d (load %s)\n", name.c_str(), r + 1, o.runs, LoadAverage().c_str());
+      std::fprintf(stderr, "bench: %s run %d/%d (rabbitmq nodes %d, queue type %s; load %s)\n", name.c_str(), r + 1,
+                 o.runs, BrokerNodes(), o.queue_type.c_str(), LoadAverage().c_str());
       runs.push_back(RunScenario(name, o));
       loads.push_back(LoadAverage());
     }

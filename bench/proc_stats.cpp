@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -59,14 +60,42 @@ double PeakRssMiB(pid_t pid) {
   return 0;
 }
 
+namespace {
+
+/// True if the process in `proc_dir` (/proc/<pid>) belongs to the setup in `state` (a
+/// directory path with a trailing '/'): see ServerCpuSeconds.
+bool InState(const std::filesystem::path& proc_dir, const std::string& comm, const std::string& state) {
+  if (comm == "beam.smp") {
+    std::ifstream in(proc_dir / "environ", std::ios::binary);
+    std::string var;
+    const std::string wanted = "RABBITMQ_PID_FILE=" + state;
+    while (std::getline(in, var, '\0')) {
+      if (var.rfind(wanted, 0) == 0) return true;
+    }
+    return false;
+  }
+  std::error_code ec;
+  const std::string cwd = std::filesystem::read_symlink(proc_dir / "cwd", ec).string();
+  return !ec && cwd.rfind(state, 0) == 0;
+}
+
+}  // namespace
+
 double ServerCpuSeconds(const std::string& comm) {
+  std::string state;
+  if (const char* s = std::getenv("PAYNOTIFY_INFRA_STATE"); s != nullptr && *s != '\0') {
+    state = s;
+    if (state.back() != '/') state += '/';
+  }
   double total = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     const Stat s = ReadStat(entry.path().string() + "/stat");
-    if (s.ok && s.comm == comm) total += s.own + s.children;
+    if (!s.ok || s.comm != comm) continue;
+    if (!state.empty() && !InState(entry.path(), comm, state)) continue;
+    total += s.own + s.children;
   }
   return total;
 }

@@ -206,10 +206,10 @@ amqp::OutgoingMessage BenchMessage(const std::string& exchange, const std::strin
   return m;
 }
 
-double RawPublishRate(int k, Figures& f, const std::string& prefix) {
+double RawPublishRate(int k, Figures& f, const std::string& prefix, const std::string& queue_type) {
   const std::string queue = t::UniqueName("bench.rawpub");
   auto conn = amqp::Connection::Open(BrokerSettings("paynotify-bench-topology"));
-  amqp::DeclareQueue(*conn, amqp::QueueSpec{.name = queue});
+  amqp::DeclareQueue(*conn, amqp::QueueSpec{.name = queue, .queue_type = queue_type});
   std::vector<amqp::OutgoingMessage> batch;
   batch.reserve(k);
   for (int i = 0; i < k; ++i) batch.push_back(BenchMessage("", queue, i + 1, i + 1, queue + "-" + std::to_string(i)));

@@ -45,7 +45,7 @@ double RawOrderRate(int n, int connections, Figures& f, const std::string& prefi
 double RawConsumerRate(e2e::PaySystem& sys, int k, int connections, Figures& f, const std::string& prefix);
 /// The bench's own publisher: K persistent messages with confirms, 1,000 outstanding, into a
 /// fresh queue of its own (default exchange). Returns messages/s.
-double RawPublishRate(int k, Figures& f, const std::string& prefix);
+double RawPublishRate(int k, Figures& f, const std::string& prefix, const std::string& queue_type = "classic");
 
 /// A payment-result message as the relay publishes it, for selection `selection`.
 amqp::OutgoingMessage BenchMessage(const std::string& exchange, const std::string& routing_key, int64_t id,

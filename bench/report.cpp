@@ -24,8 +24,11 @@ nlohmann::json Report(const std::string& name, const Options& o, const std::vect
   j["nproc"] = std::thread::hardware_concurrency();
   j["loadavg_per_run"] = loads;
   j["env"] = o.env;
-  std::printf("\n== %s  (n=%d k=%d concurrency=%d connections=%d runs=%zu; nproc=%u)\n", name.c_str(), o.n, o.k,
-              o.concurrency, o.connections, runs.size(), std::thread::hardware_concurrency());
+  j["rabbitmq_nodes"] = BrokerNodes();
+  j["queue_type"] = o.queue_type;
+  std::printf("\n== %s  (n=%d k=%d concurrency=%d connections=%d runs=%zu; nproc=%u; rabbitmq nodes=%d, queue type=%s)\n",
+              name.c_str(), o.n, o.k, o.concurrency, o.connections, runs.size(), std::thread::hardware_concurrency(),
+              BrokerNodes(), o.queue_type.c_str());
   std::printf("%-36s %12s %12s %12s  %s\n", "figure", "median", "min", "max", "unit");
   for (const auto& [fig, unit] : runs.front().order) {
     std::vector<double> v;

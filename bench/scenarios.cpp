@@ -104,7 +104,7 @@ double Percentile(const std::vector<double>& sorted, double p) {
 
 Figures ScenarioE2e(const Options& o) {
   Figures f;
-  e2e::PaySystem sys("bench-e2e", 1, 1, DaemonEnv(o), DaemonEnv(o));
+  e2e::PaySystem sys("bench-e2e", 1, 1, DaemonEnv(o, BrokerEnv(o)), DaemonEnv(o, BrokerEnv(o)));
   sys.SetApplyAudit(false);  // measure without the e2e tests' audit triggers
   const auto selections = sys.CreateSelections(o.n);
   sys.StartAll();
@@ -141,15 +141,16 @@ Figures ScenarioE2e(const Options& o) {
 
 Figures ScenarioRelay(const Options& o) {
   Figures f;
-  const double raw = RawPublishRate(o.k, f, "");
+  const double raw = RawPublishRate(o.k, f, "", o.queue_type);
   // The production default keep-history=false: confirmed rows are deleted. The system has
-  // its own exchange; our own queue bound to it receives what the relay publishes.
-  e2e::PaySystem sys("bench-relay", 1, 0, DaemonEnv(o, {{"PAYNOTIFY_RELAY_KEEP_HISTORY", "false"}}));
+  // its own exchange; our own queue bound to it (of --queue-type) receives what the relay
+  // publishes.
+  e2e::PaySystem sys("bench-relay", 1, 0, DaemonEnv(o, BrokerEnv(o, {{"PAYNOTIFY_RELAY_KEEP_HISTORY", "false"}})));
   const std::string tag = t::UniqueName("bench-relay");
   const std::string queue = tag;
   auto conn = amqp::Connection::Open(BrokerSettings("paynotify-bench-topology"));
   amqp::DeclareExchange(*conn, amqp::ExchangeSpec{.name = sys.Exchange()});
-  amqp::DeclareQueue(*conn, amqp::QueueSpec{.name = queue});
+  amqp::DeclareQueue(*conn, amqp::QueueSpec{.name = queue, .queue_type = o.queue_type});
   amqp::BindQueue(*conn, queue, sys.Exchange());
   struct QueueCleanup {
     amqp::Connection& c;
@@ -239,7 +240,7 @@ Figures ScenarioRelay(const Options& o) {
 
 Figures ScenarioConsumer(const Options& o) {
   Figures f;
-  e2e::PaySystem sys("bench-consumer", 0, 1, {}, DaemonEnv(o));
+  e2e::PaySystem sys("bench-consumer", 0, 1, {}, DaemonEnv(o, BrokerEnv(o)));
   sys.SetApplyAudit(false);  // measure without the e2e tests' audit triggers
   // Start once to declare the queue (and its retry/dead-letter queues), then stop: the queue
   // is filled while no consumer runs.
