@@ -26,9 +26,11 @@ std::string CutAtCharacter(std::string text, size_t max_bytes) {
   return text;
 }
 
+// The broker's bookkeeping: x-death and friends, and a quorum queue's x-delivery-count (the
+// parking queue's own count of walks; a replayed message starts a new life in the main queue).
 bool IsBrokerDeathHeader(const std::string& name) {
   return name.rfind("x-death", 0) == 0 || name.rfind("x-first-death", 0) == 0 ||
-         name.rfind("x-last-death", 0) == 0;
+         name.rfind("x-last-death", 0) == 0 || name == "x-delivery-count";
 }
 
 }  // namespace

@@ -81,7 +81,8 @@ struct Selection {
 ///    absorbed as a duplicate) and properties (content type/encoding, type, app_id,
 ///    timestamp);
 ///  - headers: the parked copy's, without the parking record (x-paynotify-reason, -error,
-///    -attempts, -failed-at) and the broker's x-death bookkeeping; x-paynotify-attempt is
+///    -attempts, -failed-at) and the broker's bookkeeping (x-death..., x-delivery-count);
+///    x-paynotify-attempt is
 ///    removed, so the message is on attempt 1 with the full retry budget again: a replay
 ///    follows a fix (the selection now exists, the database is back), and a message that
 ///    arrived with one attempt left would be parked again by the first transient glitch;

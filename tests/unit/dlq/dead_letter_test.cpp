@@ -115,6 +115,7 @@ amqp::Delivery BrokerParked(const std::string& x_death, const std::string& first
   d.headers["x-death"] = x_death;
   d.headers["x-first-death-reason"] = first_reason;
   d.headers["x-first-death-queue"] = std::string("learning.paynotify.retry.1");
+  d.headers["x-delivery-count"] = int64_t{3};  // the parking queue's count of walks
   return d;
 }
 
@@ -138,6 +139,7 @@ TEST(DeadLetterSummaryTest, ABrokerParkedMessageShowsTheLatestDeathsReason) {
   EXPECT_EQ(std::get<std::string>(replay.headers.at(consumer::kLastErrorHeader)), "replay 1 after delivery_limit");
   EXPECT_FALSE(replay.headers.contains("x-death"));
   EXPECT_FALSE(replay.headers.contains("x-first-death-reason"));
+  EXPECT_FALSE(replay.headers.contains("x-delivery-count"));
 }
 
 TEST(DeadLetterSummaryTest, OurReasonWinsAndAnUnreadableXDeathFallsBackToTheFirstDeath) {
