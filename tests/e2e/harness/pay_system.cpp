@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -194,6 +195,18 @@ void Parallel(size_t n, int concurrency, MakeState make_state, Work work) {
 amqp::BrokerSettings TestBrokerSettings(const std::string& connection_name, int heartbeat_s) {
   amqp::BrokerSettings s = t::BrokerSettingsFromEnv(connection_name);
   s.heartbeat_s = heartbeat_s;
+  if (const char* list = std::getenv("PAYNOTIFY_AMQP_ADDRESSES"); list != nullptr && *list != '\0') {
+    std::vector<amqp::BrokerAddress> addresses;
+    std::stringstream in(list);
+    for (std::string entry; std::getline(in, entry, ',');) {
+      amqp::BrokerAddress address;
+      if (!amqp::ParseBrokerAddress(entry, address)) {
+        throw t::MissingEnvironment("PAYNOTIFY_AMQP_ADDRESSES: malformed entry '" + entry + "'");
+      }
+      addresses.push_back(address);
+    }
+    if (!addresses.empty()) s.addresses = std::move(addresses);
+  }
   return s;
 }
 
@@ -649,6 +662,32 @@ InFlight PaySystem::InFlightNow(const std::vector<int64_t>& selections) {
   f.outbox_pending =
       tx.exec_params1("SELECT count(*) FROM mq_message WHERE business_key1 = ANY($1::bigint[]::text[])", ids)[0].as<int>();
   return f;
+}
+
+double PaySystem::LongestWaitSeconds(const std::vector<int64_t>& selections) {
+  const std::string ids = pg::ArrayLiteral(selections);
+  std::map<int64_t, double> answered_at;  // selection -> epoch seconds of its first outbox row
+  {
+    pqxx::connection conn(t::PgConnString(t::OrdersDb()));
+    pqxx::work tx(conn);
+    for (const auto& row : tx.exec_params(
+             "SELECT business_key1::bigint, extract(epoch FROM min(at))::float8 FROM e2e_outbox_audit"
+             " WHERE business_key1 = ANY($1::bigint[]::text[]) GROUP BY business_key1",
+             ids)) {
+      answered_at[row[0].as<int64_t>()] = row[1].as<double>();
+    }
+  }
+  pqxx::connection conn(t::PgConnString(t::LearningDb()));
+  pqxx::work tx(conn);
+  double longest = -1;
+  for (const auto& row : tx.exec_params(
+           "SELECT selection_id, extract(epoch FROM min(at))::float8 FROM e2e_apply_audit"
+           " WHERE selection_id = ANY($1::bigint[]) AND event = 'course-row' GROUP BY selection_id",
+           ids)) {
+    const auto it = answered_at.find(row[0].as<int64_t>());
+    if (it != answered_at.end()) longest = std::max(longest, row[1].as<double>() - it->second);
+  }
+  return longest;
 }
 
 uint32_t PaySystem::DeadLetterCount() {

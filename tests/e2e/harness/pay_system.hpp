@@ -23,7 +23,9 @@
 
 namespace paynotify::e2e {
 
-/// The local test broker ($PAYNOTIFY_AMQP_URL) as connection settings.
+/// The local test broker ($PAYNOTIFY_AMQP_URL) as connection settings; on a cluster (scripts/infra
+/// env sets PAYNOTIFY_AMQP_ADDRESSES) every node in that order, so the harness's own
+/// connections (cleanup, dead-letter checks) reach the broker while one node is down.
 amqp::BrokerSettings TestBrokerSettings(const std::string& connection_name = "paynotify-e2e-harness",
                                         int heartbeat_s = 10);
 
@@ -160,6 +162,12 @@ class PaySystem {
   Convergence WaitConverged(const std::vector<int64_t>& selections, std::chrono::seconds deadline);
   /// What is in flight now for these selections (two short queries).
   InFlight InFlightNow(const std::vector<int64_t>& selections);
+  /// The longest time one of these payments waited from its notification's answer to its
+  /// application, in seconds: per selection, the audit time of its outbox row (written by the
+  /// transaction whose commit answered the notification `success`) to that of its course-row
+  /// insert (the apply transaction). Both are clock_timestamp() of the one PostgreSQL server.
+  /// Needs the audit triggers (SetApplyAudit); -1 when no selection was applied yet.
+  double LongestWaitSeconds(const std::vector<int64_t>& selections);
   uint32_t DeadLetterCount();
   /// Bodies and x-paynotify-reason headers of the dead-lettered messages (consumed + acked).
   std::vector<std::pair<std::string, std::string>> DrainDeadLetters();
