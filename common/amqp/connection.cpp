@@ -9,6 +9,7 @@
 
 #include "common/amqp/errors.hpp"
 #include "common/log/log.hpp"
+#include "common/runtime/resolve.hpp"
 #include "common/text/escape.hpp"
 
 namespace paynotify::amqp {
@@ -49,15 +50,27 @@ std::unique_ptr<Connection> Connection::OpenOne(const BrokerSettings& settings,
       new Connection(state, address, name, settings.rpc_timeout));
   connection->open_ = false;  // not usable until login and channel.open succeed
 
-  amqp_socket_t* socket = amqp_tcp_socket_new(state);
-  if (socket == nullptr) {
-    throw LibraryError("amqp: connect to " + where + ": cannot create socket", true,
-                       AMQP_STATUS_TCP_ERROR);
+  // rabbitmq-c would resolve the name itself, with getaddrinfo and no time limit: a DNS that
+  // does not answer (a container's name while it restarts) then holds this thread, and any
+  // shutdown that joins it, for tens of seconds. The connect timeout bounds the lookup too.
+  const runtime::ResolveResult resolved = runtime::ResolveWithDeadline(address.host, settings.connect_timeout);
+  if (!resolved.ok()) {
+    throw LibraryError("amqp: connect to " + where + ": " + resolved.error, true,
+                       AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED);
   }
   struct timeval connect_timeout = ToTimeval(settings.connect_timeout);
-  amqp::CheckStatus(amqp_socket_open_noblock(socket, address.host.c_str(), address.port,
-                                       &connect_timeout),
-              "connect to " + where);
+  int status = AMQP_STATUS_SOCKET_ERROR;
+  for (const std::string& numeric : resolved.addresses) {  // each address in turn, as rabbitmq-c does
+    // A new socket replaces (and frees) the state's previous one.
+    amqp_socket_t* socket = amqp_tcp_socket_new(state);
+    if (socket == nullptr) {
+      throw LibraryError("amqp: connect to " + where + ": cannot create socket", true,
+                         AMQP_STATUS_TCP_ERROR);
+    }
+    status = amqp_socket_open_noblock(socket, numeric.c_str(), address.port, &connect_timeout);
+    if (status == AMQP_STATUS_OK) break;
+  }
+  amqp::CheckStatus(status, "connect to " + where);
   amqp::CheckStatus(amqp_set_handshake_timeout(state, &connect_timeout), "set handshake timeout");
   struct timeval rpc_timeout = ToTimeval(settings.rpc_timeout);
   amqp::CheckStatus(amqp_set_rpc_timeout(state, &rpc_timeout), "set rpc timeout");

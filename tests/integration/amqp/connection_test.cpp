@@ -131,6 +131,30 @@ TEST(AmqpConnection, NoReachableAddressListsEveryError) {
   EXPECT_NE(what.find(std::to_string(settings.addresses[1].port)), std::string::npos) << what;
 }
 
+// Names are resolved by common/runtime/resolve (bounded by connect_timeout), not by rabbitmq-c:
+// a name still reaches the broker, and one that does not resolve is a retryable error that
+// says so.
+TEST(AmqpConnection, AHostNameIsResolvedAndConnects) {
+  BrokerSettings settings = TestSettings();
+  ASSERT_EQ(settings.addresses.front().host, "127.0.0.1");
+  settings.addresses.front().host = "localhost";
+  auto connection = Connection::Open(settings);
+  ASSERT_TRUE(connection);
+  EXPECT_TRUE(connection->IsOpen());
+}
+
+TEST(AmqpConnection, AnUnresolvableHostIsARetryableResolutionError) {
+  BrokerSettings settings = TestSettings();
+  settings.addresses = {BrokerAddress{"paynotify-test.invalid", 5672}};  // RFC 6761: never resolves
+  const auto error = OpenError<LibraryError>(settings);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_TRUE(error->retryable);
+  EXPECT_EQ(error->status, AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED);
+  const std::string what = error->what();
+  EXPECT_NE(what.find("connect to paynotify-test.invalid:5672: resolving 'paynotify-test.invalid'"),
+            std::string::npos) << what;
+}
+
 TEST(AmqpConnection, WrongPasswordIsAccessRefusedNotRetryable) {
   BrokerSettings settings = TestSettings();
   settings.password = "definitely-wrong";
