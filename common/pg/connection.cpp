@@ -6,11 +6,48 @@
 
 #include "common/log/log.hpp"
 #include "common/pg/errors.hpp"
+#include "common/runtime/resolve.hpp"
 
 namespace paynotify::pg {
 
+namespace {
+
+// libpq resolves `host` with getaddrinfo before connect_timeout starts counting, so a DNS that
+// does not answer (a container's name while it restarts, an offline upstream) holds the caller
+// for tens of seconds. The name is resolved here within connect_timeout instead and handed to
+// libpq as hostaddr (libpq then connects to those addresses and keeps `host` for pgpass and
+// TLS). A socket directory, a host list or a numeric address is left to libpq as it is.
+std::string ConnStringWithAddresses(const PgSettings& settings) {
+  const std::string& host = settings.host;
+  if (host.empty() || host.front() == '/' || host.find(',') != std::string::npos) return settings.ConnString();
+  const runtime::ResolveResult resolved =
+      runtime::ResolveWithDeadline(host, std::chrono::seconds(settings.connect_timeout_s));
+  if (!resolved.ok()) {
+    throw pqxx::broken_connection("could not connect to the database (" + settings.Redacted() + "): " +
+                                  resolved.error);
+  }
+  if (resolved.addresses.size() == 1 && resolved.addresses.front() == host) return settings.ConnString();
+  // One host entry per address: libpq pairs the host and hostaddr lists item by item and tries
+  // them in order, as it would have tried the addresses of the name.
+  std::string hosts;
+  std::string addresses;
+  for (const std::string& address : resolved.addresses) {
+    if (!hosts.empty()) {
+      hosts += ',';
+      addresses += ',';
+    }
+    hosts += host;
+    addresses += address;
+  }
+  PgSettings resolved_settings = settings;
+  resolved_settings.host = hosts;
+  return resolved_settings.ConnString() + " hostaddr='" + addresses + "'";
+}
+
+}  // namespace
+
 std::unique_ptr<pqxx::connection> Connect(const PgSettings& settings) {
-  auto conn = std::make_unique<pqxx::connection>(settings.ConnString());
+  auto conn = std::make_unique<pqxx::connection>(ConnStringWithAddresses(settings));
   // inhibit_reactivation is marked deprecated in 6.4 (reactivation itself went away in 7.0),
   // but it is the only way to make a broken connection stay broken in this version.
 #pragma GCC diagnostic push
@@ -52,7 +89,7 @@ void ConnectAtStart(ConnectionHolder& holder) {
   try {
     holder.Get();
   } catch (const pqxx::broken_connection& e) {
-    if (PQping(holder.Settings().ConnString().c_str()) == PQPING_OK) {
+    if (PQping(ConnStringWithAddresses(holder.Settings()).c_str()) == PQPING_OK) {
       throw LoginRefused("the database server refused the login (" + holder.Settings().Redacted() +
                          "): " + Describe(e));
     }

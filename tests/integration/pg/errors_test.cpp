@@ -105,5 +105,26 @@ TEST(ClassifyRealErrors, RefusedConnectionIsTransient) {
   EXPECT_EQ(KindOfFailure([&] { Connect(settings); }), ErrorKind::kTransient);
 }
 
+// Connect() resolves a host name itself, within connect_timeout (common/runtime/resolve), and
+// hands libpq the addresses: a name still reaches the server ...
+TEST(ConnectByName, AHostNameIsResolvedAndConnects) {
+  PgSettings settings = testing::OrdersSettings();
+  ASSERT_EQ(settings.host, "127.0.0.1");
+  settings.host = "localhost";
+  auto conn = Connect(settings);
+  ASSERT_TRUE(conn->is_open());
+  pqxx::nontransaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT 1")[0].as<int>(), 1);
+}
+
+// ... and a name that does not resolve is a transient connection failure that says so.
+TEST(ConnectByName, AnUnresolvableHostIsATransientFailureThatNamesIt) {
+  PgSettings settings = testing::OrdersSettings();
+  settings.host = "paynotify-test.invalid";  // RFC 6761: never resolves
+  std::string what;
+  EXPECT_EQ(KindOfFailure([&] { Connect(settings); }, &what), ErrorKind::kTransient);
+  EXPECT_NE(what.find("resolving 'paynotify-test.invalid'"), std::string::npos) << what;
+}
+
 }  // namespace
 }  // namespace paynotify::pg
