@@ -52,24 +52,34 @@ std::unique_ptr<Connection> Connection::OpenOne(const BrokerSettings& settings,
 
   // rabbitmq-c would resolve the name itself, with getaddrinfo and no time limit: a DNS that
   // does not answer (a container's name while it restarts) then holds this thread, and any
-  // shutdown that joins it, for tens of seconds. The connect timeout bounds the lookup too.
+  // shutdown that joins it, for tens of seconds. connect_timeout bounds the lookup and the TCP
+  // connects together (one deadline over the addresses, as rabbitmq-c keeps one), then the
+  // handshake separately.
+  const auto deadline = std::chrono::steady_clock::now() + settings.connect_timeout;
   const runtime::ResolveResult resolved = runtime::ResolveWithDeadline(address.host, settings.connect_timeout);
   if (!resolved.ok()) {
     throw LibraryError("amqp: connect to " + where + ": " + resolved.error, true,
                        AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED);
   }
-  struct timeval connect_timeout = ToTimeval(settings.connect_timeout);
   int status = AMQP_STATUS_SOCKET_ERROR;
-  for (const std::string& numeric : resolved.addresses) {  // each address in turn, as rabbitmq-c does
+  for (const std::string& numeric : resolved.addresses) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds::zero()) {
+      status = AMQP_STATUS_TIMEOUT;
+      break;
+    }
     // A new socket replaces (and frees) the state's previous one.
     amqp_socket_t* socket = amqp_tcp_socket_new(state);
     if (socket == nullptr) {
       throw LibraryError("amqp: connect to " + where + ": cannot create socket", true,
                          AMQP_STATUS_TCP_ERROR);
     }
-    status = amqp_socket_open_noblock(socket, numeric.c_str(), address.port, &connect_timeout);
-    if (status == AMQP_STATUS_OK) break;
+    struct timeval connect_left = ToTimeval(left);
+    status = amqp_socket_open_noblock(socket, numeric.c_str(), address.port, &connect_left);
+    // Like rabbitmq-c: a refused or unreachable address is skipped, a timeout ends the round.
+    if (status == AMQP_STATUS_OK || status == AMQP_STATUS_TIMEOUT) break;
   }
+  struct timeval connect_timeout = ToTimeval(settings.connect_timeout);
   amqp::CheckStatus(status, "connect to " + where);
   amqp::CheckStatus(amqp_set_handshake_timeout(state, &connect_timeout), "set handshake timeout");
   struct timeval rpc_timeout = ToTimeval(settings.rpc_timeout);

@@ -1,5 +1,7 @@
 #include "common/pg/connection.hpp"
 
+#include <exception>
+#include <string>
 #include <utility>
 
 #include <libpq-fe.h>
@@ -16,15 +18,17 @@ namespace {
 // does not answer (a container's name while it restarts, an offline upstream) holds the caller
 // for tens of seconds. The name is resolved here within connect_timeout instead and handed to
 // libpq as hostaddr (libpq then connects to those addresses and keeps `host` for pgpass and
-// TLS). A socket directory, a host list or a numeric address is left to libpq as it is.
+// TLS). A socket directory ('/...', or '@...' abstract), a host list or a numeric address is
+// left to libpq as it is. Throws HostLookupFailed.
 std::string ConnStringWithAddresses(const PgSettings& settings) {
   const std::string& host = settings.host;
-  if (host.empty() || host.front() == '/' || host.find(',') != std::string::npos) return settings.ConnString();
+  if (host.empty() || host.front() == '/' || host.front() == '@' || host.find(',') != std::string::npos) {
+    return settings.ConnString();
+  }
   const runtime::ResolveResult resolved =
       runtime::ResolveWithDeadline(host, std::chrono::seconds(settings.connect_timeout_s));
   if (!resolved.ok()) {
-    throw pqxx::broken_connection("could not connect to the database (" + settings.Redacted() + "): " +
-                                  resolved.error);
+    throw HostLookupFailed("could not connect to the database (" + settings.Redacted() + "): " + resolved.error);
   }
   if (resolved.addresses.size() == 1 && resolved.addresses.front() == host) return settings.ConnString();
   // One host entry per address: libpq pairs the host and hostaddr lists item by item and tries
@@ -88,8 +92,18 @@ bool ConnectionHolder::HasOpenConnection() noexcept {
 void ConnectAtStart(ConnectionHolder& holder) {
   try {
     holder.Get();
+  } catch (const HostLookupFailed&) {
+    throw;  // nothing answered the name: there is no server to ping
   } catch (const pqxx::broken_connection& e) {
-    if (PQping(ConnStringWithAddresses(holder.Settings()).c_str()) == PQPING_OK) {
+    const std::exception_ptr original = std::current_exception();
+    // The name resolved a moment ago; should it hang now, the ping's lookup is bounded too.
+    std::string conn_string;
+    try {
+      conn_string = ConnStringWithAddresses(holder.Settings());
+    } catch (const HostLookupFailed&) {
+      std::rethrow_exception(original);  // the connection's own failure is the one to report
+    }
+    if (PQping(conn_string.c_str()) == PQPING_OK) {
       throw LoginRefused("the database server refused the login (" + holder.Settings().Redacted() +
                          "): " + Describe(e));
     }

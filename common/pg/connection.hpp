@@ -21,6 +21,15 @@ namespace paynotify::pg {
 /// (ConnectionHolder, NotifyListener) replaces the connection explicitly.
 std::unique_ptr<pqxx::connection> Connect(const PgSettings& settings);
 
+/// Connect() could not resolve the host name within connect_timeout_s (it resolves names
+/// itself: libpq's own lookup has no time limit). A broken_connection like any unreachable
+/// server, so every caller's handling applies; its own type only so that ConnectAtStart does
+/// not look the name up a second time.
+class HostLookupFailed : public pqxx::broken_connection {
+ public:
+  using pqxx::broken_connection::broken_connection;
+};
+
 /// Owns at most one connection for one worker thread: connects lazily on Get(), replaces a
 /// connection that is no longer open, and drops it on Invalidate() (after a connection loss or
 /// an in-doubt commit). Not thread-safe, except IsConnected() which any thread (e.g. a /readyz

@@ -2,10 +2,11 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,21 +15,62 @@
 namespace paynotify::runtime {
 namespace {
 
-std::atomic<int> g_abandoned{0};
-
 bool IsNumericAddress(const std::string& host) {
   unsigned char buffer[sizeof(struct in6_addr)];
-  return ::inet_pton(AF_INET, host.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+  if (::inet_pton(AF_INET, host.c_str(), buffer) == 1) return true;
+  // IPv6, possibly link-local with a scope ("fe80::1%eth0"): inet_pton rejects the scope.
+  const std::string address = host.substr(0, host.find('%'));
+  return ::inet_pton(AF_INET6, address.c_str(), buffer) == 1;
 }
 
-// What the lookup thread and the waiter share. The thread holds its own reference, so a waiter
-// that gave up may go away first.
+// One lookup in flight, shared by its thread and every caller waiting for it.
 struct Lookup {
   std::mutex mutex;
   std::condition_variable done_cv;
   std::optional<ResolveResult> result;
-  bool abandoned = false;  // set by the waiter when it gives up (under mutex)
 };
+
+// The lookups in flight, by host name. An entry is removed by its thread when it finishes.
+std::mutex g_registry_mutex;
+std::map<std::string, std::shared_ptr<Lookup>>& Registry() {
+  // Never destroyed: a lookup thread may still remove its entry while the process exits.
+  static auto* registry = new std::map<std::string, std::shared_ptr<Lookup>>();
+  return *registry;
+}
+
+void RunLookup(const std::shared_ptr<Lookup>& lookup, const std::string& host,
+               const BlockingResolve& resolve) noexcept {
+  ResolveResult result;
+  try {
+    result = resolve(host);
+  } catch (const std::exception& e) {
+    result.addresses.clear();
+    result.error = e.what();
+  } catch (...) {
+    result.addresses.clear();
+    result.error = "the resolver failed";
+  }
+  if (result.ok() && result.addresses.empty()) result.error = "no address";
+  {
+    std::lock_guard lock(g_registry_mutex);
+    auto& registry = Registry();
+    const auto it = registry.find(host);
+    if (it != registry.end() && it->second == lookup) registry.erase(it);
+  }
+  std::lock_guard lock(lookup->mutex);
+  lookup->result = std::move(result);
+  lookup->done_cv.notify_all();
+}
+
+ResolveResult Error(std::string text) noexcept {
+  ResolveResult r;
+  try {
+    r.error = std::move(text);
+  } catch (...) {
+  }
+  if (r.error.empty()) r.error = "name resolution failed";
+  return r;
+}
 
 }  // namespace
 
@@ -36,23 +78,17 @@ ResolveResult SystemResolve(const std::string& host) {
   struct addrinfo hints {};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_protocol = IPPROTO_TCP;  // as rabbitmq-c asks
+  hints.ai_protocol = IPPROTO_TCP;  // as rabbitmq-c and libpq ask
   struct addrinfo* list = nullptr;
   const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
   if (rc != 0) return ResolveResult{{}, ::gai_strerror(rc)};
   std::unique_ptr<struct addrinfo, decltype(&::freeaddrinfo)> owner(list, &::freeaddrinfo);
   ResolveResult result;
   for (const struct addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* raw = nullptr;
-    if (ai->ai_family == AF_INET) {
-      raw = &reinterpret_cast<const struct sockaddr_in*>(ai->ai_addr)->sin_addr;
-    } else if (ai->ai_family == AF_INET6) {
-      raw = &reinterpret_cast<const struct sockaddr_in6*>(ai->ai_addr)->sin6_addr;
-    } else {
-      continue;
-    }
-    if (::inet_ntop(ai->ai_family, raw, text, sizeof text) == nullptr) continue;
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    char text[NI_MAXHOST] = {};
+    // getnameinfo keeps an IPv6 scope ("%eth0"), which inet_ntop would drop.
+    if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) != 0) continue;
     std::string address(text);
     bool seen = false;
     for (const auto& a : result.addresses) seen = seen || a == address;
@@ -63,44 +99,45 @@ ResolveResult SystemResolve(const std::string& host) {
 }
 
 ResolveResult ResolveWithDeadline(const std::string& host, std::chrono::milliseconds timeout,
-                                  const BlockingResolve& resolve) {
-  if (IsNumericAddress(host)) return ResolveResult{{host}, {}};
-  if (g_abandoned.load() >= kMaxAbandonedLookups) {
-    return ResolveResult{{}, "resolving '" + host + "': " + std::to_string(g_abandoned.load()) +
-                                 " earlier lookups are still unanswered; not starting another"};
-  }
-  auto lookup = std::make_shared<Lookup>();
+                                  const BlockingResolve& resolve) noexcept {
   try {
-    std::thread([lookup, host, resolve] {
-      ResolveResult result;
-      try {
-        result = resolve(host);
-      } catch (const std::exception& e) {
-        result = ResolveResult{{}, e.what()};
+    if (IsNumericAddress(host)) return ResolveResult{{host}, {}};
+    std::shared_ptr<Lookup> lookup;
+    {
+      std::lock_guard lock(g_registry_mutex);
+      auto& registry = Registry();
+      if (const auto it = registry.find(host); it != registry.end()) {
+        lookup = it->second;  // the same name is being looked up: wait for that one
+      } else {
+        if (registry.size() >= static_cast<size_t>(kMaxLookupsInFlight)) {
+          return Error("resolving '" + host + "': " + std::to_string(registry.size()) +
+                       " other names are still being looked up; not starting another");
+        }
+        lookup = std::make_shared<Lookup>();
+        // The thread owns copies of everything it uses; it is started under the registry
+        // lock, so a failed start leaves no entry behind.
+        std::thread(RunLookup, lookup, host, resolve).detach();
+        registry.emplace(host, lookup);
       }
-      std::lock_guard lock(lookup->mutex);
-      if (lookup->abandoned) {
-        g_abandoned.fetch_sub(1);
-        return;
-      }
-      lookup->result = std::move(result);
-      lookup->done_cv.notify_all();
-    }).detach();
+    }
+    std::unique_lock lock(lookup->mutex);
+    if (!lookup->done_cv.wait_for(lock, timeout, [&] { return lookup->result.has_value(); })) {
+      return Error("resolving '" + host + "' took longer than " + std::to_string(timeout.count()) +
+                   "ms (DNS not answering?)");
+    }
+    ResolveResult result = *lookup->result;
+    if (!result.ok()) result.error = "resolving '" + host + "': " + result.error;
+    return result;
   } catch (const std::exception& e) {
-    return ResolveResult{{}, std::string("resolving '") + host + "': cannot start a thread: " + e.what()};
+    return Error(std::string("resolving a host name: ") + e.what());
+  } catch (...) {
+    return Error("resolving a host name failed");
   }
-  std::unique_lock lock(lookup->mutex);
-  if (!lookup->done_cv.wait_for(lock, timeout, [&] { return lookup->result.has_value(); })) {
-    lookup->abandoned = true;
-    g_abandoned.fetch_add(1);
-    return ResolveResult{{}, "resolving '" + host + "' took longer than " + std::to_string(timeout.count()) +
-                                 "ms (DNS not answering?)"};
-  }
-  ResolveResult result = std::move(*lookup->result);
-  if (!result.ok()) result.error = "resolving '" + host + "': " + result.error;
-  return result;
 }
 
-int AbandonedLookups() { return g_abandoned.load(); }
+int LookupsInFlight() {
+  std::lock_guard lock(g_registry_mutex);
+  return static_cast<int>(Registry().size());
+}
 
 }  // namespace paynotify::runtime
