@@ -3,6 +3,7 @@
 // the unique index on out_pay_no (falls back to one by one; only that member fails).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -119,6 +120,52 @@ TEST_F(IntakeGroupIt, ManyConcurrentNotificationsArePaidExactlyOnceWithCorrectAn
       m.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128});
   EXPECT_EQ(sizes.Sum(), 200);  // every notification that reached the database, once
   EXPECT_LT(sizes.Count(), 200u) << "16 concurrent senders never formed a group";
+}
+
+// Graceful stop while groups are in flight: every notification gets an answer (none is cut
+// off), and exactly the ones answered success are paid (a member of a group is answered after
+// its group commits, before its handler returns, so the HTTP drain covers it).
+TEST_F(IntakeGroupIt, StoppingWhileGroupsAreInFlightAnswersEveryMemberAndPaysExactlyTheSuccesses) {
+  OrderServiceConfig config = MakeConfig();
+  config.server.worker_threads = 16;
+  OrderService& service = StartService(std::move(config), OrderServiceOptions{.run_relay = false});
+  const std::vector<int64_t> pay_nos = CreateOrders("cs-drain", 300);
+  std::vector<std::string> bodies;
+  for (int64_t pay_no : pay_nos) bodies.push_back(SignedBody(Notification(pay_no, "12.30", "T-" + std::to_string(pay_no))));
+
+  constexpr int kThreads = 16;
+  std::vector<std::string> answers(bodies.size());
+  std::atomic<int> answered{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      httplib::Client client("127.0.0.1", service.Port());
+      client.set_read_timeout(30, 0);
+      for (size_t i = t; i < bodies.size(); i += kThreads) {
+        auto reply = client.Post("/orders/paynotify", bodies[i], "application/x-www-form-urlencoded");
+        answers[i] = reply ? std::to_string(reply->status) + " " + reply->body.substr(0, 7) : "no response";
+        ++answered;
+        // After the stop the listener is closed: the rest are not sent (marked as such).
+        if (!reply) break;
+      }
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return answered.load() >= 40; }, 30s));
+  service.Stop();  // while notifications are in flight and queued
+  for (auto& s : senders) s.join();
+
+  int successes = 0;
+  for (const std::string& a : answers) {
+    if (a == "200 success") ++successes;
+    else EXPECT_TRUE(a.empty() || a == "no response" || a.rfind("503 ", 0) == 0) << a;
+  }
+  EXPECT_GE(successes, 40);
+  EXPECT_LT(successes, 300) << "the stop came after every notification: it tested nothing";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM xc_pay_record WHERE pay_no IN (SELECT pay_no FROM xc_pay_record p JOIN "
+                   "xc_orders o ON o.id = p.order_id WHERE o.out_business_id LIKE 'cs-drain-%') AND status = '601002'"),
+            std::to_string(successes))
+      << "paid exactly the notifications answered success";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), std::to_string(successes));
 }
 
 // An OrderStore whose first commit waits at a gate: notifications queue behind it and form
