@@ -34,6 +34,13 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
   c.database = pg::ReadPgSettings(reader, "database", "order-service");
   c.database_pool_size = static_cast<int>(reader.Int("database.pool-size", 8, 1, 256));
 
+  // Group commit of the notifications (issue 15): a group holds at most as many members as
+  // there are HTTP worker threads waiting, whatever the bound.
+  c.intake_max_batch = static_cast<size_t>(
+      reader.Int("intake.max-batch", static_cast<int64_t>(c.intake_max_batch), 1, 1024));
+  c.intake_max_batches_in_flight = static_cast<size_t>(reader.Int(
+      "intake.max-batches-in-flight", static_cast<int64_t>(c.intake_max_batches_in_flight), 1, 64));
+
   c.rabbitmq = amqp::ReadBrokerSettings(reader);
   if (c.rabbitmq.connection_name.empty()) c.rabbitmq.connection_name = "order-service relay";
 

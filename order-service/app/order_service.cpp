@@ -34,7 +34,11 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
     order_store_ = std::make_unique<PgOrderStore>(config_.database,
                                                   static_cast<size_t>(config_.database_pool_size),
                                                   config_.relay.notify_channel);
-    intake_ = std::make_unique<OrderIntake>(IntakeSettings{config_.alipay.app_id}, *order_store_,
+    IntakeSettings intake;
+    intake.app_id = config_.alipay.app_id;
+    intake.max_batch = config_.intake_max_batch;
+    intake.max_batches_in_flight = config_.intake_max_batches_in_flight;
+    intake_ = std::make_unique<OrderIntake>(std::move(intake), *order_store_,
                                             config_.alipay.verify_signature ? config_.alipay.verifier
                                                                             : std::nullopt,
                                             registry_);

@@ -1,5 +1,7 @@
 #include "order-service/intake/intake.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -117,6 +119,11 @@ StoreAnswer AnswerFor(const StoreError& error, std::string_view what) {
   return {500, "internal", fmt::format("internal error while {}", what)};
 }
 
+PayConflict ConflictFor(const PaymentRow& row, const PayNotification& n, const FormFields& fields) {
+  return PayConflict{n.pay_no,          n.trade_no,      row.out_pay_no,  row.status,
+                     n.total_amount_cents, n.trade_status, Summary(fields)};
+}
+
 std::string Optional(const std::optional<std::string>& value) {
   return value ? Printable(*value, 64) : std::string("(none)");
 }
@@ -144,7 +151,19 @@ OrderIntake::OrderIntake(IntakeSettings settings, OrderStore& store,
       conflicts_(registry.GetCounter(
           "paynotify_notifications_pay_conflict_total",
           "Notifications paying an already-paid or refunded payment with another trade_no (a second "
-          "charge; recorded in xc_pay_conflict, answered success)")) {}
+          "charge; recorded in xc_pay_conflict, answered success)")),
+      batch_size_(registry.GetHistogram(
+          "paynotify_intake_batch_size",
+          "Payment notifications applied per intake transaction (group commit; 1 = alone)",
+          {1, 2, 4, 8, 16, 32, 64, 128})),
+      batch_fallbacks_(registry.GetCounter(
+          "paynotify_intake_batch_fallbacks_total",
+          "Intake groups whose transaction failed, so that their members were applied one by one")),
+      batch_waiting_(registry.GetGauge("paynotify_intake_batch_waiting",
+                                       "Payment notifications queued for the next intake group")) {
+  if (settings_.max_batch < 1) settings_.max_batch = 1;
+  if (settings_.max_batches_in_flight < 1) settings_.max_batches_in_flight = 1;
+}
 
 Reply OrderIntake::Reject(int status, std::string_view metric_reason, std::string reason,
                           std::string_view log_detail) {
@@ -217,62 +236,69 @@ Reply OrderIntake::Notify(std::string_view content_type, std::string_view body) 
     return Reply{200, std::string(kText), "success"};
   }
 
-  try {
-    std::unique_ptr<PaymentTransaction> tx = store_.BeginPayment();
-    const std::optional<PaymentRow> row = tx->LockPayment(n.pay_no);
-    if (!row) {
+  return Apply(n, form.fields);
+}
+
+OrderIntake::Verdict OrderIntake::Decide(const std::optional<PaymentRow>& row, const PayNotification& n) {
+  if (!row) return Verdict::kUnknown;
+  if (row->status == kPayPaid || row->status == kPayRefunded) {
+    // Its own trade_no again (a retry, or the platform's refund notice for it) is nothing to
+    // do; another one is a second charge.
+    return row->out_pay_no == n.trade_no ? Verdict::kDuplicate : Verdict::kConflict;
+  }
+  if (row->status != kPayUnpaid) return Verdict::kNotPayable;
+  if (n.total_amount_cents != row->total_cents) return Verdict::kAmountMismatch;
+  return Verdict::kPay;
+}
+
+Reply OrderIntake::Refuse(Verdict verdict, const std::optional<PaymentRow>& row, const PayNotification& n) {
+  switch (verdict) {
+    case Verdict::kUnknown:
       return Reject(404, "unknown_pay_no", fmt::format("out_trade_no: unknown payNo {}", n.pay_no));
-    }
-    if (row->status == kPayPaid || row->status == kPayRefunded) {
-      if (row->out_pay_no == n.trade_no) {
-        // The same payment again (a retry, or the platform's refund notice for it): nothing
-        // to write, nothing to publish (tx rolls back).
-        duplicates_.Inc();
-        log::Get("intake")->info("paynotify: already {} pay_no={} trade_no={}; answered success",
-                                 row->status == kPayPaid ? "paid" : "refunded", n.pay_no,
-                                 Printable(n.trade_no, 64));
-        return Reply{200, std::string(kText), "success"};
-      }
-      return RecordConflict(*tx, *row, n, form.fields);
-    }
-    if (row->status != kPayUnpaid) {
+    case Verdict::kDuplicate:
+      // Nothing to write, nothing to publish (the transaction rolls back).
+      duplicates_.Inc();
+      log::Get("intake")->info("paynotify: already {} pay_no={} trade_no={}; answered success",
+                               row->status == kPayPaid ? "paid" : "refunded", n.pay_no,
+                               Printable(n.trade_no, 64));
+      return Reply{200, std::string(kText), "success"};
+    case Verdict::kNotPayable:
       return Reject(409, "not_payable",
-                    fmt::format("out_trade_no: payment {} has status {} and cannot be paid",
-                                n.pay_no, Printable(row->status, 16)));
-    }
-    if (n.total_amount_cents != row->total_cents) {
+                    fmt::format("out_trade_no: payment {} has status {} and cannot be paid", n.pay_no,
+                                Printable(row->status, 16)));
+    case Verdict::kAmountMismatch:
       return Reject(400, "amount_mismatch",
                     fmt::format("total_amount: {} does not equal the order's amount {}",
                                 FormatAmount(n.total_amount_cents), FormatAmount(row->total_cents)));
-    }
-    const OutboxRowRef outbox = tx->MarkPaid(
-        PaidUpdate{n.pay_no, row->order_id, n.trade_no, settings_.pay_channel},
-        OutboxInsert{std::string(messages::kPaymentResultType), row->out_business_id,
-                     row->order_type, std::nullopt});
-    tx->Commit();
-    applied_.Inc();
-    // debug, not info: this is the hot path (issue 6); the database keeps the record and
-    // paynotify_notifications_applied_total counts it.
-    log::Get("intake")->debug(
-        "paynotify: paid pay_no={} order_id={} trade_no={} outbox_id={} message_id={}", n.pay_no,
-        row->order_id, Printable(n.trade_no, 64), outbox.id, outbox.message_id);
-    return Reply{200, std::string(kText), "success"};
-  } catch (const StoreError& e) {
-    return NotifyStoreFailure(e, fmt::format("applying payment {}", n.pay_no));
+    case Verdict::kConflict:
+    case Verdict::kPay:
+      break;
   }
+  return Reject(500, "internal", "internal error", "a writing decision was answered as a refusal");
+}
+
+PaidItem OrderIntake::PaidItemFor(const PaymentRow& row, const PayNotification& n) const {
+  return PaidItem{PaidUpdate{n.pay_no, row.order_id, n.trade_no, settings_.pay_channel},
+                  OutboxInsert{std::string(messages::kPaymentResultType), row.out_business_id,
+                               row.order_type, std::nullopt}};
+}
+
+Reply OrderIntake::Paid(const PaymentRow& row, const PayNotification& n, const OutboxRowRef& outbox) {
+  applied_.Inc();
+  // debug, not info: this is the hot path (issue 6); the database keeps the record and
+  // paynotify_notifications_applied_total counts it.
+  log::Get("intake")->debug(
+      "paynotify: paid pay_no={} order_id={} trade_no={} outbox_id={} message_id={}", n.pay_no,
+      row.order_id, Printable(n.trade_no, 64), outbox.id, Printable(outbox.message_id, 64));
+  return Reply{200, std::string(kText), "success"};
 }
 
 // A second charge for a paid (or refunded) record. Answering "failure" would not undo it; it
 // would only make the platform retry for 25 hours and then give up, and the learner's money
-// would be nowhere. So: a row the operator can query, a warning with both trade numbers, a
-// counter, and "success" so the platform stops. Throws StoreError (the caller answers 503:
-// the platform retries, and the repeat finds the row or writes it).
-Reply OrderIntake::RecordConflict(PaymentTransaction& tx, const PaymentRow& row,
-                                  const PayNotification& n, const FormFields& fields) {
-  const bool recorded_now = tx.RecordConflict(PayConflict{n.pay_no, n.trade_no, row.out_pay_no,
-                                                          row.status, n.total_amount_cents,
-                                                          n.trade_status, Summary(fields)});
-  tx.Commit();
+// would be nowhere. So: a row the operator can query (written by the caller, committed
+// before this), a warning with both trade numbers, a counter, and "success" so the platform
+// stops.
+Reply OrderIntake::Conflicted(const PaymentRow& row, const PayNotification& n, bool recorded_now) {
   conflicts_.Inc();
   log::Get("intake")->warn(
       "paynotify: second payment for pay_no={} status={} recorded_trade_no={} trade_no={} "
@@ -282,6 +308,177 @@ Reply OrderIntake::RecordConflict(PaymentTransaction& tx, const PaymentRow& row,
       FormatAmount(n.total_amount_cents), Printable(n.trade_status, 32),
       recorded_now ? "recorded in" : "repeat of a row already in");
   return Reply{200, std::string(kText), "success"};
+}
+
+Reply OrderIntake::ApplyOne(const PayNotification& n, const FormFields& fields) {
+  try {
+    return ApplyOneOrThrow(n, fields);
+  } catch (const StoreError& e) {
+    return NotifyStoreFailure(e, fmt::format("applying payment {}", n.pay_no));
+  }
+}
+
+// The one-transaction path (group of one, max_batch 1, and the fallback of a failed group).
+// A StoreError while recording a conflict is answered 503 by the caller: the platform
+// retries, and the repeat finds the row or writes it.
+Reply OrderIntake::ApplyOneOrThrow(const PayNotification& n, const FormFields& fields) {
+  std::unique_ptr<PaymentTransaction> tx = store_.BeginPayment();
+  const std::optional<PaymentRow> row = tx->LockPayment(n.pay_no);
+  const Verdict verdict = Decide(row, n);
+  if (verdict == Verdict::kPay) {
+    const PaidItem item = PaidItemFor(*row, n);
+    const OutboxRowRef outbox = tx->MarkPaid(item.update, item.message);
+    tx->Commit();
+    return Paid(*row, n, outbox);
+  }
+  if (verdict == Verdict::kConflict) {
+    const bool recorded_now = tx->RecordConflict(ConflictFor(*row, n, fields));
+    tx->Commit();
+    return Conflicted(*row, n, recorded_now);
+  }
+  return Refuse(verdict, row, n);  // tx rolls back: nothing was written
+}
+
+Reply OrderIntake::Apply(const PayNotification& n, const FormFields& fields) {
+  if (settings_.max_batch <= 1) {
+    batch_size_.Observe(1);
+    return ApplyOne(n, fields);
+  }
+  Member me{&n, &fields, std::nullopt};
+  std::unique_lock lock(batch_mutex_);
+  waiting_.push_back(&me);
+  batch_waiting_.Inc();
+  for (;;) {
+    if (me.reply) return std::move(*me.reply);
+    if (batches_in_flight_ < settings_.max_batches_in_flight && !waiting_.empty()) {
+      // Lead: take what is queued (ourselves included, unless older ones fill the group)
+      // and apply it on this thread. Nobody waits for a group to fill.
+      const std::vector<Member*> group = TakeGroup();
+      ++batches_in_flight_;
+      lock.unlock();
+      std::vector<Reply> replies = ApplyGroup(group);
+      lock.lock();
+      --batches_in_flight_;
+      for (size_t i = 0; i < group.size(); ++i) group[i]->reply = std::move(replies[i]);
+      batch_done_.notify_all();
+      continue;
+    }
+    batch_done_.wait(lock);
+  }
+}
+
+std::vector<OrderIntake::Member*> OrderIntake::TakeGroup() {
+  std::vector<Member*> group;
+  std::vector<int64_t> pay_nos;
+  for (auto it = waiting_.begin(); it != waiting_.end() && group.size() < settings_.max_batch;) {
+    const int64_t pay_no = (*it)->n->pay_no;
+    if (std::find(pay_nos.begin(), pay_nos.end(), pay_no) != pay_nos.end()) {
+      ++it;  // the same payment twice: the later one goes in a later group and sees this one
+      continue;
+    }
+    pay_nos.push_back(pay_no);
+    group.push_back(*it);
+    it = waiting_.erase(it);
+  }
+  batch_waiting_.Dec(static_cast<double>(group.size()));
+  return group;
+}
+
+std::vector<Reply> OrderIntake::ApplyGroup(const std::vector<Member*>& group) {
+  batch_size_.Observe(static_cast<double>(group.size()));
+  std::vector<Reply> replies;
+  replies.reserve(group.size());
+  try {
+    if (group.size() == 1) {
+      replies.push_back(ApplyOne(*group[0]->n, *group[0]->fields));
+      return replies;
+    }
+    std::vector<Verdict> verdicts(group.size());
+    std::vector<std::optional<PaymentRow>> rows(group.size());
+    std::vector<bool> recorded_now(group.size(), false);
+    std::vector<OutboxRowRef> outbox(group.size());
+    try {
+      std::unique_ptr<PaymentTransaction> tx = store_.BeginPayment();
+      std::vector<int64_t> pay_nos;
+      for (const Member* m : group) pay_nos.push_back(m->n->pay_no);
+      std::sort(pay_nos.begin(), pay_nos.end());
+      std::vector<PaymentRow> locked = tx->LockPayments(pay_nos);
+      std::vector<PaidItem> items;
+      std::vector<size_t> paid_members;
+      bool writes = false;
+      for (size_t i = 0; i < group.size(); ++i) {
+        const PayNotification& n = *group[i]->n;
+        const auto found = std::find_if(locked.begin(), locked.end(),
+                                        [&](const PaymentRow& r) { return r.pay_no == n.pay_no; });
+        if (found != locked.end()) rows[i] = *found;
+        verdicts[i] = Decide(rows[i], n);
+        if (verdicts[i] == Verdict::kPay) {
+          items.push_back(PaidItemFor(*rows[i], n));
+          paid_members.push_back(i);
+        } else if (verdicts[i] == Verdict::kConflict) {
+          // Rare (a second charge): the one-notification statement, in this transaction.
+          recorded_now[i] = tx->RecordConflict(ConflictFor(*rows[i], n, *group[i]->fields));
+          writes = true;
+        }
+      }
+      if (!items.empty()) {
+        const std::vector<OutboxRowRef> refs = tx->MarkPaidMany(items);
+        for (size_t k = 0; k < paid_members.size(); ++k) outbox[paid_members[k]] = refs.at(k);
+        writes = true;
+      }
+      // Nothing to write (duplicates and refusals only): commit nothing, as one at a time.
+      if (writes) tx->Commit();
+    } catch (const StoreError& e) {
+      return ApplyOneByOne(group, e);
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      const PayNotification& n = *group[i]->n;
+      switch (verdicts[i]) {
+        case Verdict::kPay: replies.push_back(Paid(*rows[i], n, outbox[i])); break;
+        case Verdict::kConflict: replies.push_back(Conflicted(*rows[i], n, recorded_now[i])); break;
+        default: replies.push_back(Refuse(verdicts[i], rows[i], n)); break;
+      }
+    }
+  } catch (const std::exception& e) {
+    // A bug, not the database: every member not answered yet gets the 500 it would get alone.
+    while (replies.size() < group.size()) {
+      replies.push_back(Reject(500, "internal", "internal error", Printable(e.what(), kMaxStoreErrorBytes)));
+    }
+  }
+  return replies;
+}
+
+// The group's transaction failed (nothing of it committed, or its commit is in doubt): each
+// member again in its own transaction, so that one bad notification (e.g. a trade_no another
+// record has) fails only itself. Safe after an in-doubt commit too: the intake is
+// idempotent, a member whose payment did commit is found paid (a duplicate: success). A
+// database that is down is not asked once per member: after the first member that meets it,
+// the rest are answered 503 (the platform retries them).
+std::vector<Reply> OrderIntake::ApplyOneByOne(const std::vector<Member*>& group, const StoreError& error) {
+  batch_fallbacks_.Inc();
+  if (const auto suppressed = fallback_log_budget_.Take()) {
+    log::Get("intake")->warn("paynotify: group of {} failed ({}); applying its members one by one{}",
+                             group.size(), Printable(error.what(), kMaxStoreErrorBytes),
+                             *suppressed == 0 ? std::string()
+                                              : fmt::format(" ({} similar lines suppressed)", *suppressed));
+  }
+  std::vector<Reply> replies;
+  replies.reserve(group.size());
+  std::optional<StoreError> down;
+  for (const Member* m : group) {
+    const std::string what = fmt::format("applying payment {}", m->n->pay_no);
+    if (down) {
+      replies.push_back(NotifyStoreFailure(*down, what));
+      continue;
+    }
+    try {
+      replies.push_back(ApplyOneOrThrow(*m->n, *m->fields));
+    } catch (const StoreError& e) {
+      replies.push_back(NotifyStoreFailure(e, what));
+      if (e.kind() == StoreError::Kind::kUnavailable) down = e;
+    }
+  }
+  return replies;
 }
 
 Reply OrderIntake::HandleCreateOrder(std::string_view content_type, std::string_view body) {

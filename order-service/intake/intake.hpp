@@ -2,8 +2,12 @@
 /// The HTTP-independent intake logic of order-service: POST /orders, POST /orders/paynotify
 /// and GET /orders/payresult as functions from request text to a reply. The HTTP adapter
 /// (http_routes) only moves bytes; every decision, status code and reason is made here.
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,9 +34,25 @@ struct IntakeSettings {
   std::string app_id;
   /// xc_pay_record.out_pay_channel for payments confirmed through this intake.
   std::string pay_channel = "Alipay";
+  /// intake.max-batch: most notifications applied in one transaction (group commit). 1 = each
+  /// notification in its own transaction on its own thread, concurrently (no grouping).
+  size_t max_batch = 32;
+  /// intake.max-batches-in-flight: group transactions open at once (each on its leader's
+  /// thread). 1 = the next group is what arrived while the previous one committed.
+  size_t max_batches_in_flight = 1;
 };
 
-/// Thread-safe if the store is (every call is independent).
+/// Thread-safe if the store is. POST /orders/paynotify calls on concurrent threads are
+/// grouped (group commit, max_batch > 1): a notification that passed every check needing no
+/// database joins a queue; a thread that finds fewer than max_batches_in_flight groups in
+/// flight becomes their leader, takes what is queued (oldest first, at most max_batch, at
+/// most one per pay_no: a second one for the same pay_no waits for the next group and sees
+/// the first one's effect) and applies it in ONE transaction on its own thread, while the
+/// others wait for their answer. Nothing waits for a group to fill: a lone notification is a
+/// group of one, applied at once, exactly as without grouping. If the group's transaction
+/// fails, its members are applied one by one, so one bad notification cannot fail the
+/// others; once one of those fails with the database unavailable, the rest are answered 503
+/// at once. Every member is answered (success only after its commit) before its call returns.
 class OrderIntake {
  public:
   /// `verifier` null means signature checking is OFF (local demos only; main warns).
@@ -75,8 +95,33 @@ class OrderIntake {
   /// JSON routes); both through the one mapping (status, metric reason, fixed client text).
   Reply NotifyStoreFailure(const StoreError& error, std::string_view what);
   Reply JsonStoreFailure(const StoreError& error, std::string_view route, std::string_view what);
-  Reply RecordConflict(PaymentTransaction& tx, const PaymentRow& row, const PayNotification& n,
-                       const FormFields& fields);
+  /// What the locked record means for a notification (the one decision, for both paths).
+  enum class Verdict { kUnknown, kDuplicate, kConflict, kNotPayable, kAmountMismatch, kPay };
+  static Verdict Decide(const std::optional<PaymentRow>& row, const PayNotification& n);
+  /// A notification waiting for (or in) a group; lives on its caller's stack.
+  struct Member {
+    const PayNotification* n;
+    const FormFields* fields;
+    std::optional<Reply> reply;  ///< set under batch_mutex_ by the group's leader
+  };
+
+  /// The database part of POST /orders/paynotify: grouped, or alone when max_batch is 1.
+  Reply Apply(const PayNotification& n, const FormFields& fields);
+  /// One notification in its own transaction; StoreError answered (ApplyOneOrThrow: thrown).
+  Reply ApplyOne(const PayNotification& n, const FormFields& fields);
+  Reply ApplyOneOrThrow(const PayNotification& n, const FormFields& fields);
+  /// One group in one transaction (falls back to one by one). Returns a reply per member, in
+  /// order. Never throws.
+  std::vector<Reply> ApplyGroup(const std::vector<Member*>& group);
+  std::vector<Reply> ApplyOneByOne(const std::vector<Member*>& group, const StoreError& error);
+  /// Takes the next group from waiting_ (batch_mutex_ held).
+  std::vector<Member*> TakeGroup();
+  /// The answers, with their metrics and log lines: a decision that writes nothing; a
+  /// committed payment; a committed conflict record.
+  Reply Refuse(Verdict verdict, const std::optional<PaymentRow>& row, const PayNotification& n);
+  Reply Paid(const PaymentRow& row, const PayNotification& n, const OutboxRowRef& outbox);
+  Reply Conflicted(const PaymentRow& row, const PayNotification& n, bool recorded_now);
+  PaidItem PaidItemFor(const PaymentRow& row, const PayNotification& n) const;
 
   IntakeSettings settings_;
   OrderStore& store_;
@@ -90,6 +135,16 @@ class OrderIntake {
   metrics::Counter& duplicates_;
   metrics::Counter& ignored_;
   metrics::Counter& conflicts_;
+  metrics::Histogram& batch_size_;
+  metrics::Counter& batch_fallbacks_;
+  metrics::Gauge& batch_waiting_;
+  /// Failed groups are logged at most 5/s: a request that fails its group can be repeated.
+  log::LogBudget fallback_log_budget_{5, 10};
+
+  std::mutex batch_mutex_;
+  std::condition_variable batch_done_;
+  std::deque<Member*> waiting_;   // oldest first
+  size_t batches_in_flight_ = 0;
 };
 
 /// {"errors":[...]} helper shared with the HTTP adapter. Never throws: a string that is not

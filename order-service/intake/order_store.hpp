@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "order-service/intake/new_order.hpp"
 
@@ -68,6 +69,12 @@ struct OutboxRowRef {
   std::string message_id;  ///< uuid text
 };
 
+/// One payment of a group applied in one transaction (PaymentTransaction::MarkPaidMany).
+struct PaidItem {
+  PaidUpdate update;
+  OutboxInsert message;
+};
+
 /// A second payment for a record that is already paid (or refunded): a notification with a
 /// trade_no other than the one recorded. The learner was charged again; nothing can apply
 /// the money, so it is kept for the operator (xc_pay_conflict) instead of vanishing.
@@ -81,7 +88,8 @@ struct PayConflict {
   std::string notification;  ///< its fields but sign, escaped and bounded (< 4 KiB)
 };
 
-/// One database transaction for one payment notification. Destroying it without Commit()
+/// One database transaction for one payment notification, or for a group of them (group
+/// commit: LockPayments + MarkPaidMany, one commit for all). Destroying it without Commit()
 /// rolls everything back (that is how "commit nothing" is expressed). Single-threaded.
 /// Every method throws StoreError on infrastructure failure; the transaction is then dead.
 class PaymentTransaction {
@@ -89,9 +97,18 @@ class PaymentTransaction {
   virtual ~PaymentTransaction() = default;
   /// SELECT ... FOR UPDATE of the pay record (and its order); nullopt if no such pay_no.
   virtual std::optional<PaymentRow> LockPayment(int64_t pay_no) = 0;
+  /// Group form of LockPayment: locks the pay records (and their orders) of `pay_nos`, which
+  /// must be distinct, in ascending pay_no order, so that two groups (or a group and a single
+  /// notification) never deadlock on each other. Returns the rows found, ascending by
+  /// pay_no; a pay_no without a record is simply absent.
+  virtual std::vector<PaymentRow> LockPayments(const std::vector<int64_t>& pay_nos) = 0;
   /// Pay record -> 601002 (out_pay_no, out_pay_channel, pay_success_time = now()),
   /// order -> 600002, inserts the outbox row and NOTIFYs the relay's channel.
   virtual OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) = 0;
+  /// MarkPaid for every item (distinct pay_nos, each locked before) in one statement with
+  /// one NOTIFY. Returns the inserted outbox rows in the order of `items`. A broken rule
+  /// (e.g. a trade_no another record already has: kConflict) fails the whole statement.
+  virtual std::vector<OutboxRowRef> MarkPaidMany(const std::vector<PaidItem>& items) = 0;
   /// Records a second payment. Idempotent per (pay_no, trade_no): a repeat adds no row, it
   /// only counts the repeat and its time on the existing one. True when the row is new.
   virtual bool RecordConflict(const PayConflict& conflict) = 0;

@@ -2,8 +2,13 @@
 
 #include <pqxx/pqxx>
 
+#include <optional>
+#include <span>
+#include <vector>
+
 #include <fmt/format.h>
 
+#include "common/pg/array_literal.hpp"
 #include "common/pg/failure.hpp"
 #include "order-service/intake/amount.hpp"
 
@@ -53,6 +58,11 @@ constexpr std::string_view kPaymentColumns = R"(
 constexpr std::string_view kLockPayment = R"(
   SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
   WHERE p.pay_no = $1 FOR UPDATE)";
+// The group form (group commit): every pay record of the group in one statement, locked in
+// pay_no order so that two groups, or a group and a single notification, cannot deadlock.
+constexpr std::string_view kLockPayments = R"(
+  SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
+  WHERE p.pay_no = ANY($1::bigint[]) ORDER BY p.pay_no FOR UPDATE)";
 constexpr std::string_view kFindPayment = R"(
   SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
   WHERE p.pay_no = $1)";
@@ -74,6 +84,31 @@ constexpr std::string_view kMarkPaid = R"(
     VALUES ($5, $6, $7, $8) RETURNING id, message_id::text AS message_id
   )
   SELECT id, message_id, pg_notify($9, '') FROM msg)";
+// kMarkPaid for a whole group: one statement over arrays, one NOTIFY. Each outbox row gets
+// its message_id here (not from the column default) so the rows returned can be matched to
+// their items whatever order RETURNING gives them in; `items` is referenced several times,
+// so it is materialised once (and gen_random_uuid() called once per item).
+//   $1 pay_nos, $2 trade_nos, $3 pay channels, $4 order ids, $5 message types,
+//   $6..$8 business keys 1..3 (NULL elements allowed), $9 the relay's channel
+constexpr std::string_view kMarkPaidMany = R"(
+  WITH items AS (
+    SELECT t.*, gen_random_uuid() AS message_id
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                $7::text[], $8::text[]) WITH ORDINALITY
+      AS t(pay_no, trade_no, pay_channel, order_id, message_type, key1, key2, key3, pos)
+  ), pay AS (
+    UPDATE xc_pay_record p SET status = '601002', out_pay_no = i.trade_no,
+           out_pay_channel = i.pay_channel, pay_success_time = now()
+    FROM items i WHERE p.pay_no = i.pay_no
+  ), ord AS (
+    UPDATE xc_orders o SET status = '600002' FROM items i WHERE o.id = i.order_id
+  ), msg AS (
+    INSERT INTO mq_message (message_id, message_type, business_key1, business_key2, business_key3)
+    SELECT message_id, message_type, key1, key2, key3 FROM items ORDER BY pos
+    RETURNING id, message_id
+  )
+  SELECT m.id, m.message_id::text, (SELECT pg_notify($9, ''))
+  FROM msg m JOIN items i ON i.message_id = m.message_id ORDER BY i.pos)";
 // A second payment (issue 10): one row per (pay_no, trade_no); a repeat counts itself on it.
 // times_received = 1 exactly when this statement inserted the row.
 //   $1 pay_no, $2 trade_no, $3 recorded trade_no, $4 pay status, $5 amount, $6 trade_status,
@@ -102,6 +137,8 @@ constexpr std::string_view kOrderWithLatestPayment = R"(
 
 void Prepare(pqxx::connection& conn) {
   conn.prepare("order_lock_payment", fmt::format(fmt::runtime(kLockPayment), kPaymentColumns));
+  conn.prepare("order_lock_payments", fmt::format(fmt::runtime(kLockPayments), kPaymentColumns));
+  conn.prepare("order_mark_paid_many", std::string(kMarkPaidMany));
   conn.prepare("order_find_payment", fmt::format(fmt::runtime(kFindPayment), kPaymentColumns));
   conn.prepare("order_mark_paid", std::string(kMarkPaid));
   conn.prepare("order_record_conflict", std::string(kRecordConflict));
@@ -113,6 +150,21 @@ void Prepare(pqxx::connection& conn) {
 
 const char* NullableText(const std::optional<std::string>& value) {
   return value ? value->c_str() : nullptr;
+}
+
+// {"a",NULL,"b"}: pg::ArrayLiteral's quoting, with NULL for an absent value.
+std::string NullableArrayLiteral(const std::vector<std::optional<std::string>>& values) {
+  std::string text = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) text += ',';
+    if (!values[i]) {
+      text += "NULL";
+      continue;
+    }
+    const std::string one = pg::ArrayLiteral(std::span<const std::string>(&*values[i], 1));
+    text.append(one, 1, one.size() - 2);  // without its braces
+  }
+  return text + "}";
 }
 
 std::optional<std::string> OptionalText(const pqxx::field& field) {
@@ -158,6 +210,48 @@ class PgPaymentTransaction final : public PaymentTransaction {
       if (!r.empty()) row = ToPaymentRow(r[0]);
     });
     return row;
+  }
+
+  std::vector<PaymentRow> LockPayments(const std::vector<int64_t>& pay_nos) override {
+    std::vector<PaymentRow> rows;
+    Guard([&] {
+      const pqxx::result r = work_->exec_prepared("order_lock_payments", pg::ArrayLiteral(pay_nos));
+      rows.reserve(r.size());
+      for (const auto& row : r) rows.push_back(ToPaymentRow(row));
+    });
+    return rows;
+  }
+
+  std::vector<OutboxRowRef> MarkPaidMany(const std::vector<PaidItem>& items) override {
+    std::vector<OutboxRowRef> refs;
+    Guard([&] {
+      std::vector<int64_t> pay_nos, order_ids;
+      std::vector<std::string> trade_nos, channels, types;
+      std::vector<std::optional<std::string>> key1, key2, key3;
+      for (const PaidItem& item : items) {
+        pay_nos.push_back(item.update.pay_no);
+        order_ids.push_back(item.update.order_id);
+        trade_nos.push_back(item.update.trade_no);
+        channels.push_back(item.update.pay_channel);
+        types.push_back(item.message.message_type);
+        key1.push_back(item.message.business_key1);
+        key2.push_back(item.message.business_key2);
+        key3.push_back(item.message.business_key3);
+      }
+      const pqxx::result r = work_->exec_prepared(
+          "order_mark_paid_many", pg::ArrayLiteral(pay_nos), pg::ArrayLiteral(trade_nos),
+          pg::ArrayLiteral(channels), pg::ArrayLiteral(order_ids), pg::ArrayLiteral(types),
+          NullableArrayLiteral(key1), NullableArrayLiteral(key2), NullableArrayLiteral(key3),
+          notify_channel_);
+      if (r.size() != items.size()) {
+        throw StoreError(StoreError::Kind::kInternal,
+                         fmt::format("group mark-paid inserted {} outbox rows for {} payments", r.size(),
+                                     items.size()));
+      }
+      refs.reserve(r.size());
+      for (const auto& row : r) refs.push_back(OutboxRowRef{row[0].as<int64_t>(), row[1].as<std::string>()});
+    });
+    return refs;
   }
 
   OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) override {

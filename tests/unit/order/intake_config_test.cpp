@@ -1,0 +1,77 @@
+// intake.max-batch and intake.max-batches-in-flight in order-service's config schema
+// (issue 15 §2): defaults, the shipped file, the environment, the bounds.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "order-service/app/order_config.hpp"
+#include "order-service/intake/intake.hpp"
+
+namespace paynotify::order {
+namespace {
+
+using ::testing::HasSubstr;
+
+config::Reader::EnvLookup Env(std::map<std::string, std::string> values) {
+  // What every order-service config needs besides the keys under test.
+  values.emplace("PAYNOTIFY_ORDER_API_TOKEN", "t0ken");
+  values.emplace("PAYNOTIFY_RABBITMQ_PASSWORD", "secret");
+  values.emplace("PAYNOTIFY_ALIPAY_APP_ID", "2021");
+  values.emplace("PAYNOTIFY_ALIPAY_VERIFY_SIGNATURE", "false");
+  values.emplace("PAYNOTIFY_DATABASE_DBNAME", "orders");
+  return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
+    if (auto it = values.find(name); it != values.end()) return it->second;
+    return std::nullopt;
+  };
+}
+
+std::string FinishError(config::Reader& reader) {
+  try {
+    reader.Finish();
+  } catch (const config::ConfigErrors& e) {
+    return e.what();
+  }
+  return {};
+}
+
+TEST(IntakeGroupConfig, DefaultsGroupUpTo32WithOneGroupInFlight) {
+  auto reader = config::Reader::FromString("{}\n", "orders.yaml", "PAYNOTIFY", Env({}));
+  const OrderServiceConfig c = ReadOrderConfig(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(c.intake_max_batch, 32u);
+  EXPECT_EQ(c.intake_max_batches_in_flight, 1u);
+  // The intake's own defaults (tests, embedders) are the same.
+  EXPECT_EQ(IntakeSettings{}.max_batch, 32u);
+  EXPECT_EQ(IntakeSettings{}.max_batches_in_flight, 1u);
+}
+
+TEST(IntakeGroupConfig, ShippedConfigStatesTheDefaults) {
+  config::Reader reader(PAYNOTIFY_SOURCE_DIR "/config/order-service.yaml", "PAYNOTIFY",
+                        [](const std::string&) { return std::nullopt; });
+  EXPECT_EQ(reader.Int("intake.max-batch", -1), 32);
+  EXPECT_EQ(reader.Int("intake.max-batches-in-flight", -1), 1);
+  EXPECT_TRUE(reader.Errors().empty());
+}
+
+TEST(IntakeGroupConfig, TheEnvironmentOverridesAndOneTurnsGroupingOff) {
+  auto reader = config::Reader::FromString("intake:\n  max-batch: 8\n", "orders.yaml", "PAYNOTIFY",
+                                           Env({{"PAYNOTIFY_INTAKE_MAX_BATCH", "1"},
+                                                {"PAYNOTIFY_INTAKE_MAX_BATCHES_IN_FLIGHT", "2"}}));
+  const OrderServiceConfig c = ReadOrderConfig(reader);
+  EXPECT_EQ(FinishError(reader), "");
+  EXPECT_EQ(c.intake_max_batch, 1u);
+  EXPECT_EQ(c.intake_max_batches_in_flight, 2u);
+}
+
+TEST(IntakeGroupConfig, OutOfRangeValuesAreErrors) {
+  auto reader = config::Reader::FromString("intake:\n  max-batch: 0\n  max-batches-in-flight: 65\n",
+                                           "orders.yaml", "PAYNOTIFY", Env({}));
+  ReadOrderConfig(reader);
+  const std::string errors = FinishError(reader);
+  EXPECT_THAT(errors, HasSubstr("intake.max-batch"));
+  EXPECT_THAT(errors, HasSubstr("intake.max-batches-in-flight"));
+}
+
+}  // namespace
+}  // namespace paynotify::order
