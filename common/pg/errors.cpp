@@ -21,6 +21,7 @@ bool IsTransientState(std::string_view state) {
   return IsConnectionLossState(state) ||
          state == "40001" ||  // serialization_failure
          state == "40P01" ||  // deadlock_detected
+         state == "55P03" ||  // lock_not_available (lock_timeout, NOWAIT): the holder may let go
          state == "53300";    // too_many_connections
 }
 

@@ -40,6 +40,13 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
       reader.Int("intake.max-batch", static_cast<int64_t>(c.intake_max_batch), 1, 1024));
   c.intake_max_batches_in_flight = static_cast<size_t>(reader.Int(
       "intake.max-batches-in-flight", static_cast<int64_t>(c.intake_max_batches_in_flight), 1, 64));
+  // Each group in flight holds one pooled connection (and its fallback one more at a time):
+  // more groups than connections would only wait for the pool and answer 503.
+  if (c.intake_max_batches_in_flight > static_cast<size_t>(c.database_pool_size)) {
+    reader.AddError("intake.max-batches-in-flight",
+                    "must not exceed database.pool-size (" + std::to_string(c.database_pool_size) +
+                        "): each group in flight holds a connection");
+  }
 
   c.rabbitmq = amqp::ReadBrokerSettings(reader);
   if (c.rabbitmq.connection_name.empty()) c.rabbitmq.connection_name = "order-service relay";

@@ -348,28 +348,49 @@ Reply OrderIntake::Apply(const PayNotification& n, const FormFields& fields) {
   std::unique_lock lock(batch_mutex_);
   waiting_.push_back(&me);
   batch_waiting_.Inc();
-  for (;;) {
-    if (me.reply) return std::move(*me.reply);
-    if (batches_in_flight_ < settings_.max_batches_in_flight && !waiting_.empty()) {
-      // Lead: take what is queued (ourselves included, unless older ones fill the group)
-      // and apply it on this thread. Nobody waits for a group to fill.
-      const std::vector<Member*> group = TakeGroup();
-      ++batches_in_flight_;
-      lock.unlock();
-      std::vector<Reply> replies = ApplyGroup(group);
-      lock.lock();
-      --batches_in_flight_;
-      for (size_t i = 0; i < group.size(); ++i) group[i]->reply = std::move(replies[i]);
-      batch_done_.notify_all();
-      continue;
+  try {
+    for (;;) {
+      if (me.reply) return std::move(*me.reply);
+      if (batches_in_flight_ < settings_.max_batches_in_flight && !waiting_.empty()) {
+        // Lead: take what is queued (ourselves included, unless older ones fill the group)
+        // and apply it on this thread. Nobody waits for a group to fill.
+        const std::vector<Member*> group = TakeGroup();  // throws (if at all) before taking anyone
+        ++batches_in_flight_;
+        lock.unlock();
+        std::vector<Reply> replies;
+        try {
+          replies = ApplyGroup(group);  // answers its own failures; only bad_alloc gets out
+        } catch (...) {
+        }
+        lock.lock();
+        --batches_in_flight_;
+        // Every member is answered whatever happened: a member never answered would wait forever.
+        for (size_t i = 0; i < group.size(); ++i) {
+          group[i]->reply = i < replies.size() ? std::move(replies[i])
+                                               : Reply{500, std::string(kText), "failure\ninternal error\n"};
+        }
+        batch_done_.notify_all();
+        continue;
+      }
+      batch_done_.wait(lock);
     }
-    batch_done_.wait(lock);
+  } catch (...) {
+    // Never leave a pointer to this stack frame in the queue.
+    if (!lock.owns_lock()) lock.lock();
+    if (const auto it = std::find(waiting_.begin(), waiting_.end(), &me); it != waiting_.end()) {
+      waiting_.erase(it);
+      batch_waiting_.Dec();
+    }
+    throw;
   }
 }
 
 std::vector<OrderIntake::Member*> OrderIntake::TakeGroup() {
+  // Reserved first, so that nothing below allocates once members start leaving the queue.
   std::vector<Member*> group;
   std::vector<int64_t> pay_nos;
+  group.reserve(std::min(settings_.max_batch, waiting_.size()));
+  pay_nos.reserve(group.capacity());
   for (auto it = waiting_.begin(); it != waiting_.end() && group.size() < settings_.max_batch;) {
     const int64_t pay_no = (*it)->n->pay_no;
     if (std::find(pay_nos.begin(), pay_nos.end(), pay_no) != pay_nos.end()) {

@@ -99,8 +99,10 @@ class PaymentTransaction {
   virtual std::optional<PaymentRow> LockPayment(int64_t pay_no) = 0;
   /// Group form of LockPayment: locks the pay records (and their orders) of `pay_nos`, which
   /// must be distinct, in ascending pay_no order, so that two groups (or a group and a single
-  /// notification) never deadlock on each other. Returns the rows found, ascending by
-  /// pay_no; a pay_no without a record is simply absent.
+  /// notification) do not deadlock on the pay records. (An order with several pay records
+  /// can still join a cycle through its order row; PostgreSQL then aborts one side,
+  /// deadlock_detected, which is transient: the group falls back to one by one.) Returns the
+  /// rows found, ascending by pay_no; a pay_no without a record is simply absent.
   virtual std::vector<PaymentRow> LockPayments(const std::vector<int64_t>& pay_nos) = 0;
   /// Pay record -> 601002 (out_pay_no, out_pay_channel, pay_success_time = now()),
   /// order -> 600002, inserts the outbox row and NOTIFYs the relay's channel.

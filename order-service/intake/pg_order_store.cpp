@@ -55,11 +55,14 @@ constexpr std::string_view kPaymentColumns = R"(
 
 // Locks both rows the notification changes; concurrent notifications for one payment queue
 // here, and the later ones see status 601002 and commit nothing.
+constexpr std::chrono::milliseconds kLockTimeout{5000};
 constexpr std::string_view kLockPayment = R"(
   SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
   WHERE p.pay_no = $1 FOR UPDATE)";
 // The group form (group commit): every pay record of the group in one statement, locked in
-// pay_no order so that two groups, or a group and a single notification, cannot deadlock.
+// pay_no order so that two groups, or a group and a single notification, do not deadlock on
+// the pay records (through an order with several pay records they still can; PostgreSQL
+// detects it, 40P01 is transient, and the group falls back to one by one).
 constexpr std::string_view kLockPayments = R"(
   SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
   WHERE p.pay_no = ANY($1::bigint[]) ORDER BY p.pay_no FOR UPDATE)";
@@ -136,6 +139,11 @@ constexpr std::string_view kOrderWithLatestPayment = R"(
   WHERE o.out_business_id = $1 ORDER BY p.id DESC LIMIT 1)";
 
 void Prepare(pqxx::connection& conn) {
+  // A row lock held elsewhere (an operator's open transaction, a Java job, a backend whose
+  // client vanished) must not hold a request, and with group commit every request queued
+  // behind its group, for longer than this: lock_not_available (55P03) is transient, so
+  // the group falls back and the blocked notification is answered 503 (the platform retries).
+  pqxx::nontransaction(conn).exec0(fmt::format("SET lock_timeout = '{}ms'", kLockTimeout.count()));
   conn.prepare("order_lock_payment", fmt::format(fmt::runtime(kLockPayment), kPaymentColumns));
   conn.prepare("order_lock_payments", fmt::format(fmt::runtime(kLockPayments), kPaymentColumns));
   conn.prepare("order_mark_paid_many", std::string(kMarkPaidMany));

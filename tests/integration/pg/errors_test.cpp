@@ -82,6 +82,31 @@ TEST(ClassifyRealErrors, SerializationFailureIsTransient) {
   EXPECT_NE(what.find("could not serialize"), std::string::npos) << what;
 }
 
+// order-service's intake connections run with lock_timeout: a row another session holds
+// is lock_not_available (55P03), transient (503, retried), not a permanent 500.
+TEST(ClassifyRealErrors, LockTimeoutIsTransient) {
+  testing::ScopedTable table("id int PRIMARY KEY, v int NOT NULL");
+  auto holder = Connect(testing::OrdersSettings());
+  auto waiter = Connect(testing::OrdersSettings());
+  {
+    pqxx::work tx(*holder);
+    tx.exec0("INSERT INTO " + table.Name() + " VALUES (1, 0)");
+    tx.commit();
+  }
+  pqxx::work holding(*holder);
+  holding.exec1("SELECT v FROM " + table.Name() + " WHERE id = 1 FOR UPDATE");
+  pqxx::nontransaction(*waiter).exec0("SET lock_timeout = '50ms'");
+  std::string what;
+  EXPECT_EQ(KindOfFailure(
+                [&] {
+                  pqxx::work tx(*waiter);
+                  tx.exec1("SELECT v FROM " + table.Name() + " WHERE id = 1 FOR UPDATE");
+                },
+                &what),
+            ErrorKind::kTransient);
+  EXPECT_NE(what.find("lock timeout"), std::string::npos) << what;
+}
+
 TEST(ClassifyRealErrors, TerminatedBackendIsTransientAndAConnectionLoss) {
   auto conn = Connect(testing::OrdersSettings());
   const int pid = conn->backendpid();

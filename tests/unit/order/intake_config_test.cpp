@@ -73,5 +73,14 @@ TEST(IntakeGroupConfig, OutOfRangeValuesAreErrors) {
   EXPECT_THAT(errors, HasSubstr("intake.max-batches-in-flight"));
 }
 
+TEST(IntakeGroupConfig, MoreGroupsInFlightThanPooledConnectionsIsAnError) {
+  auto reader = config::Reader::FromString("database:\n  pool-size: 2\nintake:\n  max-batches-in-flight: 3\n",
+                                           "orders.yaml", "PAYNOTIFY", Env({}));
+  ReadOrderConfig(reader);
+  const std::string errors = FinishError(reader);
+  EXPECT_THAT(errors, HasSubstr("intake.max-batches-in-flight"));
+  EXPECT_THAT(errors, HasSubstr("must not exceed database.pool-size (2)"));
+}
+
 }  // namespace
 }  // namespace paynotify::order
