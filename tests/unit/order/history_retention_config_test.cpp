@@ -6,33 +6,18 @@
 #include <map>
 
 #include "order-service/app/order_config.hpp"
+#include "tests/unit/order/order_config_env.hpp"
 
 namespace paynotify::order {
 namespace {
 
 using ::testing::HasSubstr;
 
+// Env(...) = the required settings plus the keys under test.
 config::Reader::EnvLookup Env(std::map<std::string, std::string> values) {
-  // What every order-service config needs besides the keys under test.
-  values.emplace("PAYNOTIFY_ORDER_API_TOKEN", "t0ken");
-  values.emplace("PAYNOTIFY_RABBITMQ_PASSWORD", "secret");
-  values.emplace("PAYNOTIFY_ALIPAY_APP_ID", "2021");
-  values.emplace("PAYNOTIFY_ALIPAY_VERIFY_SIGNATURE", "false");
-  values.emplace("PAYNOTIFY_DATABASE_DBNAME", "orders");
-  return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
-    if (auto it = values.find(name); it != values.end()) return it->second;
-    return std::nullopt;
-  };
+  return testing::OrderConfigEnv(std::move(values));
 }
-
-std::string FinishError(config::Reader& reader) {
-  try {
-    reader.Finish();
-  } catch (const config::ConfigErrors& e) {
-    return e.what();
-  }
-  return {};
-}
+using testing::FinishError;
 
 TEST(HistoryRetentionConfig, DefaultsToThirtyDays) {
   auto reader = config::Reader::FromString("{}\n", "orders.yaml", "PAYNOTIFY", Env({}));
