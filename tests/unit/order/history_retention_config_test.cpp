@@ -13,11 +13,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Env(...) = the required settings plus the keys under test.
-config::Reader::EnvLookup Env(std::map<std::string, std::string> values) {
-  return testing::OrderConfigEnv(std::move(values));
-}
 using testing::FinishError;
+constexpr auto Env = &testing::OrderConfigEnv;  // the required settings plus the keys under test
 
 TEST(HistoryRetentionConfig, DefaultsToThirtyDays) {
   auto reader = config::Reader::FromString("{}\n", "orders.yaml", "PAYNOTIFY", Env({}));
