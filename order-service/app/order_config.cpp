@@ -69,6 +69,8 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
       reader.Int("relay.confirm-window", static_cast<int64_t>(config_defaults.confirm_window), 1, 100000));
   relay.confirm_timeout = reader.Duration("relay.confirm-timeout", relay_defaults.confirm_timeout);
   c.relay.keep_history = reader.Bool("relay.keep-history", config_defaults.keep_history);
+  c.relay.workers = static_cast<size_t>(
+      reader.Int("relay.workers", static_cast<int64_t>(config_defaults.workers), 1, 16));
   relay.retry.initial = reader.Duration("relay.retry.initial-interval", relay_defaults.retry.initial);
   relay.retry.multiplier = reader.Double("relay.retry.multiplier", relay_defaults.retry.multiplier, 1.0, 100.0);
   relay.retry.max = reader.Duration("relay.retry.max-interval", relay_defaults.retry.max);

@@ -49,14 +49,25 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
     RegisterOrderApiRoutes(*internal_http_, *intake_, *api_auth_);
   }
   if (options_.run_relay) {
-    pg::PgSettings relay_db = config_.database;
-    relay_db.application_name = config_.database.application_name + "-relay";
-    outbox_store_ = std::make_unique<PgOutboxStore>(relay_db, config_.relay.keep_history);
-    publisher_ = std::make_unique<AmqpPublisher>(config_.rabbitmq, config_.relay.confirm_window,
-                                                 config_.relay.core.exchange);
-    wake_ = std::make_unique<PgWakeSource>(relay_db, config_.relay.notify_channel);
-    relay_ = std::make_unique<Relay>(config_.relay.core, *outbox_store_, *publisher_, *wake_, clock_,
-                                     registry_);
+    relays_.resize(std::max<size_t>(1, config_.relay.workers));
+    for (size_t i = 0; i < relays_.size(); ++i) {
+      // The first worker keeps the names a single relay always had; the others are numbered.
+      const std::string suffix = i == 0 ? "" : "-" + std::to_string(i + 1);
+      pg::PgSettings relay_db = config_.database;
+      relay_db.application_name = config_.database.application_name + "-relay" + suffix;
+      amqp::BrokerSettings broker = config_.rabbitmq;
+      if (i > 0) broker.connection_name += " " + std::to_string(i + 1);
+      RelaySettings settings = config_.relay.core;
+      settings.log_name = "relay" + suffix;
+      RelayWorker& worker = relays_[i];
+      worker.store = std::make_unique<PgOutboxStore>(relay_db, config_.relay.keep_history);
+      worker.publisher = std::make_unique<AmqpPublisher>(std::move(broker), config_.relay.confirm_window,
+                                                         config_.relay.core.exchange);
+      worker.wake = std::make_unique<PgWakeSource>(relay_db, config_.relay.notify_channel);
+      // One registry: the workers share every relay metric (their counts add up).
+      worker.relay = std::make_unique<Relay>(std::move(settings), *worker.store, *worker.publisher,
+                                             *worker.wake, clock_, registry_);
+    }
     // Also while relay.keep-history is off: rows kept before it was turned off still expire, and
     // an idle pass is one index probe per retention.idle-interval.
     pg::PgSettings retention_db = config_.database;
@@ -68,19 +79,26 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
                                                             *retention_metrics_, clock_);
   }
   if (internal_http_) {
-    Relay* relay = relay_.get();
-    PgOutboxStore* outbox = outbox_store_.get();
-    // Cheap, non-blocking: flags the relay thread keeps current every poll interval.
-    internal_http_->AddReadinessCheck("database", [relay, outbox] {
-      return relay == nullptr || (relay->DatabaseUp() && outbox->IsConnected());
+    // Cheap, non-blocking: flags each relay thread keeps current every poll interval. Ready
+    // only when every worker is: one that cannot reach its broker or database is a fault to
+    // report even while the others publish.
+    const std::vector<RelayWorker>* relays = &relays_;
+    internal_http_->AddReadinessCheck("database", [relays] {
+      return std::all_of(relays->begin(), relays->end(), [](const RelayWorker& w) {
+        return w.relay->DatabaseUp() && w.store->IsConnected();
+      });
     });
-    internal_http_->AddReadinessCheck("broker",
-                                      [relay] { return relay == nullptr || relay->BrokerUp(); });
-    // What waits in the outbox, as the relay last sampled it (never a query per request: this
-    // runs on the I/O thread). Informative only: a backlog never makes us unready, the outbox
-    // is the buffer that lets intake go on while the broker is away.
-    internal_http_->AddReadinessDetail("flow", [relay, &clock = clock_] {
-      return OutboxFlowJson(relay ? relay->LastStats() : std::nullopt, clock.Now());
+    internal_http_->AddReadinessCheck("broker", [relays] {
+      return std::all_of(relays->begin(), relays->end(),
+                         [](const RelayWorker& w) { return w.relay->BrokerUp(); });
+    });
+    // What waits in the outbox, as the first relay last sampled it (never a query per request:
+    // this runs on the I/O thread; each worker samples the same table). Informative only: a
+    // backlog never makes us unready, the outbox is the buffer that lets intake go on while the
+    // broker is away.
+    Relay* first = relay();
+    internal_http_->AddReadinessDetail("flow", [first, &clock = clock_] {
+      return OutboxFlowJson(first ? first->LastStats() : std::nullopt, clock.Now());
     });
   }
 }
@@ -91,22 +109,24 @@ void OrderService::Connect() {
   // Runs on the main thread before Start(): the relay thread, started after it, is the only
   // user of these connections from then on (a hand-over, never shared).
   auto logger = log::Get("order-service");
-  if (publisher_) {
+  for (RelayWorker& worker : relays_) {
     try {
-      publisher_->Connect();
+      worker.publisher->Connect();
     } catch (const std::exception& e) {
       if (!daemon::IsTransient(e)) throw;
       logger->warn("start: broker not reachable ({}); serving anyway, the relay keeps trying",
                    e.what());
+      break;  // said once; every worker keeps trying on its own thread
     }
   }
-  if (outbox_store_) {
+  for (RelayWorker& worker : relays_) {
     try {
-      outbox_store_->Connect();
+      worker.store->Connect();
     } catch (const std::exception& e) {
       if (!daemon::IsTransient(e)) throw;
       logger->warn("start: database not reachable ({}); serving anyway (503 until it is back)",
                    pg::Describe(e));
+      break;
     }
   }
 }
@@ -117,8 +137,10 @@ void OrderService::Start() {
         ->warn("alipay.verify-signature is false: payment notifications are NOT authenticated; "
                "anyone who can reach this port can mark orders paid. Local demos only.");
   }
-  if (relay_) {
-    relay_thread_ = std::jthread([relay = relay_.get()](std::stop_token stop) { relay->Run(stop); });
+  for (RelayWorker& worker : relays_) {
+    worker.thread = std::jthread([relay = worker.relay.get()](std::stop_token stop) { relay->Run(stop); });
+  }
+  if (retention_) {
     retention_thread_ =
         std::jthread([retention = retention_.get()](std::stop_token stop) { retention->Run(stop); });
   }
@@ -142,17 +164,21 @@ void OrderService::Stop() noexcept {
     internal_http_->Stop();
   }
   retention_thread_.request_stop();  // winds down beside the relay: nothing to drain
-  if (relay_thread_.joinable()) {
-    relay_thread_.request_stop();
-    relay_thread_.join();  // the batch in flight completes, bounded by relay.confirm-timeout
+  // All asked first, so the workers' batches in flight complete side by side, each bounded by
+  // relay.confirm-timeout.
+  for (RelayWorker& worker : relays_) worker.thread.request_stop();
+  for (RelayWorker& worker : relays_) {
+    if (worker.thread.joinable()) worker.thread.join();
   }
   if (retention_thread_.joinable()) {
     retention_thread_.join();  // at most the statement in flight
   }
   if (history_deleter_) history_deleter_->Close();
-  if (publisher_) publisher_->Close();
-  wake_.reset();
-  outbox_store_.reset();
+  for (RelayWorker& worker : relays_) {
+    worker.publisher->Close();
+    worker.wake.reset();
+    worker.store.reset();
+  }
   internal_http_.reset();
   http_.reset();
   intake_.reset();

@@ -1,12 +1,13 @@
 #pragma once
 /// Assembles order-service from its config: intake (HTTP + PgOrderStore) and the outbox
-/// relay (its own thread, PG connections and AMQP connection). Shared by main.cpp and the
+/// relay workers (relay.workers, each its own thread, PG connections and AMQP connection). Shared by main.cpp and the
 /// integration tests, so both run exactly the same wiring.
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -54,12 +55,12 @@ class OrderService final : public daemon::Component {
   /// (non-retryable amqp::AmqpError) and a refused database login (pg::LoginRefused) are
   /// thrown, so the daemon exits 1 as learning-service does. Unreachable servers are logged.
   void Connect() override;
-  /// Starts the relay thread and the history retention thread, then both HTTP listeners last (throws if an address cannot be
-  /// bound).
+  /// Starts the relay threads and the history retention thread, then both HTTP listeners last
+  /// (throws if an address cannot be bound).
   void Start() override;
   /// Graceful stop, in order: readiness false + new requests 503 -> HTTP stops, both
   /// listeners (in-flight
-  /// requests finish) -> the relay finishes its batch (bounded by relay.confirm-timeout) and
+  /// requests finish) -> each relay worker finishes its batch (bounded by relay.confirm-timeout) and
   /// the history retention its statement ->
   /// AMQP closed -> PostgreSQL connections closed. Idempotent, never throws.
   void Stop() noexcept override;
@@ -69,7 +70,9 @@ class OrderService final : public daemon::Component {
   /// The internal listener's port (order API with bearer token, /readyz, /metrics).
   int InternalPort() const { return internal_http_ ? internal_http_->Port() : 0; }
   metrics::Registry& Metrics() { return registry_; }
-  Relay* relay() { return relay_.get(); }
+  /// The first relay worker (nullptr without a relay); relay_workers() says how many run.
+  Relay* relay() { return relays_.empty() ? nullptr : relays_.front().relay.get(); }
+  size_t relay_workers() const { return relays_.size(); }
 
  private:
   OrderServiceConfig config_;
@@ -82,12 +85,15 @@ class OrderService final : public daemon::Component {
   std::unique_ptr<http::BearerAuth> api_auth_;
   std::unique_ptr<http::Server> http_;           // public: the payment platform
   std::unique_ptr<http::Server> internal_http_;  // internal: order API, probes, metrics
-  // Relay side (used only on the relay thread once started).
-  std::unique_ptr<PgOutboxStore> outbox_store_;
-  std::unique_ptr<AmqpPublisher> publisher_;
-  std::unique_ptr<PgWakeSource> wake_;
-  std::unique_ptr<Relay> relay_;
-  std::jthread relay_thread_;
+  // Relay side: relay.workers of these, each used only on its own thread once started.
+  struct RelayWorker {
+    std::unique_ptr<PgOutboxStore> store;
+    std::unique_ptr<AmqpPublisher> publisher;
+    std::unique_ptr<PgWakeSource> wake;
+    std::unique_ptr<Relay> relay;
+    std::jthread thread;
+  };
+  std::vector<RelayWorker> relays_;
   // History retention (with the relay, which fills the history): its own connection and
   // thread, so deleting never waits for or holds up the relay.
   std::unique_ptr<retention::PgBatchDeleter> history_deleter_;

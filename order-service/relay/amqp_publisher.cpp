@@ -22,7 +22,8 @@ void AmqpPublisher::Connect() {
     connection->Close();
   }
   publisher_.Connect();
-  log::Get("relay")->info("broker connected; exchange {} declared (durable fanout)", exchange_);
+  log::Get("relay")->info("broker connected connection=\"{}\"; exchange {} declared (durable fanout)",
+                          settings_.connection_name, exchange_);
 }
 
 void AmqpPublisher::EnsureConnected() {

@@ -108,14 +108,14 @@ OutboxRetry Relay::Failed(const OutboxRecord& record, std::string reason) const 
   const int attempts = record.execute_num + 1;
   if (attempts >= settings_.max_attempts) return OutboxRetry{record.id, std::move(reason), milliseconds(0), true};
   const milliseconds delay = runtime::DelayForAttempt(settings_.retry, attempts);
-  log::Get("relay")->warn("publish {} outbox_id={} message_id={}; attempt {} of {}, will retry in {}",
+  log::Get(settings_.log_name)->warn("publish {} outbox_id={} message_id={}; attempt {} of {}, will retry in {}",
                           text::Printable(reason), record.id, text::Printable(record.message_id), attempts,
                           settings_.max_attempts, FormatDelay(delay));
   return OutboxRetry{record.id, std::move(reason), delay, false};
 }
 
 BatchResult Relay::RunOnce() {
-  auto logger = log::Get("relay");
+  auto logger = log::Get(settings_.log_name);
   std::unique_ptr<ClaimedBatch> batch = StoreCall([&] { return store_.Claim(settings_.batch_size); });
   const std::vector<OutboxRecord>& records = batch->Records();
   BatchResult result;
@@ -219,7 +219,7 @@ std::optional<OutboxSample> Relay::LastStats() const {
 }
 
 void Relay::Run(std::stop_token stop) {
-  auto logger = log::Get("relay");
+  auto logger = log::Get(settings_.log_name);
   // One back-off per cause: a broker outage and a database outage recover independently,
   // and each follows its own reconnect policy.
   runtime::Backoff broker_backoff(settings_.broker_reconnect);

@@ -64,6 +64,9 @@ struct RelaySettings {
   /// relay.stats-interval: how often the outbox gauges are refreshed (one cheap query).
   std::chrono::milliseconds stats_interval{5000};
   std::string app_id = "order-service";
+  /// The logger's name: "relay", or "relay-2", "relay-3"... for the other workers of one
+  /// daemon (relay.workers), so that each worker's lines can be told apart.
+  std::string log_name = "relay";
 };
 
 /// One RunOnce() pass.

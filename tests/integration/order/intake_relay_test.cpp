@@ -4,9 +4,12 @@
 
 #include <pqxx/pqxx>
 
+#include <map>
 #include <regex>
 #include <set>
 #include <thread>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -181,6 +184,47 @@ TEST_F(OrderIntakeRelayIt, TwoRelaysOnOneDatabasePublishEveryRowOnce) {
   EXPECT_EQ(a + b, kRows);  // each row confirmed (and deleted) by exactly one relay
   EXPECT_GT(a, 0);
   EXPECT_GT(b, 0);
+}
+
+// relay.workers: the workers of one daemon share the outbox as relays in several daemons do.
+// Rows of one key must still go out in id order (the queue's order), each exactly once.
+TEST_F(OrderIntakeRelayIt, RelayWorkersOfOneDaemonPublishEveryRowOnceInKeyOrder) {
+  BindQueue();
+  constexpr int kKeys = 40;
+  constexpr int kRowsPerKey = 10;
+  constexpr int kRows = kKeys * kRowsPerKey;
+  // Interleaved keys (row g has key g % kKeys), so every batch holds rows of many keys.
+  Exec("INSERT INTO mq_message (message_type, business_key1, business_key2) "
+       "SELECT 'payresult_notify', 'cs-' || (g % " + std::to_string(kKeys) + "), '60201' "
+       "FROM generate_series(1, " + std::to_string(kRows) + ") g ORDER BY g");
+  OrderServiceConfig config = MakeConfig();
+  config.relay.workers = 3;
+  config.relay.core.batch_size = 7;  // many small batches, so the workers interleave
+  const std::string app = "relay-workers-it-" + std::to_string(::getpid());  // other tests share the database
+  config.database.application_name = app;
+  OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+  EXPECT_EQ(service.relay_workers(), 3u);
+
+  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
+  // Each worker has its own database session (named), so all three took part in the claim.
+  EXPECT_EQ(Scalar("SELECT string_agg(DISTINCT application_name, ',' ORDER BY application_name) FROM pg_stat_activity"
+                   " WHERE application_name LIKE '" + app + "-relay%'"),
+            app + "-relay," + app + "-relay-2," + app + "-relay-3");
+  const auto messages = Drain(kRows, 20s, 1000ms);
+  ASSERT_EQ(messages.size(), static_cast<size_t>(kRows));
+  std::set<std::string> ids;
+  std::map<std::string, int64_t> last_id_of_key;
+  for (const auto& m : messages) {
+    ids.insert(m.message_id.value_or(""));
+    const auto body = nlohmann::json::parse(m.body);
+    const std::string key = body["businessKey1"].get<std::string>();
+    const int64_t id = body["id"].get<int64_t>();
+    EXPECT_LT(last_id_of_key[key], id) << "key " << key << " out of id order";
+    last_id_of_key[key] = id;
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRows));  // none twice
+  EXPECT_EQ(last_id_of_key.size(), static_cast<size_t>(kKeys));
+  EXPECT_EQ(service.Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value(), kRows);
 }
 
 TEST_F(OrderIntakeRelayIt, KeepHistoryMovesConfirmedRows) {
