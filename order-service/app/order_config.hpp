@@ -32,10 +32,10 @@ struct RelayConfig {
   size_t confirm_window = 1000;       ///< relay.confirm-window: outstanding confirms
   bool keep_history = false;          ///< relay.keep-history: move confirmed rows to mq_message_history
   /// relay.workers: relays in this daemon, each a thread with its own database, LISTEN and
-  /// broker connections. While one waits for its confirms and deletes its batch, another
-  /// claims the rows committed meanwhile, so a new row does not wait out a whole cycle
-  /// (bench/RESULTS.md 12). Claim's SKIP LOCKED keeps them apart and its per-key rule keeps
-  /// each business_key1 in id order, as for relays in several daemons.
+  /// broker connections: one lead, and helpers that claim only while the lead's batches come
+  /// back full (RelayTeam), so a backlog drains with one claiming while another waits for its
+  /// confirms (bench/RESULTS.md 12). Claim's SKIP LOCKED keeps them apart and its per-key rule
+  /// keeps each business_key1 in id order, as for relays in several daemons.
   size_t workers = 2;
   /// relay.history-retention (how long history rows are kept; default 30d, at least 1h) and the
   /// shared retention.* pacing; its back-off is database.reconnect.

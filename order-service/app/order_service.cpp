@@ -64,9 +64,11 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
       worker.publisher = std::make_unique<AmqpPublisher>(std::move(broker), config_.relay.confirm_window,
                                                          config_.relay.core.exchange);
       worker.wake = std::make_unique<PgWakeSource>(relay_db, config_.relay.notify_channel);
-      // One registry: the workers share every relay metric (their counts add up).
+      // One registry: the workers share every relay metric (their counts add up). With more
+      // than one, the first leads and the others help only with a backlog (RelayTeam).
+      const RelayRole role = relays_.size() > 1 ? RelayRole{&relay_team_, i > 0} : RelayRole{};
       worker.relay = std::make_unique<Relay>(std::move(settings), *worker.store, *worker.publisher,
-                                             *worker.wake, clock_, registry_);
+                                             *worker.wake, clock_, registry_, role);
     }
     // Also while relay.keep-history is off: rows kept before it was turned off still expire, and
     // an idle pass is one index probe per retention.idle-interval.
@@ -79,21 +81,20 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
                                                             *retention_metrics_, clock_);
   }
   if (internal_http_) {
-    // Cheap, non-blocking: flags each relay thread keeps current every poll interval. Ready
-    // only when every worker is: one that cannot reach its broker or database is a fault to
-    // report even while the others publish.
+    // Cheap, non-blocking: flags the relay threads keep current every poll interval. The
+    // database as the lead sees it (a helper without a backlog does not query it); the broker
+    // through every worker, each of which keeps its own connection: one that cannot reach the
+    // broker is a fault to report even while another publishes.
     const std::vector<RelayWorker>* relays = &relays_;
     internal_http_->AddReadinessCheck("database", [relays] {
-      return std::all_of(relays->begin(), relays->end(), [](const RelayWorker& w) {
-        return w.relay->DatabaseUp() && w.store->IsConnected();
-      });
+      return relays->empty() || (relays->front().relay->DatabaseUp() && relays->front().store->IsConnected());
     });
     internal_http_->AddReadinessCheck("broker", [relays] {
       return std::all_of(relays->begin(), relays->end(),
                          [](const RelayWorker& w) { return w.relay->BrokerUp(); });
     });
-    // What waits in the outbox, as the first relay last sampled it (never a query per request:
-    // this runs on the I/O thread; each worker samples the same table). Informative only: a
+    // What waits in the outbox, as the lead relay last sampled it (never a query per request:
+    // this runs on the I/O thread). Informative only: a
     // backlog never makes us unready, the outbox is the buffer that lets intake go on while the
     // broker is away.
     Relay* first = relay();

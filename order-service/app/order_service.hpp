@@ -70,8 +70,9 @@ class OrderService final : public daemon::Component {
   /// The internal listener's port (order API with bearer token, /readyz, /metrics).
   int InternalPort() const { return internal_http_ ? internal_http_->Port() : 0; }
   metrics::Registry& Metrics() { return registry_; }
-  /// The first relay worker (nullptr without a relay); relay_workers() says how many run.
+  /// The lead relay worker (nullptr without a relay); relay_worker(i) each of relay_workers().
   Relay* relay() { return relays_.empty() ? nullptr : relays_.front().relay.get(); }
+  Relay* relay_worker(size_t i) { return i < relays_.size() ? relays_[i].relay.get() : nullptr; }
   size_t relay_workers() const { return relays_.size(); }
 
  private:
@@ -93,6 +94,7 @@ class OrderService final : public daemon::Component {
     std::unique_ptr<Relay> relay;
     std::jthread thread;
   };
+  RelayTeam relay_team_;  // before relays_: the workers point at it
   std::vector<RelayWorker> relays_;
   // History retention (with the relay, which fills the history): its own connection and
   // thread, so deleting never waits for or holds up the relay.

@@ -29,12 +29,13 @@ std::string RetryReason(const PublishResult& result) {
 }
 
 Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
-             const runtime::Clock& clock, metrics::Registry& registry)
+             const runtime::Clock& clock, metrics::Registry& registry, RelayRole role)
     : settings_(std::move(settings)),
       store_(store),
       publisher_(publisher),
       wake_(wake),
       clock_(clock),
+      role_(role),
       published_(registry.GetCounter("paynotify_relay_published_total", "Outbox messages published")),
       confirmed_(registry.GetCounter("paynotify_relay_confirmed_total",
                                      "Published messages the broker confirmed (rows deleted)")),
@@ -186,6 +187,7 @@ BatchResult Relay::RunOnce() {
   broker_up_ = !lost_connection;
   StoreCall([&] { batch->Complete(confirmed, retries); });
   result.confirmed = confirmed.size();
+  rows_confirmed_ += confirmed.size();
   // Announced once parked for real (committed): a failed Complete leaves the rows as they were.
   for (size_t i = 0; i < retries.size(); ++i) {
     if (!retries[i].park) {
@@ -225,8 +227,11 @@ void Relay::Run(std::stop_token stop) {
   runtime::Backoff broker_backoff(settings_.broker_reconnect);
   runtime::Backoff database_backoff(settings_.database_reconnect);
   auto next_stats = clock_.Now();
-  logger->info("started exchange={} batch_size={} poll_interval={}ms", settings_.exchange,
-               settings_.batch_size, settings_.poll_interval.count());
+  const bool helper = role_.team != nullptr && role_.helper;
+  const bool lead = role_.team != nullptr && !role_.helper;
+  logger->info("started exchange={} batch_size={} poll_interval={}ms{}", settings_.exchange,
+               settings_.batch_size, settings_.poll_interval.count(),
+               helper ? " (helper: claims only while the lead's batches come back full)" : "");
   // Logs a failure (warn for the first of an outage, debug for the retries that follow: the
   // counter keeps score; error for a failure that is not an outage), counts it and waits.
   const auto fail = [&](runtime::Backoff& backoff, metrics::Counter& counter, bool outage,
@@ -243,7 +248,7 @@ void Relay::Run(std::stop_token stop) {
   // batch's), and also while the broker is down, when the backlog grows and they matter most:
   // a failure then is the database's, logged at debug (the next batch reports and counts it).
   const auto refresh_stats_while_broker_down = [&] {
-    if (clock_.Now() < next_stats) return;
+    if (helper || clock_.Now() < next_stats) return;
     next_stats = clock_.Now() + settings_.stats_interval;
     try {
       RefreshStats();
@@ -263,14 +268,19 @@ void Relay::Run(std::stop_token stop) {
       // Also when the connection was handed over already open (OrderService::Connect at
       // start-up): readiness must not wait for the first message.
       broker_up_ = true;
-      const BatchResult result = RunOnce();
-      batch_full = result.claimed >= settings_.batch_size;
+      // A helper without a backlog to help with claims nothing: it waits like an idle relay,
+      // its broker connection kept (above), and looks again at the next wake-up or poll.
+      if (!helper || role_.team->Backlog()) {
+        const BatchResult result = RunOnce();
+        batch_full = result.claimed >= settings_.batch_size;
+        if (lead) role_.team->SetBacklog(batch_full);
+      }
       if (broker_backoff.Attempts() > 0 || database_backoff.Attempts() > 0) {
         logger->info("recovered; publishing again");
       }
       broker_backoff.Reset();
       database_backoff.Reset();
-      if (clock_.Now() >= next_stats) {
+      if (!helper && clock_.Now() >= next_stats) {
         next_stats = clock_.Now() + settings_.stats_interval;
         RefreshStats();
       }

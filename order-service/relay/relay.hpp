@@ -83,6 +83,28 @@ struct OutboxSample {
   std::chrono::steady_clock::time_point sampled_at;
 };
 
+/// The relay workers of one daemon (relay.workers) as a team: one lead and helpers. The lead
+/// relays as a relay on its own does and records here whether its last batch came back full
+/// (the outbox holds a backlog); a helper claims only while that is so, and otherwise keeps
+/// just its broker connection. So a trickle or a steady flow is relayed in the lead's batches
+/// alone (no smaller batches, no extra claims: bench/RESULTS.md 12), while a backlog (after a
+/// broker outage, a burst larger than a batch) is drained by all of them side by side: one
+/// claims while another waits for its confirms. Thread-safe.
+class RelayTeam {
+ public:
+  void SetBacklog(bool backlog) { backlog_.store(backlog); }
+  bool Backlog() const { return backlog_.load(); }
+
+ private:
+  std::atomic<bool> backlog_{false};
+};
+
+/// A relay's place in its team; the default is a relay on its own (it always claims).
+struct RelayRole {
+  RelayTeam* team = nullptr;  ///< nullptr: alone
+  bool helper = false;        ///< true: claims only while team->Backlog()
+};
+
 /// The retry reason written to returnfailure_msg for a publish result.
 std::string RetryReason(const PublishResult& result);
 
@@ -92,8 +114,10 @@ std::string RetryReason(const PublishResult& result);
 class Relay {
  public:
   /// Every reference must outlive the relay.
+  /// `role`: see RelayTeam (a helper neither claims without a backlog nor refreshes the
+  /// outbox gauges, which its lead keeps).
   Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
-        const runtime::Clock& clock, metrics::Registry& registry);
+        const runtime::Clock& clock, metrics::Registry& registry, RelayRole role = {});
 
   /// One batch: claim, publish, complete. Throws PublisherUnavailable (nothing published,
   /// claim rolled back) or the store's exception, OutboxUnavailable or other (claim rolled
@@ -101,7 +125,8 @@ class Relay {
   BatchResult RunOnce();
 
   /// Loops until `stop`: RunOnce, again at once while batches are full, otherwise wait for
-  /// a wake-up or the poll interval. Failures are logged once per outage, counted in
+  /// a wake-up or the poll interval (a helper without a backlog skips RunOnce; a lead records
+  /// whether its batch was full in its RelayTeam, and leaves it as it was when a batch fails). Failures are logged once per outage, counted in
   /// paynotify_relay_errors_total by kind (broker: PublisherUnavailable; database:
   /// OutboxUnavailable; internal: anything else, logged at error), and retried after a
   /// capped back-off (broker_reconnect, database_reconnect) waited on the Clock. On stop,
@@ -124,6 +149,9 @@ class Relay {
   /// true again after the next store call that succeeded. Other failures (a permanent SQL
   /// error, a bug) leave it as it was: the database answered.
   bool DatabaseUp() const { return database_up_.load(); }
+  /// Rows this relay published and the broker confirmed (its share of
+  /// paynotify_relay_confirmed_total, which a team shares). Thread-safe.
+  uint64_t RowsConfirmed() const { return rows_confirmed_.load(); }
 
  private:
   amqp::OutgoingMessage ToMessage(const OutboxRecord& record) const;
@@ -139,8 +167,10 @@ class Relay {
   Publisher& publisher_;
   WakeSource& wake_;
   const runtime::Clock& clock_;
+  RelayRole role_;
   std::atomic<bool> broker_up_{false};
   std::atomic<bool> database_up_{false};
+  std::atomic<uint64_t> rows_confirmed_{0};
   mutable std::mutex stats_mutex_;
   std::optional<OutboxSample> last_stats_;  // guarded by stats_mutex_
 

@@ -9,8 +9,6 @@
 #include <set>
 #include <thread>
 
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "common/messages/mq_message.hpp"
@@ -187,11 +185,12 @@ TEST_F(OrderIntakeRelayIt, TwoRelaysOnOneDatabasePublishEveryRowOnce) {
 }
 
 // relay.workers: the workers of one daemon share the outbox as relays in several daemons do.
-// Rows of one key must still go out in id order (the queue's order), each exactly once.
-TEST_F(OrderIntakeRelayIt, RelayWorkersOfOneDaemonPublishEveryRowOnceInKeyOrder) {
+// With a backlog (rows the lead's batches cannot take at once) the helpers join in; rows of
+// one key must still go out in id order (the queue's order), each exactly once.
+TEST_F(OrderIntakeRelayIt, RelayWorkersDrainABacklogTogetherEveryRowOnceInKeyOrder) {
   BindQueue();
   constexpr int kKeys = 40;
-  constexpr int kRowsPerKey = 10;
+  constexpr int kRowsPerKey = 25;
   constexpr int kRows = kKeys * kRowsPerKey;
   // Interleaved keys (row g has key g % kKeys), so every batch holds rows of many keys.
   Exec("INSERT INTO mq_message (message_type, business_key1, business_key2) "
@@ -199,17 +198,12 @@ TEST_F(OrderIntakeRelayIt, RelayWorkersOfOneDaemonPublishEveryRowOnceInKeyOrder)
        "FROM generate_series(1, " + std::to_string(kRows) + ") g ORDER BY g");
   OrderServiceConfig config = MakeConfig();
   config.relay.workers = 3;
-  config.relay.core.batch_size = 7;  // many small batches, so the workers interleave
-  const std::string app = "relay-workers-it-" + std::to_string(::getpid());  // other tests share the database
-  config.database.application_name = app;
+  config.relay.core.batch_size = 7;  // the lead's batches come back full: a backlog
+  config.relay.core.poll_interval = 10ms;  // rows inserted here send no NOTIFY: helpers look often
   OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
-  EXPECT_EQ(service.relay_workers(), 3u);
+  ASSERT_EQ(service.relay_workers(), 3u);
 
   EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
-  // Each worker has its own database session (named), so all three took part in the claim.
-  EXPECT_EQ(Scalar("SELECT string_agg(DISTINCT application_name, ',' ORDER BY application_name) FROM pg_stat_activity"
-                   " WHERE application_name LIKE '" + app + "-relay%'"),
-            app + "-relay," + app + "-relay-2," + app + "-relay-3");
   const auto messages = Drain(kRows, 20s, 1000ms);
   ASSERT_EQ(messages.size(), static_cast<size_t>(kRows));
   std::set<std::string> ids;
@@ -225,6 +219,28 @@ TEST_F(OrderIntakeRelayIt, RelayWorkersOfOneDaemonPublishEveryRowOnceInKeyOrder)
   EXPECT_EQ(ids.size(), static_cast<size_t>(kRows));  // none twice
   EXPECT_EQ(last_id_of_key.size(), static_cast<size_t>(kKeys));
   EXPECT_EQ(service.Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value(), kRows);
+  uint64_t confirmed = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_GT(service.relay_worker(i)->RowsConfirmed(), 0u) << "worker " << i << " never helped";
+    confirmed += service.relay_worker(i)->RowsConfirmed();
+  }
+  EXPECT_EQ(confirmed, static_cast<uint64_t>(kRows));
+}
+
+// Without a backlog the lead relays alone, in batches as large as one relay's.
+TEST_F(OrderIntakeRelayIt, RelayHelpersStayIdleWithoutABacklog) {
+  BindQueue();
+  Exec("INSERT INTO mq_message (message_type, business_key1, business_key2) "
+       "SELECT 'payresult_notify', 'cs-idle-' || g, '60201' FROM generate_series(1, 5) g");
+  OrderServiceConfig config = MakeConfig();
+  config.relay.workers = 2;
+  config.relay.core.poll_interval = 10ms;  // the helper looks often, and must still stay out
+  OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+  EXPECT_EQ(Drain(5, 10s).size(), 5u);
+  EXPECT_TRUE(WaitFor([&] { return service.relay()->RowsConfirmed() == 5; }, 10s));
+  std::this_thread::sleep_for(100ms);  // ten of the helper's polls
+  EXPECT_EQ(service.relay_worker(1)->RowsConfirmed(), 0u);
+  EXPECT_TRUE(service.relay_worker(1)->BrokerUp());  // idle, but connected (readiness)
 }
 
 TEST_F(OrderIntakeRelayIt, KeepHistoryMovesConfirmedRows) {

@@ -1,6 +1,7 @@
 // The relay core against FakePublisher + InMemoryOutboxStore + ManualClock.
 #include "order-service/relay/relay.hpp"
 
+#include <atomic>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -111,7 +112,9 @@ class InMemoryOutboxStore : public OutboxStore {
     }
     return std::make_unique<Batch>(*this, std::move(records));
   }
+  std::atomic<int> stats_calls{0};  // Stats() calls, by any thread
   OutboxStats Stats() override {
+    ++stats_calls;
     std::lock_guard lock(mutex_);
     OutboxStats stats;
     for (const auto& [id, row] : rows_) ++(row.parked_at ? stats.parked : stats.pending);
@@ -630,6 +633,57 @@ TEST_F(RelayRunTest, RefreshesTheOutboxStatsWhileTheBrokerIsDown) {
   EXPECT_EQ(relay->LastStats()->stats.pending, 3);
   EXPECT_EQ(registry_.GetGauge("paynotify_outbox_pending", "").Value(), 3);
   EXPECT_FALSE(relay->BrokerUp());
+}
+
+// ---- relay.workers: a lead and its helpers (RelayTeam) ------------------------------------
+
+/// Polls `done` every 5 ms for up to 10 s (the relay runs on a thread of its own).
+template <class Pred>
+bool Eventually(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+TEST_F(RelayTest, TheLeadRecordsWhetherItsBatchesComeBackFull) {
+  for (int i = 0; i < 25; ++i) store_.Add();  // batches of 10: full, full, 5
+  RelayTeam team;
+  Relay lead(Settings(), store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
+  std::vector<bool> backlog_seen;  // at each publish
+  publisher_.behavior = [&](auto msgs) {
+    backlog_seen.push_back(team.Backlog());
+    return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kConfirmed));
+  };
+  {
+    std::jthread worker([&](std::stop_token stop) { lead.Run(stop); });
+    EXPECT_TRUE(Eventually([&] { return store_.Size() == 0 && lead.RowsConfirmed() == 25; }));
+    // The batch after the last one was not full (empty): no backlog left.
+    EXPECT_TRUE(Eventually([&] { return !team.Backlog(); }));
+  }
+  EXPECT_EQ(backlog_seen, (std::vector<bool>{false, true, true}));
+}
+
+TEST_F(RelayTest, AHelperClaimsNothingUntilItsLeadHasABacklog) {
+  for (int i = 0; i < 25; ++i) store_.Add();
+  RelayTeam team;
+  Relay helper(Settings(), store_, publisher_, wake_, clock_, registry_, RelayRole{&team, true});
+  {
+    std::jthread worker([&](std::stop_token stop) { helper.Run(stop); });
+    // Connected (readiness), but idle: several poll intervals of NeverWakes pass.
+    EXPECT_TRUE(Eventually([&] { return helper.BrokerUp(); }));
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(publisher_.PublishedCount(), 0u);
+    EXPECT_EQ(store_.Size(), 25u);
+    team.SetBacklog(true);
+    EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
+  }
+  EXPECT_EQ(publisher_.PublishedCount(), 25u);
+  EXPECT_EQ(helper.RowsConfirmed(), 25u);
+  // The gauges are the lead's to keep: a helper never samples the outbox.
+  EXPECT_EQ(store_.stats_calls, 0);
 }
 
 }  // namespace
