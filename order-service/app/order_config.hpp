@@ -31,9 +31,9 @@ struct RelayConfig {
   std::string notify_channel = "paynotify_outbox";  ///< relay.notify-channel (LISTEN/NOTIFY)
   size_t confirm_window = 1000;       ///< relay.confirm-window: outstanding confirms
   bool keep_history = false;          ///< relay.keep-history: move confirmed rows to mq_message_history
-  /// relay.workers: relays in this daemon, each a thread with its own database, LISTEN and
-  /// broker connections: one lead, and helpers that claim only while the lead's batches come
-  /// back full (RelayTeam), so a backlog drains with one claiming while another waits for its
+  /// relay.workers: relays in this daemon, each a thread with its own database and broker
+  /// connections: one lead, and helpers that claim only while the lead's batches come back
+  /// full (RelayTeam), so a backlog drains with one claiming while another waits for its
   /// confirms (bench/RESULTS.md 12). Claim's SKIP LOCKED keeps them apart and its per-key rule
   /// keeps each business_key1 in id order, as for relays in several daemons.
   size_t workers = 2;

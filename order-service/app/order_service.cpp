@@ -63,12 +63,15 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
       worker.store = std::make_unique<PgOutboxStore>(relay_db, config_.relay.keep_history);
       worker.publisher = std::make_unique<AmqpPublisher>(std::move(broker), config_.relay.confirm_window,
                                                          config_.relay.core.exchange);
-      worker.wake = std::make_unique<PgWakeSource>(relay_db, config_.relay.notify_channel);
       // One registry: the workers share every relay metric (their counts add up). With more
-      // than one, the first leads and the others help only with a backlog (RelayTeam).
-      const RelayRole role = relays_.size() > 1 ? RelayRole{&relay_team_, i > 0} : RelayRole{};
-      worker.relay = std::make_unique<Relay>(std::move(settings), *worker.store, *worker.publisher,
-                                             *worker.wake, clock_, registry_, role);
+      // than one, the first leads and the others help only with a backlog (RelayTeam), woken
+      // by the lead rather than by every NOTIFY.
+      const bool helper = i > 0;
+      if (!helper) worker.wake = std::make_unique<PgWakeSource>(relay_db, config_.relay.notify_channel);
+      WakeSource& wake = helper ? static_cast<WakeSource&>(relay_team_) : *worker.wake;
+      const RelayRole role = relays_.size() > 1 ? RelayRole{&relay_team_, helper} : RelayRole{};
+      worker.relay = std::make_unique<Relay>(std::move(settings), *worker.store, *worker.publisher, wake,
+                                             clock_, registry_, role);
     }
     // Also while relay.keep-history is off: rows kept before it was turned off still expire, and
     // an idle pass is one index probe per retention.idle-interval.

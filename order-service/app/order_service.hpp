@@ -90,7 +90,7 @@ class OrderService final : public daemon::Component {
   struct RelayWorker {
     std::unique_ptr<PgOutboxStore> store;
     std::unique_ptr<AmqpPublisher> publisher;
-    std::unique_ptr<PgWakeSource> wake;
+    std::unique_ptr<PgWakeSource> wake;  // the lead's LISTEN; helpers are woken by the team
     std::unique_ptr<Relay> relay;
     std::jthread thread;
   };

@@ -28,6 +28,27 @@ std::string RetryReason(const PublishResult& result) {
   return amqp::ToString(result.outcome);
 }
 
+void RelayTeam::SetBacklog(bool backlog) {
+  {
+    std::lock_guard lock(mutex_);
+    backlog_ = backlog;
+    if (!backlog) return;
+    ++full_batches_;
+  }
+  full_batch_.notify_all();
+}
+
+bool RelayTeam::Backlog() const {
+  std::lock_guard lock(mutex_);
+  return backlog_;
+}
+
+bool RelayTeam::Wait(milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  const uint64_t seen = full_batches_;
+  return full_batch_.wait_for(lock, timeout, [&] { return full_batches_ != seen; });
+}
+
 Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
              const runtime::Clock& clock, metrics::Registry& registry, RelayRole role)
     : settings_(std::move(settings)),
@@ -301,7 +322,9 @@ void Relay::Run(std::stop_token stop) {
       continue;
     }
     if (batch_full || stop.stop_requested()) continue;
-    if (wake_.Wait(settings_.poll_interval)) {
+    const bool notified = wake_.Wait(settings_.poll_interval);
+    if (helper) continue;  // the wake-up counters are the lead's: NOTIFY versus poll
+    if (notified) {
       wake_notify_.Inc();
     } else {
       wake_poll_.Inc();

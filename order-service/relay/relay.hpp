@@ -15,7 +15,9 @@
 /// does not hold back the later rows of its key (OutboxStore::Claim).
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -90,13 +92,24 @@ struct OutboxSample {
 /// alone (no smaller batches, no extra claims: bench/RESULTS.md 12), while a backlog (after a
 /// broker outage, a burst larger than a batch) is drained by all of them side by side: one
 /// claims while another waits for its confirms. Thread-safe.
-class RelayTeam {
+///
+/// The team is also the helpers' WakeSource: a helper does not LISTEN (every NOTIFY would
+/// wake it for nothing); it sleeps until its lead reports a full batch.
+class RelayTeam final : public WakeSource {
  public:
-  void SetBacklog(bool backlog) { backlog_.store(backlog); }
-  bool Backlog() const { return backlog_.load(); }
+  /// The lead, after each batch: whether it came back full. A full one wakes the helpers.
+  void SetBacklog(bool backlog);
+  bool Backlog() const;
+  /// A helper's wait: true when the lead reported a full batch after the call began (so a
+  /// helper whose own batch was not full does not claim again until there is more), false
+  /// after `timeout`.
+  bool Wait(std::chrono::milliseconds timeout) override;
 
  private:
-  std::atomic<bool> backlog_{false};
+  mutable std::mutex mutex_;
+  std::condition_variable full_batch_;
+  bool backlog_ = false;       // guarded by mutex_
+  uint64_t full_batches_ = 0;  // guarded by mutex_: how many the lead reported
 };
 
 /// A relay's place in its team; the default is a relay on its own (it always claims).

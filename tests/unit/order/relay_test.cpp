@@ -686,5 +686,31 @@ TEST_F(RelayTest, AHelperClaimsNothingUntilItsLeadHasABacklog) {
   EXPECT_EQ(store_.stats_calls, 0);
 }
 
+TEST(RelayTeamTest, AHelperWakesWhenTheLeadReportsAFullBatchNotBefore) {
+  RelayTeam team;
+  EXPECT_FALSE(team.Wait(10ms));  // nothing reported: the poll interval passes
+  team.SetBacklog(true);
+  // Reported before the wait began: a helper that just finished a batch that was not full
+  // does not claim again until the lead reports another full one.
+  EXPECT_FALSE(team.Wait(10ms));
+  EXPECT_TRUE(team.Backlog());
+  bool woke = false;
+  std::chrono::steady_clock::duration waited{};
+  {
+    std::jthread helper([&] {
+      const auto start = std::chrono::steady_clock::now();
+      woke = team.Wait(10s);
+      waited = std::chrono::steady_clock::now() - start;
+    });
+    std::this_thread::sleep_for(20ms);
+    team.SetBacklog(false);  // a batch that was not full wakes nobody
+    std::this_thread::sleep_for(20ms);
+    team.SetBacklog(true);
+  }
+  EXPECT_TRUE(woke);
+  EXPECT_LT(waited, 5s);
+  EXPECT_TRUE(team.Backlog());
+}
+
 }  // namespace
 }  // namespace paynotify::order
