@@ -155,7 +155,7 @@ OrderIntake::OrderIntake(IntakeSettings settings, OrderStore& store,
       batch_size_(registry.GetHistogram(
           "paynotify_intake_batch_size",
           "Payment notifications applied per intake transaction (group commit; 1 = alone)",
-          {1, 2, 4, 8, 16, 32, 64, 128})),
+          {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})),  // up to intake.max-batch's bound
       batch_fallbacks_(registry.GetCounter(
           "paynotify_intake_batch_fallbacks_total",
           "Intake groups whose transaction failed, so that their members were applied one by one")),

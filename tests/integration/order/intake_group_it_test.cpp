@@ -117,7 +117,7 @@ TEST_F(IntakeGroupIt, ManyConcurrentNotificationsArePaidExactlyOnceWithCorrectAn
   EXPECT_EQ(m.GetCounter("paynotify_notifications_pay_conflict_total", "").Value(), 10);
   EXPECT_EQ(m.GetCounter("paynotify_intake_batch_fallbacks_total", "").Value(), 0);
   metrics::Histogram& sizes =
-      m.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128});
+      m.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
   EXPECT_EQ(sizes.Sum(), 200);  // every notification that reached the database, once
   EXPECT_LT(sizes.Count(), 200u) << "16 concurrent senders never formed a group";
 }
@@ -252,7 +252,7 @@ TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersA
   EXPECT_EQ(answers[2].find("T-"), std::string::npos) << "database text stays in the log: " << answers[2];
   EXPECT_EQ(answers[3], "200 success");
   EXPECT_EQ(registry.GetCounter("paynotify_intake_batch_fallbacks_total", "").Value(), 1);
-  metrics::Histogram& sizes = registry.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128});
+  metrics::Histogram& sizes = registry.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
   EXPECT_EQ(sizes.Count(), 2u);
   EXPECT_EQ(sizes.Sum(), 4);
   for (size_t i : {0, 2, 5}) {
@@ -287,7 +287,7 @@ TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersA
   for (auto& t : threads) t.join();
   for (size_t i = 4; i < 8; ++i) EXPECT_EQ(answers[i], "200 success") << i;
   EXPECT_EQ(registry2.GetCounter("paynotify_intake_batch_fallbacks_total", "").Value(), 0);
-  metrics::Histogram& sizes2 = registry2.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128});
+  metrics::Histogram& sizes2 = registry2.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
   EXPECT_EQ(sizes2.Count(), 2u);
   EXPECT_EQ(sizes2.Sum(), 4);
   EXPECT_EQ(registry2.GetCounter("paynotify_notifications_pay_conflict_total", "").Value(), 1);
@@ -296,6 +296,57 @@ TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersA
   EXPECT_EQ(Scalar("SELECT count(*) FROM xc_pay_record WHERE out_pay_no = 'T-' || pay_no"), "6");
   EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "6");
   EXPECT_EQ(Scalar("SELECT count(DISTINCT business_key1) FROM mq_message"), "6");
+}
+
+// trade_no is the payment platform's text: within the intake's rules (64 bytes, valid UTF-8,
+// no control characters) it may hold anything an array literal treats specially. Applied as
+// a group (MarkPaidMany's arrays), each is stored exactly as sent, no member falls back.
+TEST_F(IntakeGroupIt, TradeNosThatLookLikeArraySyntaxAreStoredExactlyThroughAGroup) {
+  const OrderServiceConfig config = MakeConfig();
+  PgOrderStore pg(config.database, 3, channel_);
+  CommitGate gate;
+  GatedStore store(pg, gate);
+  metrics::Registry registry;
+  IntakeSettings settings;
+  settings.app_id = kTestAppId;
+  OrderIntake intake(settings, store, SignatureVerifier::FromPublicKey(SharedKeyPair().public_pem), registry);
+  const std::vector<int64_t> pay = CreateOrders("cs-hostile-trade", 5);
+  const std::vector<std::string> trade_nos = {
+      "T-plain",
+      R"(a"b\c,d{e}f)",
+      R"({NULL,"x"})",
+      "NULL",
+      "  sp\xE4\xB8\xAD\xE6\x96\x87 ',\\\" }",
+  };
+  auto waiting = [&] { return registry.GetGauge("paynotify_intake_batch_waiting", "").Value(); };
+  std::vector<std::string> answers(trade_nos.size());
+  std::vector<std::thread> threads;
+  auto send = [&](size_t i) {
+    const std::string body = SignedBody(Notification(pay[i], "12.30", trade_nos[i]));
+    threads.emplace_back([&, i, body] {
+      const Reply r = intake.HandleNotify("application/x-www-form-urlencoded", body);
+      answers[i] = std::to_string(r.status) + " " + r.body;
+    });
+  };
+  send(0);
+  ASSERT_TRUE(gate.WaitHeld());
+  for (size_t i = 1; i < trade_nos.size(); ++i) {
+    send(i);
+    ASSERT_TRUE(WaitFor([&] { return waiting() == static_cast<double>(i); }, 5s)) << i;
+  }
+  gate.Open();
+  for (auto& t : threads) t.join();
+
+  for (size_t i = 0; i < trade_nos.size(); ++i) {
+    EXPECT_EQ(answers[i], "200 success") << i;
+    EXPECT_EQ(Scalar("SELECT out_pay_no FROM xc_pay_record WHERE pay_no = " + std::to_string(pay[i])), trade_nos[i])
+        << i;
+  }
+  EXPECT_EQ(registry.GetCounter("paynotify_intake_batch_fallbacks_total", "").Value(), 0);
+  metrics::Histogram& sizes =
+      registry.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+  EXPECT_EQ(sizes.Count(), 2u) << "the four queued behind the first went as one group";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), std::to_string(trade_nos.size()));
 }
 
 }  // namespace

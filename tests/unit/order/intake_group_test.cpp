@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -42,10 +44,11 @@ struct Sent {
 
 class IntakeGroupTest : public ::testing::Test {
  protected:
-  void Make(size_t max_batch) {
+  void Make(size_t max_batch, size_t max_batches_in_flight = 1) {
     IntakeSettings settings;
     settings.app_id = kAppId;
     settings.max_batch = max_batch;
+    settings.max_batches_in_flight = max_batches_in_flight;
     intake_ = std::make_unique<OrderIntake>(settings, store_, std::nullopt, registry_);
     store_.before_commit = [this] { gate_.Hold(); };
   }
@@ -96,7 +99,7 @@ class IntakeGroupTest : public ::testing::Test {
   double Waiting() { return registry_.GetGauge("paynotify_intake_batch_waiting", "").Value(); }
   double Counter(const std::string& name) { return registry_.GetCounter(name, "").Value(); }
   metrics::Histogram& Sizes() {
-    return registry_.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128});
+    return registry_.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
   }
 
   metrics::Registry registry_;
@@ -261,6 +264,61 @@ TEST_F(IntakeGroupTest, MaxBatchOneIsOneTransactionPerNotificationConcurrently) 
   EXPECT_TRUE(store_.group_locks.empty());
   EXPECT_EQ(store_.commits, 6);
   EXPECT_EQ(Sizes().Count(), 6u);
+}
+
+// intake.max-batches-in-flight: that many groups commit side by side, and no more; what
+// arrives meanwhile waits and then goes as one group.
+TEST_F(IntakeGroupTest, MaxBatchesInFlightBoundsTheGroupsCommittingAtOnce) {
+  Make(32, 2);
+  // Holds every commit until opened. Shared with the hook, and opened on any way out of the
+  // test, so that a failed assertion cannot leave a sender blocked on a dead frame.
+  struct Hold {
+    std::mutex mutex;
+    std::condition_variable changed;
+    int held = 0;
+    bool open = false;
+    void Open() {
+      {
+        std::lock_guard lock(mutex);
+        open = true;
+      }
+      changed.notify_all();
+    }
+  };
+  const auto hold = std::make_shared<Hold>();
+  store_.before_commit = [hold] {
+    std::unique_lock lock(hold->mutex);
+    ++hold->held;
+    hold->changed.notify_all();
+    hold->changed.wait(lock, [&] { return hold->open; });
+  };
+  struct OpenOnExit {
+    std::shared_ptr<Hold> hold;
+    ~OpenOnExit() { hold->Open(); }
+  } open_on_exit{hold};
+  const auto held_now = [&] {
+    std::lock_guard lock(hold->mutex);
+    return hold->held;
+  };
+  replies_.reserve(4);
+  Start({1, "T-1"});
+  ASSERT_TRUE(WaitUntil([&] { return held_now() == 1; }));
+  Start({2, "T-2"});  // a second group may start while the first commits
+  ASSERT_TRUE(WaitUntil([&] { return held_now() == 2; }));
+  Start({3, "T-3"});
+  ASSERT_TRUE(WaitUntil([&] { return Waiting() == 1; }));
+  Start({4, "T-4"});
+  ASSERT_TRUE(WaitUntil([&] { return Waiting() == 2; }));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(held_now(), 2) << "a third group started with two in flight";
+  hold->Open();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
+  EXPECT_EQ(held_now(), 3);  // 1 and 2 alone, then 3 and 4 together
+  EXPECT_EQ(store_.group_locks, std::vector<size_t>{2});
+  EXPECT_EQ(store_.outbox.size(), 4u);
+  EXPECT_EQ(Waiting(), 0);
 }
 
 }  // namespace
