@@ -84,25 +84,19 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
                                                             *retention_metrics_, clock_);
   }
   if (internal_http_) {
-    // Cheap, non-blocking: flags the relay threads keep current every poll interval. The
-    // database as the lead sees it (a helper without a backlog does not query it); the broker
-    // through every worker, each of which keeps its own connection: one that cannot reach the
-    // broker is a fault to report even while another publishes.
-    const std::vector<RelayWorker>* relays = &relays_;
-    internal_http_->AddReadinessCheck("database", [relays] {
-      return relays->empty() || (relays->front().relay->DatabaseUp() && relays->front().store->IsConnected());
+    // Cheap, non-blocking: flags the lead relay keeps current every poll interval. Helpers
+    // connect only while they help (RelayTeam): their state says nothing about readiness.
+    Relay* lead = relay();
+    PgOutboxStore* outbox = relays_.empty() ? nullptr : relays_.front().store.get();
+    internal_http_->AddReadinessCheck("database", [lead, outbox] {
+      return lead == nullptr || (lead->DatabaseUp() && outbox->IsConnected());
     });
-    internal_http_->AddReadinessCheck("broker", [relays] {
-      return std::all_of(relays->begin(), relays->end(),
-                         [](const RelayWorker& w) { return w.relay->BrokerUp(); });
-    });
+    internal_http_->AddReadinessCheck("broker", [lead] { return lead == nullptr || lead->BrokerUp(); });
     // What waits in the outbox, as the lead relay last sampled it (never a query per request:
-    // this runs on the I/O thread). Informative only: a
-    // backlog never makes us unready, the outbox is the buffer that lets intake go on while the
-    // broker is away.
-    Relay* first = relay();
-    internal_http_->AddReadinessDetail("flow", [first, &clock = clock_] {
-      return OutboxFlowJson(first ? first->LastStats() : std::nullopt, clock.Now());
+    // this runs on the I/O thread). Informative only: a backlog never makes us unready, the
+    // outbox is the buffer that lets intake go on while the broker is away.
+    internal_http_->AddReadinessDetail("flow", [lead, &clock = clock_] {
+      return OutboxFlowJson(lead ? lead->LastStats() : std::nullopt, clock.Now());
     });
   }
 }
@@ -113,24 +107,22 @@ void OrderService::Connect() {
   // Runs on the main thread before Start(): the relay thread, started after it, is the only
   // user of these connections from then on (a hand-over, never shared).
   auto logger = log::Get("order-service");
-  for (RelayWorker& worker : relays_) {
+  // The lead's connections only: helpers connect when they first help.
+  if (!relays_.empty()) {
+    RelayWorker& lead = relays_.front();
     try {
-      worker.publisher->Connect();
+      lead.publisher->Connect();
     } catch (const std::exception& e) {
       if (!daemon::IsTransient(e)) throw;
       logger->warn("start: broker not reachable ({}); serving anyway, the relay keeps trying",
                    e.what());
-      break;  // said once; every worker keeps trying on its own thread
     }
-  }
-  for (RelayWorker& worker : relays_) {
     try {
-      worker.store->Connect();
+      lead.store->Connect();
     } catch (const std::exception& e) {
       if (!daemon::IsTransient(e)) throw;
       logger->warn("start: database not reachable ({}); serving anyway (503 until it is back)",
                    pg::Describe(e));
-      break;
     }
   }
 }

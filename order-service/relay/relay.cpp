@@ -43,11 +43,17 @@ bool RelayTeam::Backlog() const {
   return backlog_;
 }
 
-bool RelayTeam::Wait(milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  const uint64_t seen = full_batches_;
-  return full_batch_.wait_for(lock, timeout, [&] { return full_batches_ != seen; });
+uint64_t RelayTeam::FullBatches() const {
+  std::lock_guard lock(mutex_);
+  return full_batches_;
 }
+
+bool RelayTeam::WaitForFullBatch(uint64_t seen, milliseconds timeout, std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  return full_batch_.wait_for(lock, stop, timeout, [&] { return full_batches_ != seen; });
+}
+
+bool RelayTeam::Wait(milliseconds timeout) { return WaitForFullBatch(FullBatches(), timeout); }
 
 Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
              const runtime::Clock& clock, metrics::Registry& registry, RelayRole role)
@@ -257,6 +263,8 @@ void Relay::Run(std::stop_token stop) {
   // counter keeps score; error for a failure that is not an outage), counts it and waits.
   const auto fail = [&](runtime::Backoff& backoff, metrics::Counter& counter, bool outage,
                         std::string_view what, std::string_view error, std::string_view consequence) {
+    // A lead that cannot relay does not leave its helpers claiming on a stale report.
+    if (lead) role_.team->SetBacklog(false);
     counter.Inc();
     const auto level = !outage                   ? spdlog::level::err
                        : backoff.Attempts() == 0 ? spdlog::level::warn
@@ -278,6 +286,16 @@ void Relay::Run(std::stop_token stop) {
     }
   };
   while (!stop.stop_requested()) {
+    // Read before the batch: a full batch the lead reports while ours runs is not missed.
+    const uint64_t full_batches_seen = helper ? role_.team->FullBatches() : 0;
+    if (helper && !role_.team->Backlog()) {
+      // Nothing to help with: no claim, no connection attempt, no error counted. Heartbeats
+      // of a connection left open by the last backlog are answered; the lead's next full
+      // batch wakes this thread at once.
+      publisher_.Maintain();
+      role_.team->WaitForFullBatch(full_batches_seen, settings_.poll_interval, stop);
+      continue;
+    }
     bool batch_full = false;
     try {
       if (!publisher_.Maintain()) {
@@ -289,13 +307,9 @@ void Relay::Run(std::stop_token stop) {
       // Also when the connection was handed over already open (OrderService::Connect at
       // start-up): readiness must not wait for the first message.
       broker_up_ = true;
-      // A helper without a backlog to help with claims nothing: it waits like an idle relay,
-      // its broker connection kept (above), and looks again at the next wake-up or poll.
-      if (!helper || role_.team->Backlog()) {
-        const BatchResult result = RunOnce();
-        batch_full = result.claimed >= settings_.batch_size;
-        if (lead) role_.team->SetBacklog(batch_full);
-      }
+      const BatchResult result = RunOnce();
+      batch_full = result.claimed >= settings_.batch_size;
+      if (lead) role_.team->SetBacklog(batch_full);
       if (broker_backoff.Attempts() > 0 || database_backoff.Attempts() > 0) {
         logger->info("recovered; publishing again");
       }
@@ -322,9 +336,13 @@ void Relay::Run(std::stop_token stop) {
       continue;
     }
     if (batch_full || stop.stop_requested()) continue;
-    const bool notified = wake_.Wait(settings_.poll_interval);
-    if (helper) continue;  // the wake-up counters are the lead's: NOTIFY versus poll
-    if (notified) {
+    if (helper) {
+      // Its batch was not full: the backlog is nearly gone. Claim again only when the lead
+      // reports another full batch (not on a report that is merely not yet updated).
+      role_.team->WaitForFullBatch(full_batches_seen, settings_.poll_interval, stop);
+      continue;
+    }
+    if (wake_.Wait(settings_.poll_interval)) {
       wake_notify_.Inc();
     } else {
       wake_poll_.Inc();

@@ -87,29 +87,37 @@ struct OutboxSample {
 
 /// The relay workers of one daemon (relay.workers) as a team: one lead and helpers. The lead
 /// relays as a relay on its own does and records here whether its last batch came back full
-/// (the outbox holds a backlog); a helper claims only while that is so, and otherwise keeps
-/// just its broker connection. So a trickle or a steady flow is relayed in the lead's batches
-/// alone (no smaller batches, no extra claims: bench/RESULTS.md 12), while a backlog (after a
-/// broker outage, a burst larger than a batch) is drained by all of them side by side: one
-/// claims while another waits for its confirms. Thread-safe.
+/// (the outbox holds a backlog); it clears that when a batch of its fails. A helper claims
+/// only while there is a backlog; otherwise it does nothing at all (no claim, no connection
+/// attempt, no error counted) until the lead reports a full batch. So a trickle or a steady
+/// flow is relayed in the lead's batches alone (no smaller batches, no extra claims:
+/// bench/RESULTS.md 12), while a backlog (a burst larger than a batch, rows left by an
+/// outage) is drained by all of them side by side: one claims while another waits for its
+/// confirms. Helpers are a throughput aid, not a fail-over: while the lead cannot relay, they
+/// stay idle (a second daemon is the fail-over). Thread-safe.
 ///
 /// The team is also the helpers' WakeSource: a helper does not LISTEN (every NOTIFY would
 /// wake it for nothing); it sleeps until its lead reports a full batch.
 class RelayTeam final : public WakeSource {
  public:
-  /// The lead, after each batch: whether it came back full. A full one wakes the helpers.
+  /// The lead, after each batch: whether it came back full (false also after a failure). A
+  /// full one wakes the helpers.
   void SetBacklog(bool backlog);
   bool Backlog() const;
-  /// A helper's wait: true when the lead reported a full batch after the call began (so a
-  /// helper whose own batch was not full does not claim again until there is more), false
-  /// after `timeout`.
+  /// How many full batches the lead has reported so far (what WaitForFullBatch compares to).
+  uint64_t FullBatches() const;
+  /// True once the lead has reported more than `seen` full batches (at once if it already
+  /// has: read `seen` before deciding to wait, and no report is missed); false after
+  /// `timeout` or when `stop` is requested.
+  bool WaitForFullBatch(uint64_t seen, std::chrono::milliseconds timeout, std::stop_token stop = {});
+  /// WakeSource: WaitForFullBatch(FullBatches(), timeout).
   bool Wait(std::chrono::milliseconds timeout) override;
 
  private:
   mutable std::mutex mutex_;
-  std::condition_variable full_batch_;
+  std::condition_variable_any full_batch_;
   bool backlog_ = false;       // guarded by mutex_
-  uint64_t full_batches_ = 0;  // guarded by mutex_: how many the lead reported
+  uint64_t full_batches_ = 0;  // guarded by mutex_
 };
 
 /// A relay's place in its team; the default is a relay on its own (it always claims).
@@ -127,7 +135,7 @@ std::string RetryReason(const PublishResult& result);
 class Relay {
  public:
   /// Every reference must outlive the relay.
-  /// `role`: see RelayTeam (a helper neither claims without a backlog nor refreshes the
+  /// `role`: see RelayTeam (a helper does nothing without a backlog and never refreshes the
   /// outbox gauges, which its lead keeps).
   Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
         const runtime::Clock& clock, metrics::Registry& registry, RelayRole role = {});
@@ -162,8 +170,8 @@ class Relay {
   /// true again after the next store call that succeeded. Other failures (a permanent SQL
   /// error, a bug) leave it as it was: the database answered.
   bool DatabaseUp() const { return database_up_.load(); }
-  /// Rows this relay published and the broker confirmed (its share of
-  /// paynotify_relay_confirmed_total, which a team shares). Thread-safe.
+  /// Rows this relay deleted as confirmed (its share of the team's work; counted once the
+  /// deletion committed, unlike paynotify_relay_confirmed_total). Thread-safe.
   uint64_t RowsConfirmed() const { return rows_confirmed_.load(); }
 
  private:

@@ -199,7 +199,7 @@ TEST_F(OrderIntakeRelayIt, RelayWorkersDrainABacklogTogetherEveryRowOnceInKeyOrd
   OrderServiceConfig config = MakeConfig();
   config.relay.workers = 3;
   config.relay.core.batch_size = 7;  // the lead's batches come back full: a backlog
-  config.relay.core.poll_interval = 10ms;  // rows inserted here send no NOTIFY: helpers look often
+  config.relay.core.poll_interval = 10ms;  // rows inserted here send no NOTIFY: the lead polls
   OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
   ASSERT_EQ(service.relay_workers(), 3u);
 
@@ -234,13 +234,19 @@ TEST_F(OrderIntakeRelayIt, RelayHelpersStayIdleWithoutABacklog) {
        "SELECT 'payresult_notify', 'cs-idle-' || g, '60201' FROM generate_series(1, 5) g");
   OrderServiceConfig config = MakeConfig();
   config.relay.workers = 2;
-  config.relay.core.poll_interval = 10ms;  // the helper looks often, and must still stay out
+  config.relay.core.poll_interval = 10ms;  // the helper wakes often, and must still stay out
   OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
   EXPECT_EQ(Drain(5, 10s).size(), 5u);
   EXPECT_TRUE(WaitFor([&] { return service.relay()->RowsConfirmed() == 5; }, 10s));
   std::this_thread::sleep_for(100ms);  // ten of the helper's polls
   EXPECT_EQ(service.relay_worker(1)->RowsConfirmed(), 0u);
-  EXPECT_TRUE(service.relay_worker(1)->BrokerUp());  // idle, but connected (readiness)
+  // Set only by a store call or a connection: the idle helper made neither.
+  EXPECT_FALSE(service.relay_worker(1)->DatabaseUp());
+  EXPECT_FALSE(service.relay_worker(1)->BrokerUp());
+  // One batch of five from the lead, as large as one relay's would be.
+  EXPECT_EQ(service.Metrics().GetHistogram("paynotify_relay_batch_size", "", {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})
+                .Count(),
+            1u);
 }
 
 TEST_F(OrderIntakeRelayIt, KeepHistoryMovesConfirmedRows) {

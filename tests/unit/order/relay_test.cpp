@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <thread>
 
 #include "common/messages/mq_message.hpp"
@@ -60,7 +61,7 @@ class InMemoryOutboxStore : public OutboxStore {
   bool fail_complete = false;
   /// Called at every Claim() with its 1-based number, before claiming; may throw.
   std::function<void(int call)> on_claim;
-  int claims = 0;
+  std::atomic<int> claims{0};
   int deletes = 0;  // rows removed by Complete
 
   class Batch : public ClaimedBatch {
@@ -98,7 +99,12 @@ class InMemoryOutboxStore : public OutboxStore {
   };
 
   std::unique_ptr<ClaimedBatch> Claim(size_t limit) override {
-    if (on_claim) on_claim(++claims);
+    int number = 0;
+    {
+      std::lock_guard lock(mutex_);  // relays on several threads claim at once
+      number = ++claims;
+    }
+    if (on_claim) on_claim(number);
     std::lock_guard lock(mutex_);
     std::vector<OutboxRecord> records;
     std::set<std::string> keys_seen;  // keys with an earlier unparked row
@@ -666,50 +672,106 @@ TEST_F(RelayTest, TheLeadRecordsWhetherItsBatchesComeBackFull) {
   EXPECT_EQ(backlog_seen, (std::vector<bool>{false, true, true}));
 }
 
-TEST_F(RelayTest, AHelperClaimsNothingUntilItsLeadHasABacklog) {
+TEST_F(RelayTest, AHelperDoesNothingUntilItsLeadReportsABacklog) {
   for (int i = 0; i < 25; ++i) store_.Add();
   RelayTeam team;
-  Relay helper(Settings(), store_, publisher_, wake_, clock_, registry_, RelayRole{&team, true});
+  RelaySettings settings = Settings();
+  settings.poll_interval = 10s;  // only the lead's report can wake it in time
+  Relay helper(settings, store_, publisher_, team, clock_, registry_, RelayRole{&team, true});
   {
     std::jthread worker([&](std::stop_token stop) { helper.Run(stop); });
-    // Connected (readiness), but idle: several poll intervals of NeverWakes pass.
-    EXPECT_TRUE(Eventually([&] { return helper.BrokerUp(); }));
     std::this_thread::sleep_for(50ms);
-    EXPECT_EQ(publisher_.PublishedCount(), 0u);
-    EXPECT_EQ(store_.Size(), 25u);
+    // Idle: no claim, no connection attempt (so no error to count), no gauges.
+    EXPECT_EQ(store_.claims, 0);
+    EXPECT_EQ(publisher_.connect_attempts, 0);
+    EXPECT_FALSE(helper.BrokerUp());
+    EXPECT_FALSE(helper.DatabaseUp());
     team.SetBacklog(true);
     EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
-  }
+  }  // the stop ends its wait at once, not after the 10 s poll interval
   EXPECT_EQ(publisher_.PublishedCount(), 25u);
   EXPECT_EQ(helper.RowsConfirmed(), 25u);
-  // The gauges are the lead's to keep: a helper never samples the outbox.
-  EXPECT_EQ(store_.stats_calls, 0);
+  EXPECT_TRUE(helper.BrokerUp());
+  EXPECT_EQ(store_.stats_calls, 0);  // the gauges are the lead's to keep
 }
 
-TEST(RelayTeamTest, AHelperWakesWhenTheLeadReportsAFullBatchNotBefore) {
+// A lead and a helper on one store, as OrderService wires them: the helper is woken by the
+// lead's first full batch (its own poll interval is far too long to matter) and takes part.
+TEST_F(RelayTest, ALeadAndItsHelperDrainABacklogTogether) {
+  for (int i = 0; i < 200; ++i) store_.Add();
   RelayTeam team;
-  EXPECT_FALSE(team.Wait(10ms));  // nothing reported: the poll interval passes
-  team.SetBacklog(true);
-  // Reported before the wait began: a helper that just finished a batch that was not full
-  // does not claim again until the lead reports another full one.
-  EXPECT_FALSE(team.Wait(10ms));
-  EXPECT_TRUE(team.Backlog());
-  bool woke = false;
-  std::chrono::steady_clock::duration waited{};
+  RelaySettings settings = Settings();
+  settings.poll_interval = 10s;
+  FakePublisher helper_publisher;
+  const auto slow = [](auto msgs) {  // ~2 ms per batch, as a confirm round trip
+    std::this_thread::sleep_for(2ms);
+    return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kConfirmed));
+  };
+  publisher_.behavior = slow;
+  helper_publisher.behavior = slow;
+  Relay lead(settings, store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
+  Relay helper(settings, store_, helper_publisher, team, clock_, registry_, RelayRole{&team, true});
   {
-    std::jthread helper([&] {
-      const auto start = std::chrono::steady_clock::now();
-      woke = team.Wait(10s);
-      waited = std::chrono::steady_clock::now() - start;
-    });
-    std::this_thread::sleep_for(20ms);
-    team.SetBacklog(false);  // a batch that was not full wakes nobody
-    std::this_thread::sleep_for(20ms);
-    team.SetBacklog(true);
+    std::jthread lead_thread([&](std::stop_token stop) { lead.Run(stop); });
+    std::jthread helper_thread([&](std::stop_token stop) { helper.Run(stop); });
+    EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
   }
-  EXPECT_TRUE(woke);
-  EXPECT_LT(waited, 5s);
+  EXPECT_EQ(lead.RowsConfirmed() + helper.RowsConfirmed(), 200u);
+  EXPECT_GT(helper.RowsConfirmed(), 0u) << "the helper was never woken";
+  EXPECT_GT(lead.RowsConfirmed(), 0u);
+  EXPECT_EQ(publisher_.PublishedCount() + helper_publisher.PublishedCount(), 200u);  // none twice
+  EXPECT_FALSE(team.Backlog());
+}
+
+TEST_F(RelayTest, ALeadThatFailsClearsTheBacklogSoHelpersStop) {
+  store_.Add();
+  RelayTeam team;
+  team.SetBacklog(true);
+  Relay lead(Settings(), store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
+  publisher_.unavailable = true;
+  {
+    std::jthread worker([&](std::stop_token stop) { lead.Run(stop); });
+    EXPECT_TRUE(Eventually([&] { return !team.Backlog(); }));
+  }
+  EXPECT_EQ(store_.Size(), 1u);
+}
+
+TEST(RelayTeamTest, WaitForFullBatchSeesOnlyFullBatchesReportedAfterSeen) {
+  RelayTeam team;
+  const uint64_t seen = team.FullBatches();
+  EXPECT_FALSE(team.WaitForFullBatch(seen, 10ms));  // nothing reported: the timeout
+  team.SetBacklog(false);                           // a batch that was not full
+  EXPECT_FALSE(team.WaitForFullBatch(seen, 10ms));
+  EXPECT_FALSE(team.Backlog());
+  team.SetBacklog(true);
+  // Reported after `seen` was read, before the wait began: not missed.
+  EXPECT_TRUE(team.WaitForFullBatch(seen, 0ms));
   EXPECT_TRUE(team.Backlog());
+  EXPECT_FALSE(team.WaitForFullBatch(team.FullBatches(), 10ms));  // nothing newer
+}
+
+TEST(RelayTeamTest, AWaitingHelperIsWokenByAFullBatchAndByAStop) {
+  RelayTeam team;
+  std::atomic<bool> woke{false};
+  {
+    const uint64_t seen = team.FullBatches();
+    std::jthread helper([&] { woke = team.WaitForFullBatch(seen, 10s); });
+    team.SetBacklog(false);
+    std::this_thread::sleep_for(20ms);
+    EXPECT_FALSE(woke.load()) << "a batch that was not full woke it";
+    team.SetBacklog(true);
+    EXPECT_TRUE(Eventually([&] { return woke.load(); }));
+  }
+  std::stop_source stop;
+  bool returned = false;
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::jthread helper([&] { returned = !team.WaitForFullBatch(team.FullBatches(), 10s, stop.get_token()); });
+    std::this_thread::sleep_for(20ms);
+    stop.request_stop();
+  }
+  EXPECT_TRUE(returned);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 }  // namespace
