@@ -205,22 +205,38 @@ class GatedStore final : public OrderStore {
   CommitGate& gate_;
 };
 
+// An intake on the real PostgreSQL (its own pooled store) whose first commit waits at `gate`.
+struct GatedIntake {
+  GatedIntake(const OrderServiceConfig& config, const std::string& channel)
+      : pg(config.database, 3, channel),
+        store(pg, gate),
+        intake(Settings(), store, SignatureVerifier::FromPublicKey(SharedKeyPair().public_pem), registry) {}
+  static IntakeSettings Settings() {
+    IntakeSettings settings;
+    settings.app_id = kTestAppId;
+    return settings;
+  }
+  double Waiting() { return registry.GetGauge("paynotify_intake_batch_waiting", "").Value(); }
+
+  PgOrderStore pg;
+  CommitGate gate;
+  GatedStore store;
+  metrics::Registry registry;
+  OrderIntake intake;
+};
+
 // A member of a group takes a trade_no another record already has (the unique index on
 // out_pay_no): the group's statement fails as a whole, its members are applied one by one,
 // and only that member fails (409); the others are paid. A conflict and a paid member in one
 // group are both committed by the group's one transaction.
 TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersArePaid) {
-  const OrderServiceConfig config = MakeConfig();
-  PgOrderStore pg(config.database, 3, channel_);
-  CommitGate gate;
-  GatedStore store(pg, gate);
-  metrics::Registry registry;
-  IntakeSettings settings;
-  settings.app_id = kTestAppId;
-  OrderIntake intake(settings, store, SignatureVerifier::FromPublicKey(SharedKeyPair().public_pem), registry);
+  GatedIntake first(MakeConfig(), channel_);
+  CommitGate& gate = first.gate;
+  metrics::Registry& registry = first.registry;
+  OrderIntake& intake = first.intake;
   const std::vector<int64_t> pay = CreateOrders("cs-fallback", 6);
   auto trade = [](int64_t pay_no) { return "T-" + std::to_string(pay_no); };
-  auto waiting = [&] { return registry.GetGauge("paynotify_intake_batch_waiting", "").Value(); };
+  auto waiting = [&] { return first.Waiting(); };
 
   // Phase 1: pay[5] is paid first (held at the gate) and then forms a clean group of three.
   std::vector<std::string> answers(8);
@@ -263,11 +279,11 @@ TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersA
 
   // Phase 2: a group that commits a second charge (the per-member statement, in the group's
   // transaction) beside two payments, one of them pay[1] with its own trade_no now.
-  CommitGate gate2;
-  GatedStore store2(pg, gate2);
-  metrics::Registry registry2;
-  OrderIntake intake2(settings, store2, SignatureVerifier::FromPublicKey(SharedKeyPair().public_pem), registry2);
-  auto waiting2 = [&] { return registry2.GetGauge("paynotify_intake_batch_waiting", "").Value(); };
+  GatedIntake second(MakeConfig(), channel_);
+  CommitGate& gate2 = second.gate;
+  metrics::Registry& registry2 = second.registry;
+  OrderIntake& intake2 = second.intake;
+  auto waiting2 = [&] { return second.Waiting(); };
   auto send2 = [&](size_t slot, int64_t pay_no, const std::string& trade_no) {
     const std::string body = SignedBody(Notification(pay_no, "12.30", trade_no));
     threads.emplace_back([&, slot, body] {
@@ -302,14 +318,7 @@ TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersA
 // no control characters) it may hold anything an array literal treats specially. Applied as
 // a group (MarkPaidMany's arrays), each is stored exactly as sent, no member falls back.
 TEST_F(IntakeGroupIt, TradeNosThatLookLikeArraySyntaxAreStoredExactlyThroughAGroup) {
-  const OrderServiceConfig config = MakeConfig();
-  PgOrderStore pg(config.database, 3, channel_);
-  CommitGate gate;
-  GatedStore store(pg, gate);
-  metrics::Registry registry;
-  IntakeSettings settings;
-  settings.app_id = kTestAppId;
-  OrderIntake intake(settings, store, SignatureVerifier::FromPublicKey(SharedKeyPair().public_pem), registry);
+  GatedIntake gated(MakeConfig(), channel_);
   const std::vector<int64_t> pay = CreateOrders("cs-hostile-trade", 5);
   const std::vector<std::string> trade_nos = {
       "T-plain",
@@ -318,23 +327,22 @@ TEST_F(IntakeGroupIt, TradeNosThatLookLikeArraySyntaxAreStoredExactlyThroughAGro
       "NULL",
       "  sp\xE4\xB8\xAD\xE6\x96\x87 ',\\\" }",
   };
-  auto waiting = [&] { return registry.GetGauge("paynotify_intake_batch_waiting", "").Value(); };
   std::vector<std::string> answers(trade_nos.size());
   std::vector<std::thread> threads;
   auto send = [&](size_t i) {
     const std::string body = SignedBody(Notification(pay[i], "12.30", trade_nos[i]));
     threads.emplace_back([&, i, body] {
-      const Reply r = intake.HandleNotify("application/x-www-form-urlencoded", body);
+      const Reply r = gated.intake.HandleNotify("application/x-www-form-urlencoded", body);
       answers[i] = std::to_string(r.status) + " " + r.body;
     });
   };
   send(0);
-  ASSERT_TRUE(gate.WaitHeld());
+  ASSERT_TRUE(gated.gate.WaitHeld());
   for (size_t i = 1; i < trade_nos.size(); ++i) {
     send(i);
-    ASSERT_TRUE(WaitFor([&] { return waiting() == static_cast<double>(i); }, 5s)) << i;
+    ASSERT_TRUE(WaitFor([&] { return gated.Waiting() == static_cast<double>(i); }, 5s)) << i;
   }
-  gate.Open();
+  gated.gate.Open();
   for (auto& t : threads) t.join();
 
   for (size_t i = 0; i < trade_nos.size(); ++i) {
@@ -342,9 +350,9 @@ TEST_F(IntakeGroupIt, TradeNosThatLookLikeArraySyntaxAreStoredExactlyThroughAGro
     EXPECT_EQ(Scalar("SELECT out_pay_no FROM xc_pay_record WHERE pay_no = " + std::to_string(pay[i])), trade_nos[i])
         << i;
   }
-  EXPECT_EQ(registry.GetCounter("paynotify_intake_batch_fallbacks_total", "").Value(), 0);
+  EXPECT_EQ(gated.registry.GetCounter("paynotify_intake_batch_fallbacks_total", "").Value(), 0);
   metrics::Histogram& sizes =
-      registry.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+      gated.registry.GetHistogram("paynotify_intake_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
   EXPECT_EQ(sizes.Count(), 2u) << "the four queued behind the first went as one group";
   EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), std::to_string(trade_nos.size()));
 }
