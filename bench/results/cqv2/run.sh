@@ -1,5 +1,6 @@
 #!/bin/bash
-cd /work/main; eval "$(scripts/infra env)"; B=build-bench/bench/paynotify-bench; R=/work/main/bench/results/cqv2
+# The sequence behind bench/RESULTS.md 12 (classic queue v2); run from anywhere, servers up.
+cd "$(dirname "$0")/../../.." && eval "$(scripts/infra env)"; B=build-bench/bench/paynotify-bench; R=bench/results/cqv2
 echo "== $(git log --oneline -1 | cut -c1-50); v2 = policy {\"queue-version\":2} on every queue, v1 = no policy (3.10's default)" >> $R/uptime.log
 run() { local name=$1; shift
   echo "$(date -u +%T) $name load: $(cut -d' ' -f1-3 /proc/loadavg)" >> $R/uptime.log
