@@ -1,7 +1,7 @@
 #pragma once
 /// Assembles order-service from its config: intake (HTTP + PgOrderStore) and the outbox
-/// relay workers (relay.workers, each its own thread, PG connections and AMQP connection). Shared by main.cpp and the
-/// integration tests, so both run exactly the same wiring.
+/// relay workers (relay.workers: each its own thread, PG and AMQP connections). Shared by
+/// main.cpp and the integration tests, so both run exactly the same wiring.
 #include <chrono>
 #include <memory>
 #include <optional>

@@ -136,9 +136,9 @@ OutboxRetry Relay::Failed(const OutboxRecord& record, std::string reason) const 
   const int attempts = record.execute_num + 1;
   if (attempts >= settings_.max_attempts) return OutboxRetry{record.id, std::move(reason), milliseconds(0), true};
   const milliseconds delay = runtime::DelayForAttempt(settings_.retry, attempts);
-  log::Get(settings_.log_name)->warn("publish {} outbox_id={} message_id={}; attempt {} of {}, will retry in {}",
-                          text::Printable(reason), record.id, text::Printable(record.message_id), attempts,
-                          settings_.max_attempts, FormatDelay(delay));
+  log::Get(settings_.log_name)
+      ->warn("publish {} outbox_id={} message_id={}; attempt {} of {}, will retry in {}", text::Printable(reason),
+             record.id, text::Printable(record.message_id), attempts, settings_.max_attempts, FormatDelay(delay));
   return OutboxRetry{record.id, std::move(reason), delay, false};
 }
 
