@@ -15,6 +15,14 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
+// A pipelined relay overlaps only batches of at most this many rows: a light flow, where the
+// next row should not wait for this batch's delete. A larger batch means rows are arriving
+// faster than they are relayed, and then an overlapping claim costs more than it saves: it
+// walks past the completing batch's locked rows and splits the flow into more, smaller
+// batches (bench/RESULTS.md 13: 10 % of the maximum and of the backlog drain when every batch
+// overlapped).
+constexpr size_t kOverlapAtMostRows = 4;
+
 std::string FormatDelay(milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
   return std::to_string(d.count()) + "ms";
@@ -281,7 +289,7 @@ BatchResult Relay::RunOnce() {
   // The previous batch's completion ran beside this batch's claim and publish. Should it have
   // failed, this batch is rolled back on the way out as well (published again later).
   FinishCompletion();
-  if (second_store_ == nullptr) {
+  if (second_store_ == nullptr || result.claimed > kOverlapAtMostRows) {
     Complete(completion);
     return result;
   }

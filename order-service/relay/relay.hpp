@@ -74,7 +74,7 @@ struct RelaySettings {
   std::string log_name = "relay";
 };
 
-/// A second outbox connection for a relay that overlaps its batches (relay.pipeline): a
+/// A second outbox connection for a relay that overlaps its batches (relay.pipeline): a small
 /// batch's completion (the delete of its confirmed rows and its commit, a WAL flush) runs on
 /// one connection while the next batch is claimed and published on the other.
 struct RelayPipeline {
@@ -161,9 +161,11 @@ class Relay {
   /// claim rolled back) or the store's exception, OutboxUnavailable or other (claim rolled
   /// back; if it happened after publishing, those rows are published again later).
   ///
-  /// Pipelined (a second store): the batch's completion is started on its connection and
-  /// RunOnce returns without waiting for it; the next RunOnce claims and publishes on the
-  /// other connection meanwhile, and only then waits for it. Without this a row committed
+  /// Pipelined (a second store), for a batch of at most a few rows (a light flow: where a
+  /// row must not wait; larger batches complete as above, see relay.cpp): the batch's
+  /// completion is started on its connection and RunOnce returns without waiting for it; the
+  /// next RunOnce claims and publishes on the other connection meanwhile, and only then waits
+  /// for it. Without this a row committed
   /// while the relay deletes (1.4 ms at 400/s) waits for that delete before it is claimed
   /// (bench/RESULTS.md 13). Nothing else changes: the completing batch still holds its rows
   /// locked, so the overlapping claim skips them (SKIP LOCKED) and holds back the later rows

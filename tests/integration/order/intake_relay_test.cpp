@@ -247,7 +247,7 @@ TEST_F(OrderIntakeRelayIt, APipelinedRelayOverlapsItsBatchesEveryRowOnceInKeyOrd
   OrderServiceConfig config = MakeConfig();
   config.relay.workers = 1;
   config.relay.pipeline = true;
-  config.relay.core.batch_size = 7;  // many batches, each started while the last completes
+  config.relay.core.batch_size = 3;  // small batches (they overlap): each starts while the last completes
   config.relay.core.poll_interval = 10ms;
   config.database.application_name = "paynotify-pipeline-it";
   OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});

@@ -826,6 +826,22 @@ TEST_F(RelayPipelineTest, ACompletionThatFailsIsThrownByTheNextBatchAndItsRowsAr
   EXPECT_GE(times["00000000-0000-4000-8000-" + std::to_string(100000000000 + a)], 2);
 }
 
+// A larger batch means the flow outruns the relay: overlapping would only split it into more,
+// smaller batches, so it completes before RunOnce returns, as without a pipeline.
+TEST_F(RelayPipelineTest, ABatchOfMoreThanFourRowsCompletesBeforeRunOnceReturns) {
+  for (int i = 0; i < 5; ++i) store_.Add();
+  Relay relay(Settings(), store_, publisher_, wake_, clock_, registry_, {}, RelayPipeline{&store_});
+  EXPECT_EQ(relay.RunOnce().confirmed, 5u);
+  EXPECT_EQ(store_.Size(), 0u);
+  EXPECT_EQ(relay.RowsConfirmed(), 5u);
+  store_.Add();
+  store_.Add();
+  EXPECT_EQ(relay.RunOnce().confirmed, 2u);  // small: overlapped
+  relay.FinishCompletion();
+  EXPECT_EQ(store_.Size(), 0u);
+  EXPECT_EQ(relay.RowsConfirmed(), 7u);
+}
+
 TEST_F(RelayPipelineTest, RunDrainsEveryRowOnceAndLeavesNoCompletionBehindOnStop) {
   for (int i = 0; i < 25; ++i) store_.Add();
   Relay relay(OneRowPerBatch(), store_, publisher_, wake_, clock_, registry_, {}, RelayPipeline{&store_});
