@@ -71,7 +71,6 @@ OrderServiceConfig ReadOrderConfig(config::Reader& reader) {
   c.relay.keep_history = reader.Bool("relay.keep-history", config_defaults.keep_history);
   c.relay.workers = static_cast<size_t>(
       reader.Int("relay.workers", static_cast<int64_t>(config_defaults.workers), 1, 16));
-  c.relay.pipeline = reader.Bool("relay.pipeline", config_defaults.pipeline);
   relay.retry.initial = reader.Duration("relay.retry.initial-interval", relay_defaults.retry.initial);
   relay.retry.multiplier = reader.Double("relay.retry.multiplier", relay_defaults.retry.multiplier, 1.0, 100.0);
   relay.retry.max = reader.Duration("relay.retry.max-interval", relay_defaults.retry.max);

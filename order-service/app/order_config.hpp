@@ -37,10 +37,6 @@ struct RelayConfig {
   /// confirms (bench/RESULTS.md 12). Claim's SKIP LOCKED keeps them apart and its per-key rule
   /// keeps each business_key1 in id order, as for relays in several daemons.
   size_t workers = 2;
-  /// relay.pipeline: each worker completes a batch (deletes its confirmed rows and commits) on
-  /// a second database connection while it claims and publishes the next one, so a row that
-  /// arrives during the delete is not held back by it (bench/RESULTS.md 13).
-  bool pipeline = true;
   /// relay.history-retention (how long history rows are kept; default 30d, at least 1h) and the
   /// shared retention.* pacing; its back-off is database.reconnect.
   retention::RetentionSettings history_retention{.retention = kDefaultHistoryRetention};

@@ -61,12 +61,6 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
       settings.log_name = "relay" + suffix;
       RelayWorker& worker = relays_[i];
       worker.store = std::make_unique<PgOutboxStore>(relay_db, config_.relay.keep_history);
-      RelayPipeline pipeline;
-      if (config_.relay.pipeline) {
-        // Connects when first used, like the first one after a failure.
-        worker.second_store = std::make_unique<PgOutboxStore>(relay_db, config_.relay.keep_history);
-        pipeline.second_store = worker.second_store.get();
-      }
       worker.publisher = std::make_unique<AmqpPublisher>(std::move(broker), config_.relay.confirm_window,
                                                          config_.relay.core.exchange);
       // One registry: the workers share every relay metric (their counts add up). With more
@@ -77,7 +71,7 @@ OrderService::OrderService(OrderServiceConfig config, OrderServiceOptions option
       WakeSource& wake = helper ? static_cast<WakeSource&>(relay_team_) : *worker.wake;
       const RelayRole role = relays_.size() > 1 ? RelayRole{&relay_team_, helper} : RelayRole{};
       worker.relay = std::make_unique<Relay>(std::move(settings), *worker.store, *worker.publisher, wake,
-                                             clock_, registry_, role, pipeline);
+                                             clock_, registry_, role);
     }
     // Also while relay.keep-history is off: rows kept before it was turned off still expire, and
     // an idle pass is one index probe per retention.idle-interval.
@@ -180,7 +174,6 @@ void OrderService::Stop() noexcept {
     worker.publisher->Close();
     worker.wake.reset();
     worker.store.reset();
-    worker.second_store.reset();
   }
   internal_http_.reset();
   http_.reset();

@@ -89,7 +89,6 @@ class OrderService final : public daemon::Component {
   // Relay side: relay.workers of these, each used only on its own thread once started.
   struct RelayWorker {
     std::unique_ptr<PgOutboxStore> store;
-    std::unique_ptr<PgOutboxStore> second_store;  // relay.pipeline: where a batch completes
     std::unique_ptr<AmqpPublisher> publisher;
     std::unique_ptr<PgWakeSource> wake;  // the lead's LISTEN; helpers are woken by the team
     std::unique_ptr<Relay> relay;

@@ -14,9 +14,8 @@
 
 namespace paynotify::order {
 
-/// One thread at a time (the relay's, or a pipelined relay's completion: handed over, never
-/// shared); owns one connection. A ClaimedBatch must be destroyed before the next Claim() or
-/// Stats() on the same store (a pipelined relay claims on its other store meanwhile).
+/// One thread (the relay's); owns one connection. A ClaimedBatch must be destroyed before
+/// the next Claim() or Stats().
 class PgOutboxStore final : public OutboxStore {
  public:
   /// `keep_history`: move confirmed rows to mq_message_history instead of deleting them.

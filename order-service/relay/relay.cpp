@@ -15,14 +15,6 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
-// A pipelined relay overlaps only batches of at most this many rows: a light flow, where the
-// next row should not wait for this batch's delete. A larger batch means rows are arriving
-// faster than they are relayed, and then an overlapping claim costs more than it saves: it
-// walks past the completing batch's locked rows and splits the flow into more, smaller
-// batches (bench/RESULTS.md 13: 10 % of the maximum and of the backlog drain when every batch
-// overlapped).
-constexpr size_t kOverlapAtMostRows = 4;
-
 std::string FormatDelay(milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
   return std::to_string(d.count()) + "ms";
@@ -64,10 +56,9 @@ bool RelayTeam::WaitForFullBatch(uint64_t seen, milliseconds timeout, std::stop_
 bool RelayTeam::Wait(milliseconds timeout) { return WaitForFullBatch(FullBatches(), timeout); }
 
 Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
-             const runtime::Clock& clock, metrics::Registry& registry, RelayRole role, RelayPipeline pipeline)
+             const runtime::Clock& clock, metrics::Registry& registry, RelayRole role)
     : settings_(std::move(settings)),
       store_(store),
-      second_store_(pipeline.second_store),
       publisher_(publisher),
       wake_(wake),
       clock_(clock),
@@ -104,8 +95,6 @@ Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, W
                                     "Age of the oldest unparked row in the outbox; 0 when none")),
       parked_rows_(registry.GetGauge("paynotify_outbox_parked_rows",
                                      "Parked outbox rows (no longer retried; an operator must act)")) {}
-
-Relay::~Relay() { FinishCompletionQuietly(); }
 
 template <class F>
 auto Relay::StoreCall(F&& call) -> decltype(call()) {
@@ -153,74 +142,18 @@ OutboxRetry Relay::Failed(const OutboxRecord& record, std::string reason) const 
   return OutboxRetry{record.id, std::move(reason), delay, false};
 }
 
-OutboxStore& Relay::FreeStore() {
-  if (second_store_ != nullptr && completing_store_ == &store_) return *second_store_;
-  return store_;
-}
-
-void Relay::FinishCompletion() {
-  if (!completing_.valid()) return;
-  std::future<void> completing = std::move(completing_);
-  completing_store_ = nullptr;
-  completing.get();  // throws what the completion threw
-}
-
-void Relay::FinishCompletionQuietly() noexcept {
-  try {
-    FinishCompletion();
-  } catch (const std::exception& e) {
-    try {
-      log::Get(settings_.log_name)
-          ->warn("completing the previous batch failed as well: {}; its rows stay in the outbox",
-                 text::Printable(e.what()));
-    } catch (...) {
-    }
-  } catch (...) {
-  }
-}
-
-void Relay::Complete(Completion& completion) {
-  try {
-    StoreCall([&] { completion.batch->Complete(completion.confirmed, completion.retries); });
-  } catch (...) {
-    completion.batch.reset();  // rolled back: the rows are claimable again at once
-    throw;
-  }
-  completion.batch.reset();
-  rows_confirmed_ += completion.confirmed.size();
-  // Announced once parked for real (committed): a failed Complete leaves the rows as they were.
-  for (size_t i = 0; i < completion.retries.size(); ++i) {
-    if (!completion.retries[i].park) continue;
-    const OutboxRecord& record = completion.failed[i];
-    parked_.Inc();
-    log::Get(settings_.log_name)
-        ->warn("outbox row parked outbox_id={} message_id={} attempts={} last_error={}; no further "
-               "attempts until an operator puts it back",
-               record.id, text::Printable(record.message_id), record.execute_num + 1,
-               text::Printable(completion.retries[i].reason));
-  }
-}
-
 BatchResult Relay::RunOnce() {
   auto logger = log::Get(settings_.log_name);
-  OutboxStore& store = FreeStore();
-  std::unique_ptr<ClaimedBatch> batch;
-  try {
-    batch = StoreCall([&] { return store.Claim(settings_.batch_size); });
-  } catch (...) {
-    FinishCompletionQuietly();
-    throw;
-  }
+  std::unique_ptr<ClaimedBatch> batch = StoreCall([&] { return store_.Claim(settings_.batch_size); });
   const std::vector<OutboxRecord>& records = batch->Records();
   BatchResult result;
   result.claimed = records.size();
-  if (records.empty()) {
-    FinishCompletion();
-    return result;
-  }
+  if (records.empty()) return result;
   batch_size_.Observe(static_cast<double>(records.size()));
 
-  Completion completion;
+  std::vector<int64_t> confirmed;
+  std::vector<OutboxRetry> retries;
+  std::vector<const OutboxRecord*> failed;  // records for retries[i]
   std::vector<amqp::OutgoingMessage> messages;
   std::vector<const OutboxRecord*> sent;  // records[i] for messages[i]
   messages.reserve(records.size());
@@ -233,9 +166,8 @@ BatchResult Relay::RunOnce() {
       // A row we cannot encode (e.g. invalid UTF-8 in a business key) will not encode on a
       // retry either: it is parked at once, so it neither spins nor holds back the later rows
       // of its key; an operator fixes the row and puts it back.
-      completion.retries.push_back(
-          OutboxRetry{record.id, std::string("unencodable: ") + e.what(), milliseconds(0), true});
-      completion.failed.push_back(record);
+      retries.push_back(OutboxRetry{record.id, std::string("unencodable: ") + e.what(), milliseconds(0), true});
+      failed.push_back(&record);
     }
   }
 
@@ -248,7 +180,6 @@ BatchResult Relay::RunOnce() {
       // Nothing reached the broker: `batch` rolls back on the way out and the rows keep
       // their state (no attempt is counted against them; the relay as a whole backs off).
       broker_up_ = false;
-      FinishCompletionQuietly();
       throw;
     }
     confirm_latency_.Observe(std::chrono::duration<double>(clock_.Now() - started).count());
@@ -263,7 +194,7 @@ BatchResult Relay::RunOnce() {
     const PublishResult& outcome = outcomes[i];
     switch (outcome.outcome) {
       case amqp::PublishOutcome::kConfirmed:
-        completion.confirmed.push_back(record.id);
+        confirmed.push_back(record.id);
         confirmed_.Inc();
         continue;
       case amqp::PublishOutcome::kNacked:
@@ -277,31 +208,33 @@ BatchResult Relay::RunOnce() {
         lost_connection = true;
         break;
     }
-    completion.retries.push_back(Failed(record, RetryReason(outcome)));
-    completion.failed.push_back(record);
+    retries.push_back(Failed(record, RetryReason(outcome)));
+    failed.push_back(&record);
   }
   broker_up_ = !lost_connection;
-  result.confirmed = completion.confirmed.size();
-  for (const OutboxRetry& retry : completion.retries) ++(retry.park ? result.parked : result.retried);
+  StoreCall([&] { batch->Complete(confirmed, retries); });
+  result.confirmed = confirmed.size();
+  rows_confirmed_ += confirmed.size();
+  // Announced once parked for real (committed): a failed Complete leaves the rows as they were.
+  for (size_t i = 0; i < retries.size(); ++i) {
+    if (!retries[i].park) {
+      ++result.retried;
+      continue;
+    }
+    ++result.parked;
+    parked_.Inc();
+    logger->warn("outbox row parked outbox_id={} message_id={} attempts={} last_error={}; no further "
+                 "attempts until an operator puts it back",
+                 failed[i]->id, text::Printable(failed[i]->message_id), failed[i]->execute_num + 1,
+                 text::Printable(retries[i].reason));
+  }
   logger->debug("batch done claimed={} confirmed={} retried={} parked={}", result.claimed,
                 result.confirmed, result.retried, result.parked);
-  completion.batch = std::move(batch);
-  // The previous batch's completion ran beside this batch's claim and publish. Should it have
-  // failed, this batch is rolled back on the way out as well (published again later).
-  FinishCompletion();
-  if (second_store_ == nullptr || result.claimed > kOverlapAtMostRows) {
-    Complete(completion);
-    return result;
-  }
-  completing_ = std::async(std::launch::async,
-                           [this, completion = std::move(completion)]() mutable { Complete(completion); });
-  completing_store_ = &store;
   return result;
 }
 
 void Relay::RefreshStats() {
-  OutboxStore& store = FreeStore();
-  const OutboxStats stats = StoreCall([&] { return store.Stats(); });
+  const OutboxStats stats = StoreCall([&] { return store_.Stats(); });
   pending_.Set(static_cast<double>(stats.pending));
   oldest_age_.Set(std::chrono::duration<double>(stats.oldest_age).count());
   parked_rows_.Set(static_cast<double>(stats.parked));
@@ -415,7 +348,6 @@ void Relay::Run(std::stop_token stop) {
       wake_poll_.Inc();
     }
   }
-  FinishCompletionQuietly();
   logger->info("stopped");
 }
 

@@ -18,13 +18,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <future>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
-#include <vector>
 
 #include "common/metrics/registry.hpp"
 #include "common/runtime/backoff.hpp"
@@ -72,13 +69,6 @@ struct RelaySettings {
   /// The logger's name: "relay", or "relay-2", "relay-3"... for the other workers of one
   /// daemon (relay.workers), so that each worker's lines can be told apart.
   std::string log_name = "relay";
-};
-
-/// A second outbox connection for a relay that overlaps its batches (relay.pipeline): a small
-/// batch's completion (the delete of its confirmed rows and its commit, a WAL flush) runs on
-/// one connection while the next batch is claimed and published on the other.
-struct RelayPipeline {
-  OutboxStore* second_store = nullptr;  ///< nullptr: each batch completes before the next claim
 };
 
 /// One RunOnce() pass.
@@ -147,37 +137,13 @@ class Relay {
   /// Every reference must outlive the relay.
   /// `role`: see RelayTeam (a helper does nothing without a backlog and never refreshes the
   /// outbox gauges, which its lead keeps).
-  /// `pipeline`: with a second store (a second connection to the same outbox), batches
-  /// overlap: see RunOnce.
   Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, WakeSource& wake,
-        const runtime::Clock& clock, metrics::Registry& registry, RelayRole role = {},
-        RelayPipeline pipeline = {});
-  /// Waits for a pipelined completion still running (its outcome is only logged).
-  ~Relay();
-  Relay(const Relay&) = delete;
-  Relay& operator=(const Relay&) = delete;
+        const runtime::Clock& clock, metrics::Registry& registry, RelayRole role = {});
 
   /// One batch: claim, publish, complete. Throws PublisherUnavailable (nothing published,
   /// claim rolled back) or the store's exception, OutboxUnavailable or other (claim rolled
   /// back; if it happened after publishing, those rows are published again later).
-  ///
-  /// Pipelined (a second store), for a batch of at most a few rows (a light flow: where a
-  /// row must not wait; larger batches complete as above, see relay.cpp): the batch's
-  /// completion is started on its connection and RunOnce returns without waiting for it; the
-  /// next RunOnce claims and publishes on the other connection meanwhile, and only then waits
-  /// for it. Without this a row committed
-  /// while the relay deletes (1.4 ms at 400/s) waits for that delete before it is claimed
-  /// (bench/RESULTS.md 13). Nothing else changes: the completing batch still holds its rows
-  /// locked, so the overlapping claim skips them (SKIP LOCKED) and holds back the later rows
-  /// of their keys, as it does for rows another relay holds. The returned counts are then
-  /// what the batch decided; a completion that fails is thrown by the next RunOnce (or
-  /// FinishCompletion) as the store threw it, with that batch's rows published again later,
-  /// and the batch claimed meanwhile too (it is rolled back: at-least-once, as ever).
   BatchResult RunOnce();
-
-  /// Waits for a completion still running from a pipelined RunOnce, and throws what it threw.
-  /// No-op when none is. Run() calls it before it returns.
-  void FinishCompletion();
 
   /// Loops until `stop`: RunOnce, again at once while batches are full, otherwise wait for
   /// a wake-up or the poll interval (a helper without a backlog skips RunOnce; a lead records
@@ -217,28 +183,8 @@ class Relay {
   template <class F>
   auto StoreCall(F&& call) -> decltype(call());
 
-  /// What a batch leaves to do once its publishes are settled.
-  struct Completion {
-    std::unique_ptr<ClaimedBatch> batch;
-    std::vector<int64_t> confirmed;
-    std::vector<OutboxRetry> retries;
-    std::vector<OutboxRecord> failed;  // the records of `retries`, index by index
-  };
-  /// Completes the batch in the store and then counts and announces what it parked. Runs on
-  /// the relay's thread, or pipelined on the completion's own.
-  void Complete(Completion& completion);
-  /// The store the next claim (or Stats) uses: not the one a pipelined completion is using.
-  OutboxStore& FreeStore();
-  /// FinishCompletion for a batch that already failed otherwise: its own failure is the one
-  /// reported, so the completion's is only logged (its rows are in the outbox either way).
-  void FinishCompletionQuietly() noexcept;
-
   RelaySettings settings_;
   OutboxStore& store_;
-  OutboxStore* second_store_;
-  // The pipelined completion in flight (see RunOnce), and the store it uses. Relay thread only.
-  std::future<void> completing_;
-  OutboxStore* completing_store_ = nullptr;
   Publisher& publisher_;
   WakeSource& wake_;
   const runtime::Clock& clock_;

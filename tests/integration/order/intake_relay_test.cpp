@@ -21,16 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using paynotify::testing::WaitFor;
 
-class OrderIntakeRelayIt : public OrderServiceIt {
- protected:
-  // `rows` rows of `keys` interleaved keys (row g has key cs-<g % keys>), so that every batch
-  // holds rows of many keys.
-  void InsertInterleavedRows(int rows, int keys) {
-    Exec("INSERT INTO mq_message (message_type, business_key1, business_key2) "
-         "SELECT 'payresult_notify', 'cs-' || (g % " + std::to_string(keys) + "), '60201' "
-         "FROM generate_series(1, " + std::to_string(rows) + ") g ORDER BY g");
-  }
-};
+class OrderIntakeRelayIt : public OrderServiceIt {};
 
 TEST_F(OrderIntakeRelayIt, SignedNotificationPublishesExactlyOneMessageAndDeletesTheRow) {
   BindQueue();
@@ -193,9 +184,28 @@ TEST_F(OrderIntakeRelayIt, TwoRelaysOnOneDatabasePublishEveryRowOnce) {
   EXPECT_GT(b, 0);
 }
 
-// Every row went out exactly once, and each key's rows in id order (the queue's order).
-void ExpectEveryRowOnceInKeyOrder(const std::vector<amqp::Delivery>& messages, int rows, int keys) {
-  ASSERT_EQ(messages.size(), static_cast<size_t>(rows));
+// relay.workers: the workers of one daemon share the outbox as relays in several daemons do.
+// With a backlog (rows the lead's batches cannot take at once) the helpers join in; rows of
+// one key must still go out in id order (the queue's order), each exactly once.
+TEST_F(OrderIntakeRelayIt, RelayWorkersDrainABacklogTogetherEveryRowOnceInKeyOrder) {
+  BindQueue();
+  constexpr int kKeys = 40;
+  constexpr int kRowsPerKey = 25;
+  constexpr int kRows = kKeys * kRowsPerKey;
+  // Interleaved keys (row g has key g % kKeys), so every batch holds rows of many keys.
+  Exec("INSERT INTO mq_message (message_type, business_key1, business_key2) "
+       "SELECT 'payresult_notify', 'cs-' || (g % " + std::to_string(kKeys) + "), '60201' "
+       "FROM generate_series(1, " + std::to_string(kRows) + ") g ORDER BY g");
+  OrderServiceConfig config = MakeConfig();
+  config.relay.workers = 3;
+  config.relay.core.batch_size = 7;  // the lead's batches come back full: a backlog
+  config.relay.core.poll_interval = 10ms;  // rows inserted here send no NOTIFY: the lead polls
+  OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+  ASSERT_EQ(service.relay_workers(), 3u);
+
+  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
+  const auto messages = Drain(kRows, 20s, 1000ms);
+  ASSERT_EQ(messages.size(), static_cast<size_t>(kRows));
   std::set<std::string> ids;
   std::map<std::string, int64_t> last_id_of_key;
   for (const auto& m : messages) {
@@ -206,27 +216,8 @@ void ExpectEveryRowOnceInKeyOrder(const std::vector<amqp::Delivery>& messages, i
     EXPECT_LT(last_id_of_key[key], id) << "key " << key << " out of id order";
     last_id_of_key[key] = id;
   }
-  EXPECT_EQ(ids.size(), static_cast<size_t>(rows));  // none twice
-  EXPECT_EQ(last_id_of_key.size(), static_cast<size_t>(keys));
-}
-
-// relay.workers: the workers of one daemon share the outbox as relays in several daemons do.
-// With a backlog (rows the lead's batches cannot take at once) the helpers join in; rows of
-// one key must still go out in id order (the queue's order), each exactly once.
-TEST_F(OrderIntakeRelayIt, RelayWorkersDrainABacklogTogetherEveryRowOnceInKeyOrder) {
-  BindQueue();
-  constexpr int kKeys = 40;
-  constexpr int kRows = kKeys * 25;
-  InsertInterleavedRows(kRows, kKeys);
-  OrderServiceConfig config = MakeConfig();
-  config.relay.workers = 3;
-  config.relay.core.batch_size = 7;  // the lead's batches come back full: a backlog
-  config.relay.core.poll_interval = 10ms;  // rows inserted here send no NOTIFY: the lead polls
-  OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
-  ASSERT_EQ(service.relay_workers(), 3u);
-
-  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
-  ExpectEveryRowOnceInKeyOrder(Drain(kRows, 20s, 1000ms), kRows, kKeys);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRows));  // none twice
+  EXPECT_EQ(last_id_of_key.size(), static_cast<size_t>(kKeys));
   EXPECT_EQ(service.Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value(), kRows);
   uint64_t confirmed = 0;
   for (size_t i = 0; i < 3; ++i) {
@@ -234,30 +225,6 @@ TEST_F(OrderIntakeRelayIt, RelayWorkersDrainABacklogTogetherEveryRowOnceInKeyOrd
     confirmed += service.relay_worker(i)->RowsConfirmed();
   }
   EXPECT_EQ(confirmed, static_cast<uint64_t>(kRows));
-}
-
-// relay.pipeline on the real table: one relay completes a batch on one connection while it
-// claims and publishes the next on the other. The completing batch's rows stay locked and
-// hold back the later rows of their keys, so each key still goes out in id order, once.
-TEST_F(OrderIntakeRelayIt, APipelinedRelayOverlapsItsBatchesEveryRowOnceInKeyOrder) {
-  BindQueue();
-  constexpr int kKeys = 40;
-  constexpr int kRows = kKeys * 25;
-  InsertInterleavedRows(kRows, kKeys);
-  OrderServiceConfig config = MakeConfig();
-  config.relay.workers = 1;
-  config.relay.pipeline = true;
-  config.relay.core.batch_size = 3;  // small batches (they overlap): each starts while the last completes
-  config.relay.core.poll_interval = 10ms;
-  config.database.application_name = "paynotify-pipeline-it";
-  OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
-
-  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
-  ExpectEveryRowOnceInKeyOrder(Drain(kRows, 20s, 1000ms), kRows, kKeys);
-  EXPECT_TRUE(WaitFor([&] { return service.relay()->RowsConfirmed() == static_cast<uint64_t>(kRows); }, 5s));
-  // Both outbox connections were used (plus the LISTEN one): the batches did overlap.
-  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'paynotify-pipeline-it-relay'"),
-            "3");
 }
 
 // Without a backlog the lead relays alone, in batches as large as one relay's.

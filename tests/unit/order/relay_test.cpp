@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,9 +59,6 @@ class InMemoryOutboxStore : public OutboxStore {
     return rows_.size();
   }
   bool fail_complete = false;
-  /// Called at every Complete(), before it takes effect, outside the store's lock; may block
-  /// (a pipelined completion runs on its own thread).
-  std::function<void()> before_complete;
   /// Called at every Claim() with its 1-based number, before claiming; may throw.
   std::function<void(int call)> on_claim;
   std::atomic<int> claims{0};
@@ -82,7 +78,6 @@ class InMemoryOutboxStore : public OutboxStore {
     const std::vector<OutboxRecord>& Records() const override { return records_; }
     void Complete(const std::vector<int64_t>& confirmed,
                   const std::vector<OutboxRetry>& retries) override {
-      if (store_.before_complete) store_.before_complete();
       std::lock_guard lock(store_.mutex_);
       if (store_.fail_complete) throw OutboxUnavailable("connection to database lost");
       for (int64_t id : confirmed) store_.deletes += static_cast<int>(store_.rows_.erase(id));
@@ -739,120 +734,6 @@ TEST_F(RelayTest, ALeadThatFailsClearsTheBacklogSoHelpersStop) {
     EXPECT_TRUE(Eventually([&] { return !team.Backlog(); }));
   }
   EXPECT_EQ(store_.Size(), 1u);
-}
-
-// relay.pipeline: a batch completes on a second connection while the next one is claimed and
-// published. The in-memory store stands for both connections (they reach one table).
-class RelayPipelineTest : public RelayTest {
- protected:
-  static RelaySettings OneRowPerBatch() {
-    RelaySettings s = Settings();
-    s.batch_size = 1;
-    return s;
-  }
-  // The first Complete() waits until Release(); the others do not.
-  void GateTheFirstCompletion() {
-    store_.before_complete = [this] {
-      if (++completions_ == 1) gate_.wait();
-    };
-  }
-  void Release() { release_.set_value(); }
-
-  std::promise<void> release_;
-  std::shared_future<void> gate_ = release_.get_future().share();
-  std::atomic<int> completions_{0};
-};
-
-TEST_F(RelayPipelineTest, TheNextBatchIsClaimedAndPublishedWhileThePreviousOneCompletes) {
-  const int64_t a = store_.Add("cs-1");
-  const int64_t b = store_.Add("cs-2");
-  Relay relay(OneRowPerBatch(), store_, publisher_, wake_, clock_, registry_, {}, RelayPipeline{&store_});
-  GateTheFirstCompletion();
-  EXPECT_EQ(relay.RunOnce().confirmed, 1u);  // a: confirmed; its completion waits at the gate
-  EXPECT_TRUE(store_.Get(a));
-  std::thread next([&] { EXPECT_EQ(relay.RunOnce().claimed, 1u); });
-  EXPECT_TRUE(Eventually([&] { return publisher_.PublishedCount() == 2; })) << "b waited for a's completion";
-  EXPECT_TRUE(store_.Get(a));  // still completing
-  EXPECT_TRUE(store_.Get(b));
-  Release();
-  next.join();  // b's RunOnce waited for a's completion before returning
-  EXPECT_FALSE(store_.Get(a));
-  relay.FinishCompletion();
-  EXPECT_EQ(store_.Size(), 0u);
-  EXPECT_EQ(relay.RowsConfirmed(), 2u);
-  EXPECT_EQ(publisher_.published[1].message_id, "00000000-0000-4000-8000-" + std::to_string(100000000000 + b));
-}
-
-TEST_F(RelayPipelineTest, ALaterRowOfAKeyWaitsUntilTheEarlierOnesCompletionCommitted) {
-  const int64_t a = store_.Add("cs-1");
-  const int64_t b = store_.Add("cs-1");
-  Relay relay(Settings(), store_, publisher_, wake_, clock_, registry_, {}, RelayPipeline{&store_});
-  GateTheFirstCompletion();
-  EXPECT_EQ(relay.RunOnce().claimed, 1u);  // a alone: b is held back by it
-  std::atomic<size_t> claimed_meanwhile{99};
-  std::thread next([&] { claimed_meanwhile = relay.RunOnce().claimed; });
-  EXPECT_TRUE(Eventually([&] { return store_.claims == 2; }));
-  Release();
-  next.join();
-  EXPECT_EQ(claimed_meanwhile, 0u) << "b was claimed while a was not yet deleted";
-  EXPECT_FALSE(store_.Get(a));
-  EXPECT_EQ(relay.RunOnce().claimed, 1u);  // now b
-  relay.FinishCompletion();
-  EXPECT_EQ(store_.Size(), 0u);
-  ASSERT_EQ(publisher_.PublishedCount(), 2u);
-  EXPECT_EQ(publisher_.published[1].message_id, "00000000-0000-4000-8000-" + std::to_string(100000000000 + b));
-}
-
-TEST_F(RelayPipelineTest, ACompletionThatFailsIsThrownByTheNextBatchAndItsRowsArePublishedAgain) {
-  const int64_t a = store_.Add("cs-1");
-  const int64_t b = store_.Add("cs-2");
-  Relay relay(OneRowPerBatch(), store_, publisher_, wake_, clock_, registry_, {}, RelayPipeline{&store_});
-  store_.fail_complete = true;
-  EXPECT_EQ(relay.RunOnce().confirmed, 1u);  // published; the completion fails on its thread
-  EXPECT_THROW(relay.RunOnce(), OutboxUnavailable);
-  EXPECT_FALSE(relay.DatabaseUp());
-  EXPECT_TRUE(store_.Get(a));  // nothing was deleted: both rows are due again
-  EXPECT_TRUE(store_.Get(b));
-  EXPECT_EQ(relay.RowsConfirmed(), 0u);
-  store_.fail_complete = false;
-  for (int i = 0; i < 10 && store_.Size() > 0; ++i) relay.RunOnce();
-  relay.FinishCompletion();
-  EXPECT_EQ(store_.Size(), 0u);
-  EXPECT_TRUE(relay.DatabaseUp());
-  // at-least-once: a went out again (consumers dedupe by message_id); nothing else did
-  std::map<std::string, int> times;
-  for (const auto& m : publisher_.published) ++times[m.message_id];
-  EXPECT_EQ(times.size(), 2u);
-  EXPECT_GE(times["00000000-0000-4000-8000-" + std::to_string(100000000000 + a)], 2);
-}
-
-// A larger batch means the flow outruns the relay: overlapping would only split it into more,
-// smaller batches, so it completes before RunOnce returns, as without a pipeline.
-TEST_F(RelayPipelineTest, ABatchOfMoreThanFourRowsCompletesBeforeRunOnceReturns) {
-  for (int i = 0; i < 5; ++i) store_.Add();
-  Relay relay(Settings(), store_, publisher_, wake_, clock_, registry_, {}, RelayPipeline{&store_});
-  EXPECT_EQ(relay.RunOnce().confirmed, 5u);
-  EXPECT_EQ(store_.Size(), 0u);
-  EXPECT_EQ(relay.RowsConfirmed(), 5u);
-  store_.Add();
-  store_.Add();
-  EXPECT_EQ(relay.RunOnce().confirmed, 2u);  // small: overlapped
-  relay.FinishCompletion();
-  EXPECT_EQ(store_.Size(), 0u);
-  EXPECT_EQ(relay.RowsConfirmed(), 7u);
-}
-
-TEST_F(RelayPipelineTest, RunDrainsEveryRowOnceAndLeavesNoCompletionBehindOnStop) {
-  for (int i = 0; i < 25; ++i) store_.Add();
-  Relay relay(OneRowPerBatch(), store_, publisher_, wake_, clock_, registry_, {}, RelayPipeline{&store_});
-  {
-    std::jthread worker([&](std::stop_token stop) { relay.Run(stop); });
-    EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
-  }
-  // Run returned only after its last completion: every deletion is counted.
-  EXPECT_EQ(relay.RowsConfirmed(), 25u);
-  EXPECT_EQ(publisher_.PublishedCount(), 25u);
-  EXPECT_EQ(store_.deletes, 25);
 }
 
 TEST(RelayTeamTest, WaitForFullBatchSeesOnlyFullBatchesReportedAfterSeen) {

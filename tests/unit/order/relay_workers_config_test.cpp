@@ -1,5 +1,5 @@
-// relay.workers and relay.pipeline in order-service's config schema (issue 15 §2, relay
-// round trips): the default, the shipped file, the environment, the bounds.
+// relay.workers in order-service's config schema (issue 15 §2, relay round trips): the
+// default, the shipped file, the environment, the bounds.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -44,28 +44,6 @@ TEST(RelayWorkersConfig, ZeroAndTooManyAreErrorsNamingTheKey) {
     ReadOrderConfig(reader);
     EXPECT_THAT(FinishError(reader), HasSubstr("relay.workers")) << value;
   }
-}
-
-TEST(RelayPipelineConfig, OnByDefaultAndInTheShippedFile) {
-  auto reader = config::Reader::FromString("{}\n", "orders.yaml", "PAYNOTIFY", Env({}));
-  const OrderServiceConfig c = ReadOrderConfig(reader);
-  EXPECT_EQ(FinishError(reader), "");
-  EXPECT_TRUE(c.relay.pipeline);
-  EXPECT_TRUE(RelayConfig{}.pipeline);
-  config::Reader shipped(PAYNOTIFY_SOURCE_DIR "/config/order-service.yaml", "PAYNOTIFY",
-                         [](const std::string&) { return std::nullopt; });
-  EXPECT_TRUE(shipped.Bool("relay.pipeline", false));
-  EXPECT_TRUE(shipped.Errors().empty());
-}
-
-TEST(RelayPipelineConfig, TheEnvironmentTurnsItOffAndANonBooleanNamesTheKey) {
-  auto off = config::Reader::FromString("relay:\n  pipeline: true\n", "orders.yaml", "PAYNOTIFY",
-                                        Env({{"PAYNOTIFY_RELAY_PIPELINE", "false"}}));
-  EXPECT_FALSE(ReadOrderConfig(off).relay.pipeline);
-  EXPECT_EQ(FinishError(off), "");
-  auto bad = config::Reader::FromString("relay:\n  pipeline: sometimes\n", "orders.yaml", "PAYNOTIFY", Env({}));
-  ReadOrderConfig(bad);
-  EXPECT_THAT(FinishError(bad), HasSubstr("relay.pipeline"));
 }
 
 }  // namespace
