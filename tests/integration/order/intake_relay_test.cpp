@@ -158,13 +158,20 @@ TEST_F(OrderIntakeRelayIt, NoQueueBoundKeepsRowAsReturnedUntilAQueueIsBound) {
 TEST_F(OrderIntakeRelayIt, TwoRelaysOnOneDatabasePublishEveryRowOnce) {
   BindQueue();
   constexpr int kRows = 400;
+  OrderServiceConfig config = MakeConfig();
+  config.relay.core.batch_size = 25;  // many small batches, so the two relays interleave
+  config.relay.core.poll_interval = 10ms;  // both look at the table every 10 ms
+  OrderService& first = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+  OrderService& second = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+  // The rows appear only once both relays are polling: inserted before, they could all be
+  // gone before the second relay has even connected (that happened under a loaded CI).
+  ASSERT_TRUE(WaitFor([&] {
+    return first.relay()->BrokerUp() && first.relay()->DatabaseUp() && second.relay()->BrokerUp() &&
+           second.relay()->DatabaseUp();
+  }, 30s));
   Exec("INSERT INTO mq_message (message_type, business_key1, business_key2) "
        "SELECT 'payresult_notify', 'cs-' || g, '60201' FROM generate_series(1, " +
        std::to_string(kRows) + ") g");
-  OrderServiceConfig config = MakeConfig();
-  config.relay.core.batch_size = 25;  // many small batches, so the two relays interleave
-  StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
-  StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
 
   EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
   const auto messages = Drain(kRows, 20s, 1000ms);
