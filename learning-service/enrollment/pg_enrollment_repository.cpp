@@ -148,11 +148,7 @@ std::vector<ApplyResult> PgEnrollmentRepository::ApplyBatch(std::span<const Paym
   std::unordered_set<std::string> known;     // keys of missing selections, applied before
   std::unordered_set<int64_t> found;         // selections that exist (locked)
   try {
-    // The statement is its own transaction: sent without BEGIN and COMMIT (autocommit), it
-    // commits the inbox rows together with the changes before it answers, in one round trip
-    // instead of three. A connection lost meanwhile leaves the outcome unknown, as a lost
-    // COMMIT did: kUnavailable, and applying again is safe.
-    pqxx::nontransaction tx(holder_.Get(), "learning_apply");
+    pqxx::work tx(holder_.Get(), "learning_apply");
     for (const auto& row :
          tx.exec_prepared("learning_apply_batch", pg::ArrayLiteral(keys), pg::ArrayLiteral(selections))) {
       const std::string_view kind = row[0].c_str();
@@ -164,6 +160,7 @@ std::vector<ApplyResult> PgEnrollmentRepository::ApplyBatch(std::span<const Paym
         known.insert(row[1].as<std::string>());
       }
     }
+    tx.commit();
   } catch (const RepositoryError&) {
     throw;
   } catch (const std::exception& e) {
