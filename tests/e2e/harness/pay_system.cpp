@@ -13,6 +13,7 @@
 #include <iostream>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -151,20 +152,29 @@ SELECT coalesce(sum(paid), 0)::int, coalesce(sum(rows), 0)::int,
 FROM per
 )sql";
 
+// A port nothing listens on, for a daemon to bind later. Picked below the kernel's ephemeral
+// range (ip_local_port_range, 32768 and up) and the local servers' ports (scripts/infra,
+// 24369 and up): a port of the ephemeral range can be taken meanwhile by any outgoing
+// connection, the daemon's own included (it connects to PostgreSQL and RabbitMQ before it
+// binds); in CI an order-service once exited on "address in use" that way.
 int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  static std::mutex mutex;
+  static std::mt19937 random{std::random_device{}()};
+  std::lock_guard lock(mutex);
+  std::uniform_int_distribution<int> candidates(10000, 23999);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = candidates(random);
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("FreePort: socket failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
-    throw std::runtime_error("FreePort: bind failed");
+    if (free) return port;
   }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  throw std::runtime_error("FreePort: no free port in 10000-23999 after 200 tries");
 }
 
 // Runs `work(i)` for i in [0, n) on `concurrency` threads, each with its own state.
