@@ -283,13 +283,13 @@ PaidItem OrderIntake::PaidItemFor(const PaymentRow& row, const PayNotification& 
                                row.order_type, std::nullopt}};
 }
 
-Reply OrderIntake::Paid(const PaymentRow& row, const PayNotification& n, const OutboxRowRef& outbox) {
+Reply OrderIntake::Paid(int64_t order_id, const PayNotification& n, const OutboxRowRef& outbox) {
   applied_.Inc();
   // debug, not info: this is the hot path (issue 6); the database keeps the record and
   // paynotify_notifications_applied_total counts it.
   log::Get("intake")->debug(
       "paynotify: paid pay_no={} order_id={} trade_no={} outbox_id={} message_id={}", n.pay_no,
-      row.order_id, Printable(n.trade_no, 64), outbox.id, Printable(outbox.message_id, 64));
+      order_id, Printable(n.trade_no, 64), outbox.id, Printable(outbox.message_id, 64));
   return Reply{200, std::string(kText), "success"};
 }
 
@@ -310,17 +310,10 @@ Reply OrderIntake::Conflicted(const PaymentRow& row, const PayNotification& n, b
   return Reply{200, std::string(kText), "success"};
 }
 
-Reply OrderIntake::ApplyOne(const PayNotification& n, const FormFields& fields) {
-  try {
-    return ApplyOneOrThrow(n, fields);
-  } catch (const StoreError& e) {
-    return NotifyStoreFailure(e, fmt::format("applying payment {}", n.pay_no));
-  }
-}
-
-// The one-transaction path (group of one, max_batch 1, and the fallback of a failed group).
-// A StoreError while recording a conflict is answered 503 by the caller: the platform
-// retries, and the repeat finds the row or writes it.
+// The locking path: one notification in its own transaction that locks and reads its record
+// (a member the fast path did not pay, and the fallback of a failed group). A StoreError
+// while recording a conflict is answered 503 by the caller: the platform retries, and the
+// repeat finds the row or writes it.
 Reply OrderIntake::ApplyOneOrThrow(const PayNotification& n, const FormFields& fields) {
   std::unique_ptr<PaymentTransaction> tx = store_.BeginPayment();
   const std::optional<PaymentRow> row = tx->LockPayment(n.pay_no);
@@ -329,7 +322,7 @@ Reply OrderIntake::ApplyOneOrThrow(const PayNotification& n, const FormFields& f
     const PaidItem item = PaidItemFor(*row, n);
     const OutboxRowRef outbox = tx->MarkPaid(item.update, item.message);
     tx->Commit();
-    return Paid(*row, n, outbox);
+    return Paid(row->order_id, n, outbox);
   }
   if (verdict == Verdict::kConflict) {
     const bool recorded_now = tx->RecordConflict(ConflictFor(*row, n, fields));
@@ -340,11 +333,8 @@ Reply OrderIntake::ApplyOneOrThrow(const PayNotification& n, const FormFields& f
 }
 
 Reply OrderIntake::Apply(const PayNotification& n, const FormFields& fields) {
-  if (settings_.max_batch <= 1) {
-    batch_size_.Observe(1);
-    return ApplyOne(n, fields);
-  }
   Member me{&n, &fields, std::nullopt};
+  if (settings_.max_batch <= 1) return std::move(ApplyGroup({&me}).at(0));
   std::unique_lock lock(batch_mutex_);
   waiting_.push_back(&me);
   batch_waiting_.Inc();
@@ -410,55 +400,30 @@ std::vector<Reply> OrderIntake::ApplyGroup(const std::vector<Member*>& group) {
   std::vector<Reply> replies;
   replies.reserve(group.size());
   try {
-    if (group.size() == 1) {
-      replies.push_back(ApplyOne(*group[0]->n, *group[0]->fields));
-      return replies;
+    std::vector<PayAttempt> attempts;
+    attempts.reserve(group.size());
+    for (const Member* m : group) {
+      attempts.push_back(PayAttempt{m->n->pay_no, m->n->trade_no, settings_.pay_channel, m->n->total_amount_cents});
     }
-    std::vector<Verdict> verdicts(group.size());
-    std::vector<std::optional<PaymentRow>> rows(group.size());
-    std::vector<bool> recorded_now(group.size(), false);
-    std::vector<OutboxRowRef> outbox(group.size());
+    std::vector<std::optional<PaidRef>> paid;
     try {
-      std::unique_ptr<PaymentTransaction> tx = store_.BeginPayment();
-      std::vector<int64_t> pay_nos;
-      for (const Member* m : group) pay_nos.push_back(m->n->pay_no);
-      std::sort(pay_nos.begin(), pay_nos.end());
-      std::vector<PaymentRow> locked = tx->LockPayments(pay_nos);
-      std::vector<PaidItem> items;
-      std::vector<size_t> paid_members;
-      bool writes = false;
-      for (size_t i = 0; i < group.size(); ++i) {
-        const PayNotification& n = *group[i]->n;
-        const auto found = std::find_if(locked.begin(), locked.end(),
-                                        [&](const PaymentRow& r) { return r.pay_no == n.pay_no; });
-        if (found != locked.end()) rows[i] = *found;
-        verdicts[i] = Decide(rows[i], n);
-        if (verdicts[i] == Verdict::kPay) {
-          items.push_back(PaidItemFor(*rows[i], n));
-          paid_members.push_back(i);
-        } else if (verdicts[i] == Verdict::kConflict) {
-          // Rare (a second charge): the one-notification statement, in this transaction.
-          recorded_now[i] = tx->RecordConflict(ConflictFor(*rows[i], n, *group[i]->fields));
-          writes = true;
-        }
-      }
-      if (!items.empty()) {
-        const std::vector<OutboxRowRef> refs = tx->MarkPaidMany(items);
-        for (size_t k = 0; k < paid_members.size(); ++k) outbox[paid_members[k]] = refs.at(k);
-        writes = true;
-      }
-      // Nothing to write (duplicates and refusals only): commit nothing, as one at a time.
-      if (writes) tx->Commit();
+      paid = store_.PayIfPayable(attempts, messages::kPaymentResultType);
     } catch (const StoreError& e) {
       return ApplyOneByOne(group, e);
     }
+    if (paid.size() != group.size()) {
+      throw std::logic_error(fmt::format("the store answered {} outcomes for {} payments", paid.size(), group.size()));
+    }
+    // Not paid by the statement (a repeat, a second charge, an unknown record, a refusal, or
+    // a record a concurrent transaction changed): decided alone on the locking path, which
+    // sees the record as it is now. Rare in steady operation.
+    std::vector<Member*> undecided;
     for (size_t i = 0; i < group.size(); ++i) {
-      const PayNotification& n = *group[i]->n;
-      switch (verdicts[i]) {
-        case Verdict::kPay: replies.push_back(Paid(*rows[i], n, outbox[i])); break;
-        case Verdict::kConflict: replies.push_back(Conflicted(*rows[i], n, recorded_now[i])); break;
-        default: replies.push_back(Refuse(verdicts[i], rows[i], n)); break;
-      }
+      if (!paid[i]) undecided.push_back(group[i]);
+    }
+    std::vector<Reply> alone = ApplyEachAlone(undecided);
+    for (size_t i = 0, k = 0; i < group.size(); ++i) {
+      replies.push_back(paid[i] ? Paid(paid[i]->order_id, *group[i]->n, paid[i]->outbox) : std::move(alone.at(k++)));
     }
   } catch (const std::exception& e) {
     // A bug, not the database: every member not answered yet gets the 500 it would get alone.
@@ -483,10 +448,16 @@ std::vector<Reply> OrderIntake::ApplyOneByOne(const std::vector<Member*>& group,
                              *suppressed == 0 ? std::string()
                                               : fmt::format(" ({} similar lines suppressed)", *suppressed));
   }
+  return ApplyEachAlone(group);
+}
+
+// Each member in its own transaction on the locking path. A database that is down is not
+// asked once per member: after the first member that meets it, the rest are answered 503.
+std::vector<Reply> OrderIntake::ApplyEachAlone(const std::vector<Member*>& members) {
   std::vector<Reply> replies;
-  replies.reserve(group.size());
+  replies.reserve(members.size());
   std::optional<StoreError> down;
-  for (const Member* m : group) {
+  for (const Member* m : members) {
     const std::string what = fmt::format("applying payment {}", m->n->pay_no);
     if (down) {
       replies.push_back(NotifyStoreFailure(*down, what));

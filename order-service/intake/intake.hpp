@@ -34,11 +34,11 @@ struct IntakeSettings {
   std::string app_id;
   /// xc_pay_record.out_pay_channel for payments confirmed through this intake.
   std::string pay_channel = "Alipay";
-  /// intake.max-batch: most notifications applied in one transaction (group commit). 1 = each
-  /// notification in its own transaction on its own thread, concurrently (no grouping).
+  /// intake.max-batch: most notifications applied in one statement (group commit). 1 = each
+  /// notification in its own statement on its own thread, concurrently (no grouping).
   size_t max_batch = 32;
-  /// intake.max-batches-in-flight: group transactions open at once (each on its leader's
-  /// thread). 1 = the next group is what arrived while the previous one committed.
+  /// intake.max-batches-in-flight: groups applied at once (each on its leader's thread).
+  /// 1 = the next group is what arrived while the previous one committed.
   size_t max_batches_in_flight = 1;
 };
 
@@ -47,12 +47,18 @@ struct IntakeSettings {
 /// database joins a queue; a thread that finds fewer than max_batches_in_flight groups in
 /// flight becomes their leader, takes what is queued (oldest first, at most max_batch, at
 /// most one per pay_no: a second one for the same pay_no waits for the next group and sees
-/// the first one's effect) and applies it in ONE transaction on its own thread, while the
-/// others wait for their answer. Nothing waits for a group to fill: a lone notification is a
-/// group of one, applied at once, exactly as without grouping. If the group's transaction
-/// fails, its members are applied one by one, so one bad notification cannot fail the
-/// others; once one of those fails with the database unavailable, the rest are answered 503
-/// at once. Every member is answered (success only after its commit) before its call returns.
+/// the first one's effect) and applies it on its own thread, while the others wait for their
+/// answer. Nothing waits for a group to fill: a lone notification is a group of one.
+/// A group is applied in two steps:
+///  - the fast path: ONE statement, its own transaction (OrderStore::PayIfPayable), pays
+///    every member whose record is unpaid for exactly its amount: one round trip;
+///  - the locking path: a member it did not pay (a repeat, a second charge, an unknown
+///    record, a refusal, a record changed concurrently) is decided alone in a transaction
+///    that locks and reads its record as it is then, exactly as a notification alone.
+/// If the group's statement fails, its members are applied one by one on the locking path,
+/// so one bad notification cannot fail the others; once one of those fails with the
+/// database unavailable, the rest are answered 503 at once. Every member is answered
+/// (success only after its commit) before its call returns.
 class OrderIntake {
  public:
   /// `verifier` null means signature checking is OFF (local demos only; main warns).
@@ -107,19 +113,21 @@ class OrderIntake {
 
   /// The database part of POST /orders/paynotify: grouped, or alone when max_batch is 1.
   Reply Apply(const PayNotification& n, const FormFields& fields);
-  /// One notification in its own transaction; StoreError answered (ApplyOneOrThrow: thrown).
-  Reply ApplyOne(const PayNotification& n, const FormFields& fields);
+  /// The locking path: one notification in its own transaction. Throws StoreError.
   Reply ApplyOneOrThrow(const PayNotification& n, const FormFields& fields);
-  /// One group in one transaction (falls back to one by one). Returns a reply per member, in
+  /// One group (of one or more) in one statement, the fast path (OrderStore::PayIfPayable);
+  /// a member it did not pay goes the locking path alone (ApplyEachAlone), and a group whose
+  /// statement failed is applied one by one (ApplyOneByOne). Returns a reply per member, in
   /// order. Never throws.
   std::vector<Reply> ApplyGroup(const std::vector<Member*>& group);
   std::vector<Reply> ApplyOneByOne(const std::vector<Member*>& group, const StoreError& error);
+  std::vector<Reply> ApplyEachAlone(const std::vector<Member*>& members);
   /// Takes the next group from waiting_ (batch_mutex_ held).
   std::vector<Member*> TakeGroup();
   /// The answers, with their metrics and log lines: a decision that writes nothing; a
   /// committed payment; a committed conflict record.
   Reply Refuse(Verdict verdict, const std::optional<PaymentRow>& row, const PayNotification& n);
-  Reply Paid(const PaymentRow& row, const PayNotification& n, const OutboxRowRef& outbox);
+  Reply Paid(int64_t order_id, const PayNotification& n, const OutboxRowRef& outbox);
   Reply Conflicted(const PaymentRow& row, const PayNotification& n, bool recorded_now);
   PaidItem PaidItemFor(const PaymentRow& row, const PayNotification& n) const;
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "order-service/intake/new_order.hpp"
@@ -69,7 +70,7 @@ struct OutboxRowRef {
   std::string message_id;  ///< uuid text
 };
 
-/// One payment of a group applied in one transaction (PaymentTransaction::MarkPaidMany).
+/// What paying one notification writes (PaymentTransaction::MarkPaid).
 struct PaidItem {
   PaidUpdate update;
   OutboxInsert message;
@@ -88,29 +89,33 @@ struct PayConflict {
   std::string notification;  ///< its fields but sign, escaped and bounded (< 4 KiB)
 };
 
-/// One database transaction for one payment notification, or for a group of them (group
-/// commit: LockPayments + MarkPaidMany, one commit for all). Destroying it without Commit()
-/// rolls everything back (that is how "commit nothing" is expressed). Single-threaded.
-/// Every method throws StoreError on infrastructure failure; the transaction is then dead.
+/// A notification to pay on the fast path (OrderStore::PayIfPayable).
+struct PayAttempt {
+  int64_t pay_no = 0;
+  std::string trade_no;     ///< -> xc_pay_record.out_pay_no
+  std::string pay_channel;  ///< -> xc_pay_record.out_pay_channel
+  int64_t amount_cents = 0; ///< the notification's total_amount; the record must have exactly it
+};
+
+/// A payment the fast path made.
+struct PaidRef {
+  int64_t order_id = 0;
+  OutboxRowRef outbox;
+};
+
+/// The locking path: one database transaction for one payment notification that the fast
+/// path (OrderStore::PayIfPayable) did not pay; it reads the record as it is, locked, for
+/// the decision. Destroying it without Commit() rolls everything back (that is how "commit
+/// nothing" is expressed). Single-threaded. Every method throws StoreError on
+/// infrastructure failure; the transaction is then dead.
 class PaymentTransaction {
  public:
   virtual ~PaymentTransaction() = default;
   /// SELECT ... FOR UPDATE of the pay record (and its order); nullopt if no such pay_no.
   virtual std::optional<PaymentRow> LockPayment(int64_t pay_no) = 0;
-  /// Group form of LockPayment: locks the pay records (and their orders) of `pay_nos`, which
-  /// must be distinct, in ascending pay_no order, so that two groups (or a group and a single
-  /// notification) do not deadlock on the pay records. (An order with several pay records
-  /// can still join a cycle through its order row; PostgreSQL then aborts one side,
-  /// deadlock_detected, which is transient: the group falls back to one by one.) Returns the
-  /// rows found, ascending by pay_no; a pay_no without a record is simply absent.
-  virtual std::vector<PaymentRow> LockPayments(const std::vector<int64_t>& pay_nos) = 0;
   /// Pay record -> 601002 (out_pay_no, out_pay_channel, pay_success_time = now()),
   /// order -> 600002, inserts the outbox row and NOTIFYs the relay's channel.
   virtual OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) = 0;
-  /// MarkPaid for every item (distinct pay_nos, each locked before) in one statement with
-  /// one NOTIFY. Returns the inserted outbox rows in the order of `items`. A broken rule
-  /// (e.g. a trade_no another record already has: kConflict) fails the whole statement.
-  virtual std::vector<OutboxRowRef> MarkPaidMany(const std::vector<PaidItem>& items) = 0;
   /// Records a second payment. Idempotent per (pay_no, trade_no): a repeat adds no row, it
   /// only counts the repeat and its time on the existing one. True when the row is new.
   virtual bool RecordConflict(const PayConflict& conflict) = 0;
@@ -128,8 +133,21 @@ struct OrderRef {
 class OrderStore {
  public:
   virtual ~OrderStore() = default;
-  /// Starts a payment transaction. Throws StoreError.
+  /// Starts a payment transaction (the locking path). Throws StoreError.
   virtual std::unique_ptr<PaymentTransaction> BeginPayment() = 0;
+  /// The fast path: ONE statement that is its own transaction (one round trip, no lock taken
+  /// before it). Pays every attempt whose record is unpaid (601001) and has exactly the
+  /// attempt's amount: record -> 601002 (pay_success_time = now()), order -> 600002, an
+  /// outbox row of `message_type` keyed by the order's out_business_id and order_type (the
+  /// payment result, see PaidItemFor), one NOTIFY of the relay; all of it or nothing.
+  /// Returns, per attempt in order, the payment made, or nullopt for a record that was not
+  /// payable as the statement found it (unknown pay_no, paid, refunded, another amount, or
+  /// changed by a concurrent transaction): the caller decides those on the locking path,
+  /// which reads the record as it is then. pay_nos must be distinct. Throws StoreError; when
+  /// the connection was lost during the statement, whether it committed is unknown (the
+  /// locking path then finds the records paid, or unpaid).
+  virtual std::vector<std::optional<PaidRef>> PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                                           std::string_view message_type) = 0;
   /// In one transaction: inserts the order unless one exists for out_business_id (ON
   /// CONFLICT DO NOTHING) and, when inserted, its pay record with a fresh pay_no; then reads
   /// the order with its latest pay record back. Never modifies an existing order. Throws StoreError.

@@ -3,7 +3,6 @@
 #include <pqxx/pqxx>
 
 #include <optional>
-#include <span>
 #include <vector>
 
 #include <fmt/format.h>
@@ -59,13 +58,6 @@ constexpr std::chrono::milliseconds kLockTimeout{5000};
 constexpr std::string_view kLockPayment = R"(
   SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
   WHERE p.pay_no = $1 FOR UPDATE)";
-// The group form (group commit): every pay record of the group in one statement, locked in
-// pay_no order so that two groups, or a group and a single notification, do not deadlock on
-// the pay records (through an order with several pay records they still can; PostgreSQL
-// detects it, 40P01 is transient, and the group falls back to one by one).
-constexpr std::string_view kLockPayments = R"(
-  SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
-  WHERE p.pay_no = ANY($1::bigint[]) ORDER BY p.pay_no FOR UPDATE)";
 constexpr std::string_view kFindPayment = R"(
   SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
   WHERE p.pay_no = $1)";
@@ -87,31 +79,41 @@ constexpr std::string_view kMarkPaid = R"(
     VALUES ($5, $6, $7, $8) RETURNING id, message_id::text AS message_id
   )
   SELECT id, message_id, pg_notify($9, '') FROM msg)";
-// kMarkPaid for a whole group: one statement over arrays, one NOTIFY. Each outbox row gets
-// its message_id here (not from the column default) so the rows returned can be matched to
-// their items whatever order RETURNING gives them in; `items` is referenced several times,
-// so it is materialised once (and gen_random_uuid() called once per item).
-//   $1 pay_nos, $2 trade_nos, $3 pay channels, $4 order ids, $5 message types,
-//   $6..$8 business keys 1..3 (NULL elements allowed), $9 the relay's channel
-constexpr std::string_view kMarkPaidMany = R"(
+// The fast path (PayIfPayable): kMarkPaid for a whole group, one statement over arrays with
+// one NOTIFY, and no lock taken before it. A record is paid only if it is unpaid with the
+// notification's exact amount (what OrderIntake::Decide calls kPay); a record a concurrent
+// transaction holds is waited for and then checked again as that one left it (READ
+// COMMITTED re-checks an UPDATE's condition on the row's newest version). Sent alone, so the
+// statement is its own transaction: one round trip instead of four (BEGIN, lock, mark,
+// COMMIT), each a wake-up of both processes. Each outbox row gets its message_id here (not
+// from the column default) so the rows returned can be matched to their items; `items` is
+// referenced several times, so it is materialised once (gen_random_uuid() once per item).
+// The outbox row's keys come from the order (the payment result's contract: business_key1
+// the course selection, business_key2 the order type; see OrderIntake::PaidItemFor). Pay
+// records are updated in no set order: two such statements over the same records may
+// deadlock, PostgreSQL aborts one (40P01, transient), and its group falls back one by one.
+//   $1 pay_nos, $2 trade_nos, $3 pay channels, $4 amounts, $5 message type, $6 the relay's channel
+constexpr std::string_view kPayIfPayable = R"(
   WITH items AS (
     SELECT t.*, gen_random_uuid() AS message_id
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                $7::text[], $8::text[]) WITH ORDINALITY
-      AS t(pay_no, trade_no, pay_channel, order_id, message_type, key1, key2, key3, pos)
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::numeric[]) WITH ORDINALITY
+      AS t(pay_no, trade_no, pay_channel, amount, pos)
   ), pay AS (
     UPDATE xc_pay_record p SET status = '601002', out_pay_no = i.trade_no,
            out_pay_channel = i.pay_channel, pay_success_time = now()
-    FROM items i WHERE p.pay_no = i.pay_no
+    FROM items i
+    WHERE p.pay_no = i.pay_no AND p.status = '601001' AND p.total_price = i.amount
+    RETURNING p.pay_no, p.order_id, i.pos, i.message_id
   ), ord AS (
-    UPDATE xc_orders o SET status = '600002' FROM items i WHERE o.id = i.order_id
+    UPDATE xc_orders o SET status = '600002' FROM pay WHERE o.id = pay.order_id
   ), msg AS (
     INSERT INTO mq_message (message_id, message_type, business_key1, business_key2, business_key3)
-    SELECT message_id, message_type, key1, key2, key3 FROM items ORDER BY pos
+    SELECT pay.message_id, $5, o.out_business_id, o.order_type, NULL
+    FROM pay JOIN xc_orders o ON o.id = pay.order_id ORDER BY pay.pos
     RETURNING id, message_id
   )
-  SELECT m.id, m.message_id::text, (SELECT pg_notify($9, ''))
-  FROM msg m JOIN items i ON i.message_id = m.message_id ORDER BY i.pos)";
+  SELECT pay.pos, pay.order_id, m.id, m.message_id::text, (SELECT pg_notify($6, ''))
+  FROM pay JOIN msg m ON m.message_id = pay.message_id ORDER BY pay.pos)";
 // A second payment (issue 10): one row per (pay_no, trade_no); a repeat counts itself on it.
 // times_received = 1 exactly when this statement inserted the row.
 //   $1 pay_no, $2 trade_no, $3 recorded trade_no, $4 pay status, $5 amount, $6 trade_status,
@@ -145,8 +147,7 @@ void Prepare(pqxx::connection& conn) {
   // the group falls back and the blocked notification is answered 503 (the platform retries).
   pqxx::nontransaction(conn).exec0(fmt::format("SET lock_timeout = '{}ms'", kLockTimeout.count()));
   conn.prepare("order_lock_payment", fmt::format(fmt::runtime(kLockPayment), kPaymentColumns));
-  conn.prepare("order_lock_payments", fmt::format(fmt::runtime(kLockPayments), kPaymentColumns));
-  conn.prepare("order_mark_paid_many", std::string(kMarkPaidMany));
+  conn.prepare("order_pay_if_payable", std::string(kPayIfPayable));
   conn.prepare("order_find_payment", fmt::format(fmt::runtime(kFindPayment), kPaymentColumns));
   conn.prepare("order_mark_paid", std::string(kMarkPaid));
   conn.prepare("order_record_conflict", std::string(kRecordConflict));
@@ -158,21 +159,6 @@ void Prepare(pqxx::connection& conn) {
 
 const char* NullableText(const std::optional<std::string>& value) {
   return value ? value->c_str() : nullptr;
-}
-
-// {"a",NULL,"b"}: pg::ArrayLiteral's quoting, with NULL for an absent value.
-std::string NullableArrayLiteral(const std::vector<std::optional<std::string>>& values) {
-  std::string text = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) text += ',';
-    if (!values[i]) {
-      text += "NULL";
-      continue;
-    }
-    const std::string one = pg::ArrayLiteral(std::span<const std::string>(&*values[i], 1));
-    text.append(one, 1, one.size() - 2);  // without its braces
-  }
-  return text + "}";
 }
 
 std::optional<std::string> OptionalText(const pqxx::field& field) {
@@ -218,48 +204,6 @@ class PgPaymentTransaction final : public PaymentTransaction {
       if (!r.empty()) row = ToPaymentRow(r[0]);
     });
     return row;
-  }
-
-  std::vector<PaymentRow> LockPayments(const std::vector<int64_t>& pay_nos) override {
-    std::vector<PaymentRow> rows;
-    Guard([&] {
-      const pqxx::result r = work_->exec_prepared("order_lock_payments", pg::ArrayLiteral(pay_nos));
-      rows.reserve(r.size());
-      for (const auto& row : r) rows.push_back(ToPaymentRow(row));
-    });
-    return rows;
-  }
-
-  std::vector<OutboxRowRef> MarkPaidMany(const std::vector<PaidItem>& items) override {
-    std::vector<OutboxRowRef> refs;
-    Guard([&] {
-      std::vector<int64_t> pay_nos, order_ids;
-      std::vector<std::string> trade_nos, channels, types;
-      std::vector<std::optional<std::string>> key1, key2, key3;
-      for (const PaidItem& item : items) {
-        pay_nos.push_back(item.update.pay_no);
-        order_ids.push_back(item.update.order_id);
-        trade_nos.push_back(item.update.trade_no);
-        channels.push_back(item.update.pay_channel);
-        types.push_back(item.message.message_type);
-        key1.push_back(item.message.business_key1);
-        key2.push_back(item.message.business_key2);
-        key3.push_back(item.message.business_key3);
-      }
-      const pqxx::result r = work_->exec_prepared(
-          "order_mark_paid_many", pg::ArrayLiteral(pay_nos), pg::ArrayLiteral(trade_nos),
-          pg::ArrayLiteral(channels), pg::ArrayLiteral(order_ids), pg::ArrayLiteral(types),
-          NullableArrayLiteral(key1), NullableArrayLiteral(key2), NullableArrayLiteral(key3),
-          notify_channel_);
-      if (r.size() != items.size()) {
-        throw StoreError(StoreError::Kind::kInternal,
-                         fmt::format("group mark-paid inserted {} outbox rows for {} payments", r.size(),
-                                     items.size()));
-      }
-      refs.reserve(r.size());
-      for (const auto& row : r) refs.push_back(OutboxRowRef{row[0].as<int64_t>(), row[1].as<std::string>()});
-    });
-    return refs;
   }
 
   OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) override {
@@ -320,6 +264,39 @@ PgOrderStore::PgOrderStore(pg::PgSettings settings, size_t pool_size, std::strin
 
 std::unique_ptr<PaymentTransaction> PgOrderStore::BeginPayment() {
   return std::make_unique<PgPaymentTransaction>(Acquire(pool_), notify_channel_);
+}
+
+std::vector<std::optional<PaidRef>> PgOrderStore::PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                                                std::string_view message_type) {
+  std::vector<int64_t> pay_nos;
+  std::vector<std::string> trade_nos, channels, amounts;
+  for (const PayAttempt& attempt : attempts) {
+    pay_nos.push_back(attempt.pay_no);
+    trade_nos.push_back(attempt.trade_no);
+    channels.push_back(attempt.pay_channel);
+    amounts.push_back(FormatAmount(attempt.amount_cents));
+  }
+  auto lease = Acquire(pool_);
+  try {
+    // nontransaction: no BEGIN/COMMIT around it, the statement commits by itself.
+    const pqxx::result r = pqxx::nontransaction(lease->Get(), "paynotify_pay").exec_prepared(
+        "order_pay_if_payable", pg::ArrayLiteral(pay_nos), pg::ArrayLiteral(trade_nos),
+        pg::ArrayLiteral(channels), pg::ArrayLiteral(amounts), std::string(message_type), notify_channel_);
+    std::vector<std::optional<PaidRef>> paid(attempts.size());
+    for (const auto& row : r) {
+      const auto pos = row[0].as<int64_t>();
+      if (pos < 1 || pos > static_cast<int64_t>(attempts.size())) {
+        throw StoreError(StoreError::Kind::kInternal, fmt::format("pay statement returned position {}", pos));
+      }
+      paid[static_cast<size_t>(pos - 1)] =
+          PaidRef{row[1].as<int64_t>(), OutboxRowRef{row[2].as<int64_t>(), row[3].as<std::string>()}};
+    }
+    return paid;
+  } catch (const StoreError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ToStoreError(pg::Translate(e, *lease));
+  }
 }
 
 OrderRef PgOrderStore::CreateOrGetOrder(const NewOrder& order) {

@@ -1,9 +1,11 @@
 #pragma once
 /// OrderStore over PostgreSQL (libpqxx 6.4): xc_orders, xc_pay_record and the mq_message
-/// outbox in the orders database. Each payment transaction is ONE pqxx::work: lock the pay
-/// record FOR UPDATE, update it and the order, insert the outbox row, pg_notify the relay,
-/// commit — so a notification answered "success" has its message in the outbox. A second
-/// payment for a paid record is kept in xc_pay_conflict (sql/orders/002_pay_conflict.sql).
+/// outbox in the orders database. A payment is ONE transaction: on the fast path one
+/// statement (updates the pay record and the order, inserts the outbox row, pg_notify's the
+/// relay; it commits by itself), on the locking path one pqxx::work (lock the pay record FOR
+/// UPDATE, then the same writes, commit) — so a notification answered "success" has its
+/// message in the outbox. A second payment for a paid record is kept in xc_pay_conflict
+/// (sql/orders/002_pay_conflict.sql).
 #include <memory>
 #include <string>
 
@@ -25,6 +27,8 @@ class PgOrderStore final : public OrderStore {
   PgOrderStore(pg::PgSettings settings, size_t pool_size, std::string notify_channel);
 
   std::unique_ptr<PaymentTransaction> BeginPayment() override;
+  std::vector<std::optional<PaidRef>> PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                                   std::string_view message_type) override;
   OrderRef CreateOrGetOrder(const NewOrder& order) override;
   std::optional<PaymentRow> FindPayment(int64_t pay_no) override;
 

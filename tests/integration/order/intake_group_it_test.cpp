@@ -168,13 +168,18 @@ TEST_F(IntakeGroupIt, StoppingWhileGroupsAreInFlightAnswersEveryMemberAndPaysExa
   EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), std::to_string(successes));
 }
 
-// An OrderStore whose first commit waits at a gate: notifications queue behind it and form
-// the next group, deterministically.
+// An OrderStore whose first commit (a fast-path statement or a locking transaction's commit)
+// waits at a gate: notifications queue behind it and form the next group, deterministically.
 class GatedStore final : public OrderStore {
  public:
   GatedStore(OrderStore& inner, CommitGate& gate) : inner_(inner), gate_(gate) {}
   std::unique_ptr<PaymentTransaction> BeginPayment() override {
     return std::make_unique<Tx>(inner_.BeginPayment(), gate_);
+  }
+  std::vector<std::optional<PaidRef>> PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                                   std::string_view message_type) override {
+    gate_.Hold();  // the fast path's statement is its commit
+    return inner_.PayIfPayable(attempts, message_type);
   }
   OrderRef CreateOrGetOrder(const NewOrder& order) override { return inner_.CreateOrGetOrder(order); }
   std::optional<PaymentRow> FindPayment(int64_t pay_no) override { return inner_.FindPayment(pay_no); }
@@ -184,13 +189,7 @@ class GatedStore final : public OrderStore {
    public:
     Tx(std::unique_ptr<PaymentTransaction> inner, CommitGate& gate) : inner_(std::move(inner)), gate_(gate) {}
     std::optional<PaymentRow> LockPayment(int64_t pay_no) override { return inner_->LockPayment(pay_no); }
-    std::vector<PaymentRow> LockPayments(const std::vector<int64_t>& pay_nos) override {
-      return inner_->LockPayments(pay_nos);
-    }
     OutboxRowRef MarkPaid(const PaidUpdate& u, const OutboxInsert& m) override { return inner_->MarkPaid(u, m); }
-    std::vector<OutboxRowRef> MarkPaidMany(const std::vector<PaidItem>& items) override {
-      return inner_->MarkPaidMany(items);
-    }
     bool RecordConflict(const PayConflict& c) override { return inner_->RecordConflict(c); }
     void Commit() override {
       gate_.Hold();
@@ -227,8 +226,8 @@ struct GatedIntake {
 
 // A member of a group takes a trade_no another record already has (the unique index on
 // out_pay_no): the group's statement fails as a whole, its members are applied one by one,
-// and only that member fails (409); the others are paid. A conflict and a paid member in one
-// group are both committed by the group's one transaction.
+// and only that member fails (409); the others are paid. A second charge in a group is left
+// by the group's statement and recorded on the locking path, beside the group's payments.
 TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersArePaid) {
   GatedIntake first(MakeConfig(), channel_);
   CommitGate& gate = first.gate;
@@ -277,8 +276,8 @@ TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersA
   EXPECT_EQ(Scalar("SELECT status FROM xc_pay_record WHERE pay_no = " + std::to_string(pay[1])), "601001");
   EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "3");
 
-  // Phase 2: a group that commits a second charge (the per-member statement, in the group's
-  // transaction) beside two payments, one of them pay[1] with its own trade_no now.
+  // Phase 2: a group with a second charge (not paid by the group's statement: recorded alone
+  // on the locking path) beside two payments, one of them pay[1] with its own trade_no now.
   GatedIntake second(MakeConfig(), channel_);
   CommitGate& gate2 = second.gate;
   metrics::Registry& registry2 = second.registry;
@@ -316,7 +315,7 @@ TEST_F(IntakeGroupIt, AGroupMemberBreakingTheUniqueTradeNoFallsBackAndTheOthersA
 
 // trade_no is the payment platform's text: within the intake's rules (64 bytes, valid UTF-8,
 // no control characters) it may hold anything an array literal treats specially. Applied as
-// a group (MarkPaidMany's arrays), each is stored exactly as sent, no member falls back.
+// a group (PayIfPayable's arrays), each is stored exactly as sent, no member falls back.
 TEST_F(IntakeGroupIt, TradeNosThatLookLikeArraySyntaxAreStoredExactlyThroughAGroup) {
   GatedIntake gated(MakeConfig(), channel_);
   const std::vector<int64_t> pay = CreateOrders("cs-hostile-trade", 5);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,15 +30,17 @@ class FakeOrderStore : public OrderStore {
   int commits = 0;
   std::optional<StoreError::Kind> fail_with;  // every call throws this when set
   std::string fail_text = "connection refused";
-  /// The group statements (LockPayments, MarkPaidMany) throw this when set; the
-  /// one-notification statements do not.
+  /// The fast path's statement (PayIfPayable, groups of one included) throws this when
+  /// set; the locking path (BeginPayment) does not.
   std::optional<StoreError::Kind> fail_groups_with;
   int64_t next_pay_no = 1000000000000;
-  /// Calls of BeginPayment (including failed ones), and the size of every LockPayments.
+  /// Calls of BeginPayment (the locking path, including failed calls), and the size of
+  /// every PayIfPayable (the fast path, including failed calls).
   int begins = 0;
-  std::vector<size_t> group_locks;
-  /// Called (without `mutex` held) at the start of every Commit: a test blocks a commit here
-  /// to let notifications queue behind it.
+  std::vector<size_t> pay_statements;
+  /// Called (without `mutex` held) at the start of every Commit and every PayIfPayable (a
+  /// statement that commits by itself): a test blocks a commit here to let notifications
+  /// queue behind it.
   std::function<void()> before_commit;
   mutable std::recursive_mutex mutex;
 
@@ -50,40 +53,10 @@ class FakeOrderStore : public OrderStore {
       if (it == store_.payments.end()) return std::nullopt;
       return it->second;
     }
-    std::vector<PaymentRow> LockPayments(const std::vector<int64_t>& pay_nos) override {
-      std::lock_guard lock(store_.mutex);
-      store_.group_locks.push_back(pay_nos.size());
-      if (store_.fail_groups_with) throw StoreError(*store_.fail_groups_with, "group failed");
-      if (!std::is_sorted(pay_nos.begin(), pay_nos.end())) {
-        throw StoreError(StoreError::Kind::kInternal, "LockPayments: pay_nos not in lock order");
-      }
-      std::vector<PaymentRow> rows;
-      for (int64_t pay_no : pay_nos) {
-        if (auto it = store_.payments.find(pay_no); it != store_.payments.end()) rows.push_back(it->second);
-      }
-      return rows;
-    }
     OutboxRowRef MarkPaid(const PaidUpdate& update, const OutboxInsert& message) override {
       std::lock_guard lock(store_.mutex);
       updates_.push_back(PaidItem{update, message});
       return OutboxRowRef{static_cast<int64_t>(store_.outbox.size() + updates_.size()), "uuid"};
-    }
-    std::vector<OutboxRowRef> MarkPaidMany(const std::vector<PaidItem>& items) override {
-      std::lock_guard lock(store_.mutex);
-      if (store_.fail_groups_with) throw StoreError(*store_.fail_groups_with, "group failed");
-      std::vector<OutboxRowRef> refs;
-      for (const PaidItem& item : items) {
-        updates_.push_back(item);
-        refs.push_back(OutboxRowRef{static_cast<int64_t>(store_.outbox.size() + updates_.size()), "uuid"});
-      }
-      // The unique index on out_pay_no fails the statement, as PostgreSQL does.
-      std::set<std::string> trade_nos;
-      for (const PaidItem& u : updates_) {
-        if (!trade_nos.insert(u.update.trade_no).second || store_.TradeNoTaken(u.update.trade_no)) {
-          throw StoreError(StoreError::Kind::kConflict, "duplicate key value violates unique constraint");
-        }
-      }
-      return refs;
     }
     bool RecordConflict(const PayConflict& conflict) override {
       std::lock_guard lock(store_.mutex);
@@ -132,6 +105,43 @@ class FakeOrderStore : public OrderStore {
     ++begins;
     if (fail_with) throw StoreError(*fail_with, fail_text);
     return std::make_unique<Tx>(*this);
+  }
+  // As the statement: all or nothing; pays what is unpaid with the attempt's exact amount;
+  // the unique index on out_pay_no fails it as a whole.
+  std::vector<std::optional<PaidRef>> PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                                   std::string_view message_type) override {
+    {
+      std::lock_guard lock(mutex);
+      pay_statements.push_back(attempts.size());  // in the order the statements are sent
+    }
+    if (before_commit) before_commit();
+    std::lock_guard lock(mutex);
+    if (fail_with) throw StoreError(*fail_with, fail_text);
+    if (fail_groups_with) throw StoreError(*fail_groups_with, "group failed");
+    std::vector<std::optional<PaidRef>> paid(attempts.size());
+    std::set<std::string> trade_nos;
+    size_t paid_count = 0;
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      const auto it = payments.find(attempts[i].pay_no);
+      if (it == payments.end() || it->second.status != kPayUnpaid || it->second.total_cents != attempts[i].amount_cents) {
+        continue;
+      }
+      if (!trade_nos.insert(attempts[i].trade_no).second || TradeNoTaken(attempts[i].trade_no)) {
+        throw StoreError(StoreError::Kind::kConflict, "duplicate key value violates unique constraint");
+      }
+      paid[i] = PaidRef{it->second.order_id,
+                        OutboxRowRef{static_cast<int64_t>(outbox.size() + ++paid_count), "uuid"}};
+    }
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      if (!paid[i]) continue;
+      PaymentRow& row = payments.at(attempts[i].pay_no);
+      row.status = std::string(kPayPaid);
+      row.order_status = std::string(kOrderPaid);
+      row.out_pay_no = attempts[i].trade_no;
+      outbox.push_back(OutboxInsert{std::string(message_type), row.out_business_id, row.order_type, std::nullopt});
+    }
+    if (paid_count > 0) ++commits;
+    return paid;
   }
   OrderRef CreateOrGetOrder(const NewOrder& order) override {
     std::lock_guard lock(mutex);

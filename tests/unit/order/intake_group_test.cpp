@@ -1,6 +1,7 @@
 // Group commit of payment notifications (issue 15 §2) against FakeOrderStore: who joins which
-// group, that every member gets its own answer, and the one-by-one fallback. A commit is
-// held open at a gate so that notifications queue behind it deterministically.
+// group, that every member gets its own answer, the fast path's one statement per group, the
+// locking path for what it leaves, and the one-by-one fallback. A commit is held open at a
+// gate so that notifications queue behind it deterministically.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -110,13 +111,14 @@ class IntakeGroupTest : public ::testing::Test {
   std::vector<std::string> replies_;
 };
 
-TEST_F(IntakeGroupTest, ATrickleGoesOneAtATimeOnTheSingleTransactionPath) {
+TEST_F(IntakeGroupTest, ATrickleGoesOneAtATimeEachInOneStatement) {
   Make(32);
   gate_.Open();
   for (int64_t pay_no = 1; pay_no <= 5; ++pay_no) {
     EXPECT_EQ(Notify({pay_no, "T-" + std::to_string(pay_no)}).body, "success");
   }
-  EXPECT_TRUE(store_.group_locks.empty()) << "a lone notification is not a group statement";
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 1, 1, 1, 1}));
+  EXPECT_EQ(store_.begins, 0) << "a payable notification never takes the locking path";
   EXPECT_EQ(store_.commits, 5);
   EXPECT_EQ(Sizes().Count(), 5u);
   EXPECT_EQ(Sizes().Sum(), 5);
@@ -131,9 +133,16 @@ TEST_F(IntakeGroupTest, NotificationsArrivingDuringACommitAreAppliedInOneTransac
   EXPECT_EQ(store_.commits, 0) << "nothing is answered before its commit";
   Finish();
   for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
-  EXPECT_EQ(store_.group_locks, std::vector<size_t>{8});
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 8}));
+  EXPECT_EQ(store_.begins, 0);
   EXPECT_EQ(store_.commits, 2);
   EXPECT_EQ(store_.outbox.size(), 9u);
+  for (const OutboxInsert& m : store_.outbox) {
+    EXPECT_EQ(m.message_type, "payresult_notify");
+    EXPECT_EQ(m.business_key1, "cs-9");
+    EXPECT_EQ(m.business_key2, "60201");
+    EXPECT_EQ(m.business_key3, std::nullopt);
+  }
   for (int64_t pay_no = 1; pay_no <= 9; ++pay_no) {
     EXPECT_EQ(store_.payments.at(pay_no).status, kPayPaid);
     EXPECT_EQ(store_.payments.at(pay_no).out_pay_no, "T-" + std::to_string(pay_no));
@@ -151,20 +160,22 @@ TEST_F(IntakeGroupTest, AGroupIsBoundedByMaxBatch) {
   ASSERT_NO_FATAL_FAILURE(HoldFirstThenQueue({1, "T-1"}, queued));
   Finish();
   for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
-  // 7 queued: 3 + 3, then the last alone (the single path, no group statement).
-  EXPECT_EQ(store_.group_locks, (std::vector<size_t>{3, 3}));
+  // The held one, then 7 queued: 3 + 3, then the last alone.
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 3, 3, 1}));
   EXPECT_EQ(store_.outbox.size(), 8u);
 }
 
 // The same pay_no twice in one burst: the second waits for the next group and sees the first
-// one's effect (a duplicate for the same trade_no, a recorded conflict for another).
+// one's effect (a duplicate for the same trade_no, a recorded conflict for another); the
+// group's statement leaves both, and the locking path decides each alone.
 TEST_F(IntakeGroupTest, TheSamePaymentTwiceInABurstGoesInTheNextGroupAndSeesTheFirst) {
   Make(32);
   ASSERT_NO_FATAL_FAILURE(HoldFirstThenQueue(
       {1, "T-1"}, {{2, "T-2"}, {2, "T-2"}, {3, "T-3"}, {3, "T-3-OTHER"}, {4, "T-4"}}));
   Finish();
   for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
-  EXPECT_EQ(store_.group_locks, (std::vector<size_t>{3, 2}));
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 3, 2}));
+  EXPECT_EQ(store_.begins, 2) << "the repeat and the second charge, each alone";
   EXPECT_EQ(store_.outbox.size(), 4u);  // 1, 2, 3, 4 once each
   EXPECT_EQ(store_.payments.at(2).out_pay_no, "T-2");
   EXPECT_EQ(store_.payments.at(3).out_pay_no, "T-3");
@@ -188,7 +199,8 @@ TEST_F(IntakeGroupTest, RejectedMembersGetTheirOwnAnswerAndDoNotAffectTheOthers)
   EXPECT_EQ(replies_[3], "400 failure\ntotal_amount: 12.31 does not equal the order's amount 12.30");
   EXPECT_EQ(replies_[4], "409 failure\nout_trade_no: payment 5 has status 601999 and cannot be paid");
   EXPECT_EQ(replies_[5], "200 success");
-  EXPECT_EQ(store_.group_locks, std::vector<size_t>{5});
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 5}));
+  EXPECT_EQ(store_.begins, 3) << "the three refused, each decided alone on the locking path";
   EXPECT_EQ(store_.commits, 2);
   EXPECT_EQ(store_.outbox.size(), 3u);
   EXPECT_EQ(store_.payments.at(3).status, kPayUnpaid);
@@ -219,13 +231,16 @@ TEST_F(IntakeGroupTest, AGroupFailingForAnyReasonIsRetriedOneByOne) {
   ASSERT_NO_FATAL_FAILURE(HoldFirstThenQueue({1, "T-1"}, {{2, "T-2"}, {2, "T-2"}, {3, "T-3"}}));
   Finish();
   for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
-  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 1);
+  // The held one (a group of one) and the group of 2 and 3; the repeat of 2 then goes alone
+  // as a group of one too.
+  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 3);
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 2, 1}));
   EXPECT_EQ(store_.outbox.size(), 3u);
   EXPECT_EQ(Counter("paynotify_notifications_duplicate_total"), 1);
 }
 
 // The database is down: every member is answered 503 at once, and the database is asked once
-// for the group and once for its first member, not once per member.
+// for each group's statement and once for that group's first member, not once per member.
 TEST_F(IntakeGroupTest, ADatabaseThatIsDownGivesEveryMember503WithoutOneTryEach) {
   Make(32);
   std::vector<Sent> queued;
@@ -235,19 +250,20 @@ TEST_F(IntakeGroupTest, ADatabaseThatIsDownGivesEveryMember503WithoutOneTryEach)
     std::lock_guard lock(store_.mutex);
     store_.fail_with = StoreError::Kind::kUnavailable;
   }
-  const int begins_before = store_.begins;
   Finish();
   for (const auto& r : replies_) EXPECT_EQ(r.substr(0, 12), "503 failure\n") << r;
-  EXPECT_EQ(store_.begins - begins_before, 2) << "the group, then its first member alone";
+  // The held one's statement (it fails once the gate opens), then the group of six.
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 6}));
+  EXPECT_EQ(store_.begins, 2) << "each group's first member alone, and no other member";
   EXPECT_EQ(store_.commits, 0);
-  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 1);
+  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 2);
   EXPECT_EQ(registry_.GetCounter("paynotify_notifications_rejected_total", "", {{"reason", "database_unavailable"}})
                 .Value(),
             7);
 }
 
-// max-batch 1 is the one-transaction-per-notification path: no queue, concurrent
-// transactions (the others finish while the first commit is still held).
+// max-batch 1 is one statement per notification: no queue, concurrent statements (the
+// others finish while the first is still held).
 TEST_F(IntakeGroupTest, MaxBatchOneIsOneTransactionPerNotificationConcurrently) {
   Make(1);
   replies_.reserve(6);
@@ -261,7 +277,7 @@ TEST_F(IntakeGroupTest, MaxBatchOneIsOneTransactionPerNotificationConcurrently) 
   EXPECT_EQ(Waiting(), 0);
   Finish();
   for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
-  EXPECT_TRUE(store_.group_locks.empty());
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 1, 1, 1, 1, 1}));
   EXPECT_EQ(store_.commits, 6);
   EXPECT_EQ(Sizes().Count(), 6u);
 }
@@ -316,7 +332,7 @@ TEST_F(IntakeGroupTest, MaxBatchesInFlightBoundsTheGroupsCommittingAtOnce) {
   threads_.clear();
   for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
   EXPECT_EQ(held_now(), 3);  // 1 and 2 alone, then 3 and 4 together
-  EXPECT_EQ(store_.group_locks, std::vector<size_t>{2});
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 1, 2}));
   EXPECT_EQ(store_.outbox.size(), 4u);
   EXPECT_EQ(Waiting(), 0);
 }

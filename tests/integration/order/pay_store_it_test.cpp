@@ -1,0 +1,142 @@
+// The intake's fast path, PgOrderStore::PayIfPayable (issue 15), against the real PostgreSQL:
+// what its one statement pays and what it leaves to the locking path, and that a record a
+// concurrent transaction changes under it is checked again as that transaction left it.
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "order-service/intake/pg_order_store.hpp"
+#include "tests/integration/order/order_it_support.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace paynotify::order::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using paynotify::testing::OrdersDb;
+using paynotify::testing::PgConnString;
+
+class PayStoreIt : public OrderServiceIt {
+ protected:
+  // `count` orders (12.30 each, out_business_id prefix-1..count, order type 60201) with their
+  // pay records; returns the pay_nos in ascending order (= prefix-1, prefix-2, ...).
+  std::vector<int64_t> CreateOrders(const std::string& prefix, int count) {
+    Exec("WITH o AS (INSERT INTO xc_orders (total_price, user_id, order_type, order_name, out_business_id) "
+         "SELECT 12.30, 'user-it', '60201', 'Course', '" + prefix + "-' || g FROM generate_series(1, " +
+         std::to_string(count) + ") g ORDER BY g RETURNING id) "
+         "INSERT INTO xc_pay_record (pay_no, order_id, order_name, total_price, user_id) "
+         "SELECT nextval('xc_pay_no_seq'), id, 'Course', 12.30, 'user-it' FROM o ORDER BY id");
+    std::stringstream list(Scalar("SELECT string_agg(p.pay_no::text, ' ' ORDER BY p.pay_no) FROM xc_pay_record p "
+                                  "JOIN xc_orders o ON o.id = p.order_id WHERE o.out_business_id LIKE '" +
+                                  prefix + "-%'"));
+    std::vector<int64_t> pay_nos;
+    for (int64_t pay_no; list >> pay_no;) pay_nos.push_back(pay_no);
+    EXPECT_EQ(pay_nos.size(), static_cast<size_t>(count));
+    return pay_nos;
+  }
+  std::string Status(int64_t pay_no) {
+    return Scalar("SELECT p.status || '/' || o.status || '/' || coalesce(p.out_pay_no, '-') FROM xc_pay_record p "
+                  "JOIN xc_orders o ON o.id = p.order_id WHERE p.pay_no = " + std::to_string(pay_no));
+  }
+  static PayAttempt Attempt(int64_t pay_no, const std::string& trade_no, int64_t cents = 1230) {
+    return PayAttempt{pay_no, trade_no, "Alipay", cents};
+  }
+};
+
+TEST_F(PayStoreIt, PaysExactlyThePayableRecordsAndLeavesTheRestUntouched) {
+  PgOrderStore store(MakeConfig().database, 1, channel_);
+  const std::vector<int64_t> pay = CreateOrders("cs-fast", 5);
+  Exec("UPDATE xc_pay_record SET status = '601002', out_pay_no = 'T-before' WHERE pay_no = " + std::to_string(pay[1]));
+  Exec("UPDATE xc_pay_record SET status = '601003' WHERE pay_no = " + std::to_string(pay[3]));
+  pqxx::connection listener(PgConnString(OrdersDb()));
+  struct Receiver final : pqxx::notification_receiver {
+    using notification_receiver::notification_receiver;
+    void operator()(const std::string&, int) override { ++received; }
+    int received = 0;
+  } receiver(listener, channel_);
+
+  const std::vector<std::optional<PaidRef>> paid = store.PayIfPayable(
+      {Attempt(pay[0], "T-0"), Attempt(pay[1], "T-1"), Attempt(pay[2], "T-2", 1231), Attempt(pay[3], "T-3"),
+       Attempt(999999999, "T-unknown"), Attempt(pay[4], "T-4")},
+      "payresult_notify");
+
+  ASSERT_EQ(paid.size(), 6u);
+  for (size_t i : {1, 2, 3, 4}) EXPECT_FALSE(paid[i]) << "attempt " << i << " was not payable";
+  ASSERT_TRUE(paid[0]);
+  ASSERT_TRUE(paid[5]);
+  EXPECT_LT(paid[0]->outbox.id, paid[5]->outbox.id) << "outbox rows in the order of the attempts";
+  EXPECT_EQ(Status(pay[0]), "601002/600002/T-0");
+  EXPECT_EQ(Status(pay[4]), "601002/600002/T-4");
+  EXPECT_EQ(Status(pay[1]), "601002/600001/T-before");
+  EXPECT_EQ(Status(pay[2]), "601001/600001/-") << "another amount pays nothing";
+  EXPECT_EQ(Status(pay[3]), "601003/600001/-") << "a refunded record is never paid again";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM xc_pay_record WHERE pay_success_time IS NOT NULL"), "2");
+  EXPECT_EQ(Scalar("SELECT string_agg(concat_ws('|', id, message_id, message_type, business_key1, business_key2, "
+                   "coalesce(business_key3, 'null')), ' ' ORDER BY id) FROM mq_message"),
+            std::to_string(paid[0]->outbox.id) + "|" + paid[0]->outbox.message_id + "|payresult_notify|cs-fast-1|60201|null " +
+                std::to_string(paid[5]->outbox.id) + "|" + paid[5]->outbox.message_id +
+                "|payresult_notify|cs-fast-5|60201|null");
+  EXPECT_EQ(paid[0]->order_id, std::stoll(Scalar("SELECT order_id FROM xc_pay_record WHERE pay_no = " +
+                                                 std::to_string(pay[0]))));
+  listener.await_notification(5, 0);
+  EXPECT_GE(receiver.received, 1) << "the relay is woken by the statement's commit";
+
+  // Nothing payable: nothing written, nothing returned.
+  const std::vector<std::optional<PaidRef>> none =
+      store.PayIfPayable({Attempt(pay[0], "T-0"), Attempt(pay[2], "T-2", 1)}, "payresult_notify");
+  ASSERT_EQ(none.size(), 2u);
+  EXPECT_FALSE(none[0]);
+  EXPECT_FALSE(none[1]);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "2");
+}
+
+// A notification's statement meets a record another transaction holds (here: pays it with
+// another trade_no). It waits, and checks the record again as that transaction left it: paid,
+// so not payable. Exactly one payment, exactly one outbox row, whichever came first.
+TEST_F(PayStoreIt, ARecordPaidByAConcurrentTransactionIsCheckedAgainAndLeft) {
+  PgOrderStore store(MakeConfig().database, 1, channel_);
+  const std::vector<int64_t> pay = CreateOrders("cs-race", 2);
+  pqxx::connection holder_conn(PgConnString(OrdersDb()));
+  pqxx::work holder(holder_conn);
+  holder.exec1("SELECT 1 FROM xc_pay_record WHERE pay_no = " + std::to_string(pay[0]) + " FOR UPDATE");
+
+  auto racing = std::async(std::launch::async, [&] {
+    return store.PayIfPayable({Attempt(pay[0], "T-fast"), Attempt(pay[1], "T-other")}, "payresult_notify");
+  });
+  ASSERT_EQ(racing.wait_for(300ms), std::future_status::timeout) << "the statement did not wait for the lock";
+  holder.exec0("UPDATE xc_pay_record SET status = '601002', out_pay_no = 'T-first' WHERE pay_no = " +
+               std::to_string(pay[0]));
+  holder.commit();
+  ASSERT_EQ(racing.wait_for(10s), std::future_status::ready);
+  const std::vector<std::optional<PaidRef>> paid = racing.get();
+
+  ASSERT_EQ(paid.size(), 2u);
+  EXPECT_FALSE(paid[0]) << "paid meanwhile: left to the locking path";
+  EXPECT_TRUE(paid[1]);
+  EXPECT_EQ(Status(pay[0]), "601002/600001/T-first");
+  EXPECT_EQ(Status(pay[1]), "601002/600002/T-other");
+  EXPECT_EQ(Scalar("SELECT string_agg(business_key1, ' ') FROM mq_message"), "cs-race-2");
+}
+
+// trade_no is unique: a statement that would give a second record a trade_no already used
+// fails as a whole (the intake then applies its members one by one) and writes nothing.
+TEST_F(PayStoreIt, ABrokenUniqueTradeNoFailsTheWholeStatementAsAConflict) {
+  PgOrderStore store(MakeConfig().database, 1, channel_);
+  const std::vector<int64_t> pay = CreateOrders("cs-unique", 3);
+  Exec("UPDATE xc_pay_record SET status = '601002', out_pay_no = 'T-taken' WHERE pay_no = " + std::to_string(pay[2]));
+  try {
+    store.PayIfPayable({Attempt(pay[0], "T-ok"), Attempt(pay[1], "T-taken")}, "payresult_notify");
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::kConflict) << e.what();
+  }
+  EXPECT_EQ(Status(pay[0]), "601001/600001/-");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "0");
+}
+
+}  // namespace
+}  // namespace paynotify::order::testing
