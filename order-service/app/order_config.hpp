@@ -53,7 +53,7 @@ struct OrderServiceConfig {
   std::vector<std::string> api_tokens;
   pg::PgSettings database;
   int database_pool_size = 8;         ///< database.pool-size: connections for HTTP requests
-  /// intake.max-batch (1..1024; 1 = one transaction per notification, no grouping) and
+  /// intake.max-batch (1..1024; 1 = one statement per notification, no grouping) and
   /// intake.max-batches-in-flight (1..64): the group commit of POST /orders/paynotify.
   size_t intake_max_batch = 32;
   size_t intake_max_batches_in_flight = 1;

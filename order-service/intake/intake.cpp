@@ -154,11 +154,11 @@ OrderIntake::OrderIntake(IntakeSettings settings, OrderStore& store,
           "charge; recorded in xc_pay_conflict, answered success)")),
       batch_size_(registry.GetHistogram(
           "paynotify_intake_batch_size",
-          "Payment notifications applied per intake transaction (group commit; 1 = alone)",
+          "Payment notifications applied per intake group statement (group commit; 1 = alone)",
           {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})),  // up to intake.max-batch's bound
       batch_fallbacks_(registry.GetCounter(
           "paynotify_intake_batch_fallbacks_total",
-          "Intake groups whose transaction failed, so that their members were applied one by one")),
+          "Intake groups (of two or more) whose statement failed, so that their members were applied one by one")),
       batch_waiting_(registry.GetGauge("paynotify_intake_batch_waiting",
                                        "Payment notifications queued for the next intake group")) {
   if (settings_.max_batch < 1) settings_.max_batch = 1;
@@ -405,25 +405,42 @@ std::vector<Reply> OrderIntake::ApplyGroup(const std::vector<Member*>& group) {
     for (const Member* m : group) {
       attempts.push_back(PayAttempt{m->n->pay_no, m->n->trade_no, settings_.pay_channel, m->n->total_amount_cents});
     }
-    std::vector<std::optional<PaidRef>> paid;
+    std::vector<PayOutcome> outcomes;
     try {
-      paid = store_.PayIfPayable(attempts, messages::kPaymentResultType);
+      outcomes = store_.PayIfPayable(attempts, messages::kPaymentResultType);
     } catch (const StoreError& e) {
+      // Alone, the failure is the answer (a lost connection, a lock or pool timeout: 503, and
+      // the platform retries); trying again at once would only double the wait.
+      if (group.size() == 1) {
+        replies.push_back(NotifyStoreFailure(e, fmt::format("applying payment {}", group[0]->n->pay_no)));
+        return replies;
+      }
       return ApplyOneByOne(group, e);
     }
-    if (paid.size() != group.size()) {
-      throw std::logic_error(fmt::format("the store answered {} outcomes for {} payments", paid.size(), group.size()));
+    if (outcomes.size() != group.size()) {
+      throw std::logic_error(fmt::format("the store answered {} outcomes for {} payments", outcomes.size(), group.size()));
     }
-    // Not paid by the statement (a repeat, a second charge, an unknown record, a refusal, or
-    // a record a concurrent transaction changed): decided alone on the locking path, which
-    // sees the record as it is now. Rare in steady operation.
+    // Not paid by the statement: a repeat, an unknown record or a refusal is answered from the
+    // record as the statement read it (committed data; none of those can become payable).
+    // A second charge (to be recorded) and a record that read as payable (a concurrent
+    // transaction changed it) are decided alone on the locking path, which reads it as it is now.
+    std::vector<Verdict> verdicts(group.size(), Verdict::kPay);
     std::vector<Member*> undecided;
     for (size_t i = 0; i < group.size(); ++i) {
-      if (!paid[i]) undecided.push_back(group[i]);
+      if (outcomes[i].paid) continue;
+      verdicts[i] = Decide(outcomes[i].record, *group[i]->n);
+      if (verdicts[i] == Verdict::kPay || verdicts[i] == Verdict::kConflict) undecided.push_back(group[i]);
     }
     std::vector<Reply> alone = ApplyEachAlone(undecided);
     for (size_t i = 0, k = 0; i < group.size(); ++i) {
-      replies.push_back(paid[i] ? Paid(paid[i]->order_id, *group[i]->n, paid[i]->outbox) : std::move(alone.at(k++)));
+      const PayNotification& n = *group[i]->n;
+      if (outcomes[i].paid) {
+        replies.push_back(Paid(outcomes[i].paid->order_id, n, outcomes[i].paid->outbox));
+      } else if (verdicts[i] == Verdict::kPay || verdicts[i] == Verdict::kConflict) {
+        replies.push_back(std::move(alone.at(k++)));
+      } else {
+        replies.push_back(Refuse(verdicts[i], outcomes[i].record, n));
+      }
     }
   } catch (const std::exception& e) {
     // A bug, not the database: every member not answered yet gets the 500 it would get alone.
@@ -434,7 +451,7 @@ std::vector<Reply> OrderIntake::ApplyGroup(const std::vector<Member*>& group) {
   return replies;
 }
 
-// The group's transaction failed (nothing of it committed, or its commit is in doubt): each
+// The group's statement failed (nothing of it committed, or its commit is in doubt): each
 // member again in its own transaction, so that one bad notification (e.g. a trade_no another
 // record has) fails only itself. Safe after an in-doubt commit too: the intake is
 // idempotent, a member whose payment did commit is found paid (a duplicate: success). A

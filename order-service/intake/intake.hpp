@@ -52,13 +52,15 @@ struct IntakeSettings {
 /// A group is applied in two steps:
 ///  - the fast path: ONE statement, its own transaction (OrderStore::PayIfPayable), pays
 ///    every member whose record is unpaid for exactly its amount: one round trip;
-///  - the locking path: a member it did not pay (a repeat, a second charge, an unknown
-///    record, a refusal, a record changed concurrently) is decided alone in a transaction
-///    that locks and reads its record as it is then, exactly as a notification alone.
-/// If the group's statement fails, its members are applied one by one on the locking path,
-/// so one bad notification cannot fail the others; once one of those fails with the
-/// database unavailable, the rest are answered 503 at once. Every member is answered
-/// (success only after its commit) before its call returns.
+///  - a member it did not pay is answered from its record as the statement read it (a
+///    repeat, an unknown record, a refusal); a second charge, and a record that a
+///    concurrent transaction changed, are decided alone on the locking path: a transaction
+///    that locks and reads the record as it is then.
+/// If the statement of a group of two or more fails, its members are applied one by one on
+/// the locking path, so one bad notification cannot fail the others; once one of those
+/// fails with the database unavailable, the rest are answered 503 at once. A lone
+/// notification's failure is its answer. Every member is answered (success only after its
+/// commit) before its call returns.
 class OrderIntake {
  public:
   /// `verifier` null means signature checking is OFF (local demos only; main warns).
@@ -116,9 +118,9 @@ class OrderIntake {
   /// The locking path: one notification in its own transaction. Throws StoreError.
   Reply ApplyOneOrThrow(const PayNotification& n, const FormFields& fields);
   /// One group (of one or more) in one statement, the fast path (OrderStore::PayIfPayable);
-  /// a member it did not pay goes the locking path alone (ApplyEachAlone), and a group whose
-  /// statement failed is applied one by one (ApplyOneByOne). Returns a reply per member, in
-  /// order. Never throws.
+  /// what it leaves undecided goes the locking path alone (ApplyEachAlone), and a group
+  /// whose statement failed is applied one by one (ApplyOneByOne). Returns a reply per
+  /// member, in order. Never throws.
   std::vector<Reply> ApplyGroup(const std::vector<Member*>& group);
   std::vector<Reply> ApplyOneByOne(const std::vector<Member*>& group, const StoreError& error);
   std::vector<Reply> ApplyEachAlone(const std::vector<Member*>& members);

@@ -103,6 +103,14 @@ struct PaidRef {
   OutboxRowRef outbox;
 };
 
+/// What the fast path did with one attempt.
+struct PayOutcome {
+  std::optional<PaidRef> paid;  ///< set when this statement paid it
+  /// Unless paid: the record with its order as the statement found it (committed data, read
+  /// before the statement's own change; nullopt: no such pay_no).
+  std::optional<PaymentRow> record;
+};
+
 /// The locking path: one database transaction for one payment notification that the fast
 /// path (OrderStore::PayIfPayable) did not pay; it reads the record as it is, locked, for
 /// the decision. Destroying it without Commit() rolls everything back (that is how "commit
@@ -140,14 +148,15 @@ class OrderStore {
   /// attempt's amount: record -> 601002 (pay_success_time = now()), order -> 600002, an
   /// outbox row of `message_type` keyed by the order's out_business_id and order_type (the
   /// payment result, see PaidItemFor), one NOTIFY of the relay; all of it or nothing.
-  /// Returns, per attempt in order, the payment made, or nullopt for a record that was not
-  /// payable as the statement found it (unknown pay_no, paid, refunded, another amount, or
-  /// changed by a concurrent transaction): the caller decides those on the locking path,
+  /// Returns an outcome per attempt, in order. An attempt not paid carries its record as the
+  /// statement read it: paid, refunded, another amount or unknown are final for the caller;
+  /// a record that read as payable was changed by a concurrent transaction, and a second
+  /// charge must be recorded: the caller decides those on the locking path (BeginPayment),
   /// which reads the record as it is then. pay_nos must be distinct. Throws StoreError; when
   /// the connection was lost during the statement, whether it committed is unknown (the
   /// locking path then finds the records paid, or unpaid).
-  virtual std::vector<std::optional<PaidRef>> PayIfPayable(const std::vector<PayAttempt>& attempts,
-                                                           std::string_view message_type) = 0;
+  virtual std::vector<PayOutcome> PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                               std::string_view message_type) = 0;
   /// In one transaction: inserts the order unless one exists for out_business_id (ON
   /// CONFLICT DO NOTHING) and, when inserted, its pay record with a fresh pay_no; then reads
   /// the order with its latest pay record back. Never modifies an existing order. Throws StoreError.

@@ -52,8 +52,8 @@ constexpr std::string_view kPaymentColumns = R"(
   o.out_business_id, o.order_type, p.out_pay_no,
   to_char(p.pay_success_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))";
 
-// Locks both rows the notification changes; concurrent notifications for one payment queue
-// here, and the later ones see status 601002 and commit nothing.
+// The locking path: locks both rows the notification changes; a later notification for the
+// same payment waits here (or in the fast path's UPDATE) and then sees status 601002.
 constexpr std::chrono::milliseconds kLockTimeout{5000};
 constexpr std::string_view kLockPayment = R"(
   SELECT {} FROM xc_pay_record p JOIN xc_orders o ON o.id = p.order_id
@@ -85,12 +85,15 @@ constexpr std::string_view kMarkPaid = R"(
 // transaction holds is waited for and then checked again as that one left it (READ
 // COMMITTED re-checks an UPDATE's condition on the row's newest version). Sent alone, so the
 // statement is its own transaction: one round trip instead of four (BEGIN, lock, mark,
-// COMMIT), each a wake-up of both processes. Each outbox row gets its message_id here (not
-// from the column default) so the rows returned can be matched to their items; `items` is
-// referenced several times, so it is materialised once (gen_random_uuid() once per item).
+// COMMIT), each a wake-up of both processes. Each outbox row gets its message_id in `items`
+// (materialised once, so gen_random_uuid() runs once per item) to match rows to items.
 // The outbox row's keys come from the order (the payment result's contract: business_key1
-// the course selection, business_key2 the order type; see OrderIntake::PaidItemFor). Pay
-// records are updated in no set order: two such statements over the same records may
+// the course selection, business_key2 the order type; see OrderIntake::PaidItemFor).
+// Every item gets a row: the record as the statement's snapshot read it ({} = kPaymentColumns;
+// before this statement's own change) and, when paid, its order and outbox row. A paid item
+// without its outbox row cannot happen (both come from `pay`), but if it ever did, the
+// division by zero fails the whole statement before it commits anything.
+// Pay records are updated in no set order: two such statements over the same records may
 // deadlock, PostgreSQL aborts one (40P01, transient), and its group falls back one by one.
 //   $1 pay_nos, $2 trade_nos, $3 pay channels, $4 amounts, $5 message type, $6 the relay's channel
 constexpr std::string_view kPayIfPayable = R"(
@@ -112,8 +115,15 @@ constexpr std::string_view kPayIfPayable = R"(
     FROM pay JOIN xc_orders o ON o.id = pay.order_id ORDER BY pay.pos
     RETURNING id, message_id
   )
-  SELECT pay.pos, pay.order_id, m.id, m.message_id::text, (SELECT pg_notify($6, ''))
-  FROM pay JOIN msg m ON m.message_id = pay.message_id ORDER BY pay.pos)";
+  SELECT {}, i.pos, pay.order_id, m.id, m.message_id::text,
+         1 / (pay.pos IS NULL OR m.id IS NOT NULL)::int,
+         (SELECT pg_notify($6, '') WHERE EXISTS (SELECT 1 FROM msg))
+  FROM items i
+  LEFT JOIN pay ON pay.pos = i.pos
+  LEFT JOIN msg m ON m.message_id = pay.message_id
+  LEFT JOIN xc_pay_record p ON p.pay_no = i.pay_no
+  LEFT JOIN xc_orders o ON o.id = p.order_id
+  ORDER BY i.pos)";
 // A second payment (issue 10): one row per (pay_no, trade_no); a repeat counts itself on it.
 // times_received = 1 exactly when this statement inserted the row.
 //   $1 pay_no, $2 trade_no, $3 recorded trade_no, $4 pay status, $5 amount, $6 trade_status,
@@ -147,7 +157,7 @@ void Prepare(pqxx::connection& conn) {
   // the group falls back and the blocked notification is answered 503 (the platform retries).
   pqxx::nontransaction(conn).exec0(fmt::format("SET lock_timeout = '{}ms'", kLockTimeout.count()));
   conn.prepare("order_lock_payment", fmt::format(fmt::runtime(kLockPayment), kPaymentColumns));
-  conn.prepare("order_pay_if_payable", std::string(kPayIfPayable));
+  conn.prepare("order_pay_if_payable", fmt::format(fmt::runtime(kPayIfPayable), kPaymentColumns));
   conn.prepare("order_find_payment", fmt::format(fmt::runtime(kFindPayment), kPaymentColumns));
   conn.prepare("order_mark_paid", std::string(kMarkPaid));
   conn.prepare("order_record_conflict", std::string(kRecordConflict));
@@ -266,8 +276,8 @@ std::unique_ptr<PaymentTransaction> PgOrderStore::BeginPayment() {
   return std::make_unique<PgPaymentTransaction>(Acquire(pool_), notify_channel_);
 }
 
-std::vector<std::optional<PaidRef>> PgOrderStore::PayIfPayable(const std::vector<PayAttempt>& attempts,
-                                                                std::string_view message_type) {
+std::vector<PayOutcome> PgOrderStore::PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                                    std::string_view message_type) {
   std::vector<int64_t> pay_nos;
   std::vector<std::string> trade_nos, channels, amounts;
   for (const PayAttempt& attempt : attempts) {
@@ -282,16 +292,24 @@ std::vector<std::optional<PaidRef>> PgOrderStore::PayIfPayable(const std::vector
     const pqxx::result r = pqxx::nontransaction(lease->Get(), "paynotify_pay").exec_prepared(
         "order_pay_if_payable", pg::ArrayLiteral(pay_nos), pg::ArrayLiteral(trade_nos),
         pg::ArrayLiteral(channels), pg::ArrayLiteral(amounts), std::string(message_type), notify_channel_);
-    std::vector<std::optional<PaidRef>> paid(attempts.size());
-    for (const auto& row : r) {
-      const auto pos = row[0].as<int64_t>();
-      if (pos < 1 || pos > static_cast<int64_t>(attempts.size())) {
-        throw StoreError(StoreError::Kind::kInternal, fmt::format("pay statement returned position {}", pos));
-      }
-      paid[static_cast<size_t>(pos - 1)] =
-          PaidRef{row[1].as<int64_t>(), OutboxRowRef{row[2].as<int64_t>(), row[3].as<std::string>()}};
+    if (r.size() != attempts.size()) {
+      throw StoreError(StoreError::Kind::kInternal,
+                       fmt::format("pay statement answered {} rows for {} payments", r.size(), attempts.size()));
     }
-    return paid;
+    // Columns: kPaymentColumns (10), then position, order id, outbox id, message_id.
+    std::vector<PayOutcome> outcomes(attempts.size());
+    for (size_t i = 0; i < r.size(); ++i) {
+      const pqxx::row row = r[static_cast<pqxx::result::size_type>(i)];
+      if (row[10].as<int64_t>() != static_cast<int64_t>(i + 1)) {
+        throw StoreError(StoreError::Kind::kInternal, "pay statement answered out of order");
+      }
+      if (!row[11].is_null()) {
+        outcomes[i].paid = PaidRef{row[11].as<int64_t>(), OutboxRowRef{row[12].as<int64_t>(), row[13].as<std::string>()}};
+      } else if (!row[0].is_null()) {
+        outcomes[i].record = ToPaymentRow(row);
+      }
+    }
+    return outcomes;
   } catch (const StoreError&) {
     throw;
   } catch (const std::exception& e) {

@@ -27,8 +27,8 @@ class PgOrderStore final : public OrderStore {
   PgOrderStore(pg::PgSettings settings, size_t pool_size, std::string notify_channel);
 
   std::unique_ptr<PaymentTransaction> BeginPayment() override;
-  std::vector<std::optional<PaidRef>> PayIfPayable(const std::vector<PayAttempt>& attempts,
-                                                   std::string_view message_type) override;
+  std::vector<PayOutcome> PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                       std::string_view message_type) override;
   OrderRef CreateOrGetOrder(const NewOrder& order) override;
   std::optional<PaymentRow> FindPayment(int64_t pay_no) override;
 

@@ -176,8 +176,8 @@ class GatedStore final : public OrderStore {
   std::unique_ptr<PaymentTransaction> BeginPayment() override {
     return std::make_unique<Tx>(inner_.BeginPayment(), gate_);
   }
-  std::vector<std::optional<PaidRef>> PayIfPayable(const std::vector<PayAttempt>& attempts,
-                                                   std::string_view message_type) override {
+  std::vector<PayOutcome> PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                       std::string_view message_type) override {
     gate_.Hold();  // the fast path's statement is its commit
     return inner_.PayIfPayable(attempts, message_type);
   }

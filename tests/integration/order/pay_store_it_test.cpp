@@ -59,15 +59,29 @@ TEST_F(PayStoreIt, PaysExactlyThePayableRecordsAndLeavesTheRestUntouched) {
     int received = 0;
   } receiver(listener, channel_);
 
-  const std::vector<std::optional<PaidRef>> paid = store.PayIfPayable(
+  const std::vector<PayOutcome> outcomes = store.PayIfPayable(
       {Attempt(pay[0], "T-0"), Attempt(pay[1], "T-1"), Attempt(pay[2], "T-2", 1231), Attempt(pay[3], "T-3"),
        Attempt(999999999, "T-unknown"), Attempt(pay[4], "T-4")},
       "payresult_notify");
 
-  ASSERT_EQ(paid.size(), 6u);
+  ASSERT_EQ(outcomes.size(), 6u);
+  std::vector<std::optional<PaidRef>> paid;
+  for (const PayOutcome& o : outcomes) paid.push_back(o.paid);
   for (size_t i : {1, 2, 3, 4}) EXPECT_FALSE(paid[i]) << "attempt " << i << " was not payable";
   ASSERT_TRUE(paid[0]);
   ASSERT_TRUE(paid[5]);
+  // What was not paid comes with the record as the statement read it.
+  ASSERT_TRUE(outcomes[1].record);
+  EXPECT_EQ(outcomes[1].record->pay_no, pay[1]);
+  EXPECT_EQ(outcomes[1].record->status, "601002");
+  EXPECT_EQ(outcomes[1].record->out_pay_no, "T-before");
+  EXPECT_EQ(outcomes[1].record->out_business_id, "cs-fast-2");
+  ASSERT_TRUE(outcomes[2].record);
+  EXPECT_EQ(outcomes[2].record->status, "601001");
+  EXPECT_EQ(outcomes[2].record->total_cents, 1230);
+  ASSERT_TRUE(outcomes[3].record);
+  EXPECT_EQ(outcomes[3].record->status, "601003");
+  EXPECT_FALSE(outcomes[4].record) << "no such pay_no";
   EXPECT_LT(paid[0]->outbox.id, paid[5]->outbox.id) << "outbox rows in the order of the attempts";
   EXPECT_EQ(Status(pay[0]), "601002/600002/T-0");
   EXPECT_EQ(Status(pay[4]), "601002/600002/T-4");
@@ -83,22 +97,28 @@ TEST_F(PayStoreIt, PaysExactlyThePayableRecordsAndLeavesTheRestUntouched) {
   EXPECT_EQ(paid[0]->order_id, std::stoll(Scalar("SELECT order_id FROM xc_pay_record WHERE pay_no = " +
                                                  std::to_string(pay[0]))));
   listener.await_notification(5, 0);
-  EXPECT_GE(receiver.received, 1) << "the relay is woken by the statement's commit";
+  EXPECT_EQ(receiver.received, 1) << "the relay is woken once, by the statement's commit";
 
-  // Nothing payable: nothing written, nothing returned.
-  const std::vector<std::optional<PaidRef>> none =
+  // Nothing payable: nothing written, no NOTIFY.
+  const std::vector<PayOutcome> none =
       store.PayIfPayable({Attempt(pay[0], "T-0"), Attempt(pay[2], "T-2", 1)}, "payresult_notify");
   ASSERT_EQ(none.size(), 2u);
-  EXPECT_FALSE(none[0]);
-  EXPECT_FALSE(none[1]);
+  EXPECT_FALSE(none[0].paid);
+  EXPECT_FALSE(none[1].paid);
+  ASSERT_TRUE(none[0].record);
+  EXPECT_EQ(none[0].record->out_pay_no, "T-0");
   EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "2");
+  listener.await_notification(0, 300000);
+  EXPECT_EQ(receiver.received, 1) << "a statement that paid nothing wakes nobody";
 }
 
 // A notification's statement meets a record another transaction holds (here: pays it with
 // another trade_no). It waits, and checks the record again as that transaction left it: paid,
 // so not payable. Exactly one payment, exactly one outbox row, whichever came first.
 TEST_F(PayStoreIt, ARecordPaidByAConcurrentTransactionIsCheckedAgainAndLeft) {
-  PgOrderStore store(MakeConfig().database, 1, channel_);
+  pg::PgSettings settings = MakeConfig().database;
+  settings.application_name = paynotify::testing::UniqueName("order-it-race");
+  PgOrderStore store(settings, 1, channel_);
   const std::vector<int64_t> pay = CreateOrders("cs-race", 2);
   pqxx::connection holder_conn(PgConnString(OrdersDb()));
   pqxx::work holder(holder_conn);
@@ -107,16 +127,25 @@ TEST_F(PayStoreIt, ARecordPaidByAConcurrentTransactionIsCheckedAgainAndLeft) {
   auto racing = std::async(std::launch::async, [&] {
     return store.PayIfPayable({Attempt(pay[0], "T-fast"), Attempt(pay[1], "T-other")}, "payresult_notify");
   });
-  ASSERT_EQ(racing.wait_for(300ms), std::future_status::timeout) << "the statement did not wait for the lock";
+  // Until the statement waits for the row lock (so that the re-check is what is tested).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (Scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + settings.application_name +
+                "' AND wait_event_type = 'Lock'") != "1") {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the statement never waited for the lock";
+    ASSERT_EQ(racing.wait_for(10ms), std::future_status::timeout) << "the statement did not wait for the lock";
+  }
   holder.exec0("UPDATE xc_pay_record SET status = '601002', out_pay_no = 'T-first' WHERE pay_no = " +
                std::to_string(pay[0]));
   holder.commit();
   ASSERT_EQ(racing.wait_for(10s), std::future_status::ready);
-  const std::vector<std::optional<PaidRef>> paid = racing.get();
+  const std::vector<PayOutcome> outcomes = racing.get();
 
-  ASSERT_EQ(paid.size(), 2u);
-  EXPECT_FALSE(paid[0]) << "paid meanwhile: left to the locking path";
-  EXPECT_TRUE(paid[1]);
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[0].paid) << "paid meanwhile: not paid again";
+  ASSERT_TRUE(outcomes[0].record);
+  EXPECT_EQ(outcomes[0].record->status, "601001")
+      << "read before the wait: payable, which tells the intake to decide it on the locking path";
+  EXPECT_TRUE(outcomes[1].paid);
   EXPECT_EQ(Status(pay[0]), "601002/600001/T-first");
   EXPECT_EQ(Status(pay[1]), "601002/600002/T-other");
   EXPECT_EQ(Scalar("SELECT string_agg(business_key1, ' ') FROM mq_message"), "cs-race-2");

@@ -4,7 +4,7 @@
 // nothing; out_pay_no is unique, as in the schema). Shared by the intake unit tests.
 // Thread-safe (the intake groups concurrent notifications); tests set the knobs before
 // starting threads, or under `mutex`. Row locks are not modelled: with max_batch > 1 the
-// intake runs one transaction at a time (one group in flight).
+// intake applies one group at a time (one group in flight).
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -30,9 +30,12 @@ class FakeOrderStore : public OrderStore {
   int commits = 0;
   std::optional<StoreError::Kind> fail_with;  // every call throws this when set
   std::string fail_text = "connection refused";
-  /// The fast path's statement (PayIfPayable, groups of one included) throws this when
-  /// set; the locking path (BeginPayment) does not.
+  /// The fast path's statement for a group (PayIfPayable of two or more) throws this when
+  /// set; a lone notification's statement and the locking path (BeginPayment) do not.
   std::optional<StoreError::Kind> fail_groups_with;
+  /// The fast path's statement commits and then throws kUnavailable, as when the connection
+  /// is lost before its answer arrives (the outcome is unknown to the caller).
+  bool lose_answer_after_commit = false;
   int64_t next_pay_no = 1000000000000;
   /// Calls of BeginPayment (the locking path, including failed calls), and the size of
   /// every PayIfPayable (the fast path, including failed calls).
@@ -107,9 +110,9 @@ class FakeOrderStore : public OrderStore {
     return std::make_unique<Tx>(*this);
   }
   // As the statement: all or nothing; pays what is unpaid with the attempt's exact amount;
-  // the unique index on out_pay_no fails it as a whole.
-  std::vector<std::optional<PaidRef>> PayIfPayable(const std::vector<PayAttempt>& attempts,
-                                                   std::string_view message_type) override {
+  // the unique index on out_pay_no fails it as a whole; returns the records as read before.
+  std::vector<PayOutcome> PayIfPayable(const std::vector<PayAttempt>& attempts,
+                                       std::string_view message_type) override {
     {
       std::lock_guard lock(mutex);
       pay_statements.push_back(attempts.size());  // in the order the statements are sent
@@ -117,23 +120,25 @@ class FakeOrderStore : public OrderStore {
     if (before_commit) before_commit();
     std::lock_guard lock(mutex);
     if (fail_with) throw StoreError(*fail_with, fail_text);
-    if (fail_groups_with) throw StoreError(*fail_groups_with, "group failed");
-    std::vector<std::optional<PaidRef>> paid(attempts.size());
+    if (fail_groups_with && attempts.size() > 1) throw StoreError(*fail_groups_with, "group failed");
+    std::vector<PayOutcome> outcomes(attempts.size());
     std::set<std::string> trade_nos;
     size_t paid_count = 0;
     for (size_t i = 0; i < attempts.size(); ++i) {
       const auto it = payments.find(attempts[i].pay_no);
-      if (it == payments.end() || it->second.status != kPayUnpaid || it->second.total_cents != attempts[i].amount_cents) {
+      if (it == payments.end()) continue;
+      if (it->second.status != kPayUnpaid || it->second.total_cents != attempts[i].amount_cents) {
+        outcomes[i].record = it->second;
         continue;
       }
       if (!trade_nos.insert(attempts[i].trade_no).second || TradeNoTaken(attempts[i].trade_no)) {
         throw StoreError(StoreError::Kind::kConflict, "duplicate key value violates unique constraint");
       }
-      paid[i] = PaidRef{it->second.order_id,
-                        OutboxRowRef{static_cast<int64_t>(outbox.size() + ++paid_count), "uuid"}};
+      outcomes[i].paid = PaidRef{it->second.order_id,
+                                 OutboxRowRef{static_cast<int64_t>(outbox.size() + ++paid_count), "uuid"}};
     }
     for (size_t i = 0; i < attempts.size(); ++i) {
-      if (!paid[i]) continue;
+      if (!outcomes[i].paid) continue;
       PaymentRow& row = payments.at(attempts[i].pay_no);
       row.status = std::string(kPayPaid);
       row.order_status = std::string(kOrderPaid);
@@ -141,7 +146,8 @@ class FakeOrderStore : public OrderStore {
       outbox.push_back(OutboxInsert{std::string(message_type), row.out_business_id, row.order_type, std::nullopt});
     }
     if (paid_count > 0) ++commits;
-    return paid;
+    if (lose_answer_after_commit) throw StoreError(StoreError::Kind::kUnavailable, "connection lost");
+    return outcomes;
   }
   OrderRef CreateOrGetOrder(const NewOrder& order) override {
     std::lock_guard lock(mutex);

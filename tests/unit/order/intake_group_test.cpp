@@ -166,8 +166,9 @@ TEST_F(IntakeGroupTest, AGroupIsBoundedByMaxBatch) {
 }
 
 // The same pay_no twice in one burst: the second waits for the next group and sees the first
-// one's effect (a duplicate for the same trade_no, a recorded conflict for another); the
-// group's statement leaves both, and the locking path decides each alone.
+// one's effect (a duplicate for the same trade_no, a recorded conflict for another). The
+// group's statement leaves both: the repeat is answered from the record it read, the second
+// charge is recorded alone on the locking path.
 TEST_F(IntakeGroupTest, TheSamePaymentTwiceInABurstGoesInTheNextGroupAndSeesTheFirst) {
   Make(32);
   ASSERT_NO_FATAL_FAILURE(HoldFirstThenQueue(
@@ -175,7 +176,7 @@ TEST_F(IntakeGroupTest, TheSamePaymentTwiceInABurstGoesInTheNextGroupAndSeesTheF
   Finish();
   for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
   EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 3, 2}));
-  EXPECT_EQ(store_.begins, 2) << "the repeat and the second charge, each alone";
+  EXPECT_EQ(store_.begins, 1) << "only the second charge takes the locking path";
   EXPECT_EQ(store_.outbox.size(), 4u);  // 1, 2, 3, 4 once each
   EXPECT_EQ(store_.payments.at(2).out_pay_no, "T-2");
   EXPECT_EQ(store_.payments.at(3).out_pay_no, "T-3");
@@ -200,7 +201,7 @@ TEST_F(IntakeGroupTest, RejectedMembersGetTheirOwnAnswerAndDoNotAffectTheOthers)
   EXPECT_EQ(replies_[4], "409 failure\nout_trade_no: payment 5 has status 601999 and cannot be paid");
   EXPECT_EQ(replies_[5], "200 success");
   EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 5}));
-  EXPECT_EQ(store_.begins, 3) << "the three refused, each decided alone on the locking path";
+  EXPECT_EQ(store_.begins, 0) << "refusals are answered from the records the statement read";
   EXPECT_EQ(store_.commits, 2);
   EXPECT_EQ(store_.outbox.size(), 3u);
   EXPECT_EQ(store_.payments.at(3).status, kPayUnpaid);
@@ -231,16 +232,16 @@ TEST_F(IntakeGroupTest, AGroupFailingForAnyReasonIsRetriedOneByOne) {
   ASSERT_NO_FATAL_FAILURE(HoldFirstThenQueue({1, "T-1"}, {{2, "T-2"}, {2, "T-2"}, {3, "T-3"}}));
   Finish();
   for (const auto& r : replies_) EXPECT_EQ(r, "200 success");
-  // The held one (a group of one) and the group of 2 and 3; the repeat of 2 then goes alone
-  // as a group of one too.
-  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 3);
+  // The held one alone, the group of 2 and 3 (fails, then one by one), the repeat of 2 alone.
+  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 1);
   EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 2, 1}));
   EXPECT_EQ(store_.outbox.size(), 3u);
   EXPECT_EQ(Counter("paynotify_notifications_duplicate_total"), 1);
 }
 
 // The database is down: every member is answered 503 at once, and the database is asked once
-// for each group's statement and once for that group's first member, not once per member.
+// for the group's statement and once for its first member, not once per member. A lone
+// notification's failed statement is its answer (503), not tried again.
 TEST_F(IntakeGroupTest, ADatabaseThatIsDownGivesEveryMember503WithoutOneTryEach) {
   Make(32);
   std::vector<Sent> queued;
@@ -254,12 +255,33 @@ TEST_F(IntakeGroupTest, ADatabaseThatIsDownGivesEveryMember503WithoutOneTryEach)
   for (const auto& r : replies_) EXPECT_EQ(r.substr(0, 12), "503 failure\n") << r;
   // The held one's statement (it fails once the gate opens), then the group of six.
   EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 6}));
-  EXPECT_EQ(store_.begins, 2) << "each group's first member alone, and no other member";
+  EXPECT_EQ(store_.begins, 1) << "the group's first member alone, and no other member";
   EXPECT_EQ(store_.commits, 0);
-  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 2);
+  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 1);
   EXPECT_EQ(registry_.GetCounter("paynotify_notifications_rejected_total", "", {{"reason", "database_unavailable"}})
                 .Value(),
             7);
+}
+
+// The statement commits and its answer is lost (the connection breaks before it arrives):
+// alone, that is 503 (the platform retries, and its repeat is a duplicate); in a group, the
+// members are applied one by one, find their records paid, and are answered success. Every
+// payment has exactly one outbox row.
+TEST_F(IntakeGroupTest, AStatementWhoseAnswerWasLostAfterItsCommitPaysEachPaymentOnce) {
+  Make(32);
+  store_.lose_answer_after_commit = true;
+  ASSERT_NO_FATAL_FAILURE(HoldFirstThenQueue({1, "T-1"}, {{2, "T-2"}, {3, "T-3"}, {4, "T-4"}}));
+  Finish();
+  EXPECT_EQ(replies_[0].substr(0, 12), "503 failure\n") << replies_[0];
+  for (size_t i = 1; i < 4; ++i) EXPECT_EQ(replies_[i], "200 success") << i;
+  EXPECT_EQ(store_.pay_statements, (std::vector<size_t>{1, 3}));
+  EXPECT_EQ(Counter("paynotify_intake_batch_fallbacks_total"), 1);
+  EXPECT_EQ(Counter("paynotify_notifications_duplicate_total"), 3) << "found paid on the locking path";
+  EXPECT_EQ(store_.outbox.size(), 4u);
+  for (int64_t pay_no = 1; pay_no <= 4; ++pay_no) EXPECT_EQ(store_.payments.at(pay_no).status, kPayPaid);
+  store_.lose_answer_after_commit = false;
+  EXPECT_EQ(Notify({1, "T-1"}).body, "success") << "the platform's retry of the lone one";
+  EXPECT_EQ(store_.outbox.size(), 4u);
 }
 
 // max-batch 1 is one statement per notification: no queue, concurrent statements (the
