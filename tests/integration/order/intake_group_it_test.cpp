@@ -6,7 +6,6 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -23,25 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 using paynotify::testing::WaitFor;
 
-class IntakeGroupIt : public OrderServiceIt {
- protected:
-  // `count` orders with their pay records (12.30 each) created in SQL, as POST /orders would;
-  // returns the pay_nos in ascending order.
-  std::vector<int64_t> CreateOrders(const std::string& prefix, int count) {
-    Exec("WITH o AS (INSERT INTO xc_orders (total_price, user_id, order_type, order_name, out_business_id) "
-         "SELECT 12.30, 'user-it', '60201', 'Course', '" + prefix + "-' || g FROM generate_series(1, " +
-         std::to_string(count) + ") g RETURNING id) "
-         "INSERT INTO xc_pay_record (pay_no, order_id, order_name, total_price, user_id) "
-         "SELECT nextval('xc_pay_no_seq'), id, 'Course', 12.30, 'user-it' FROM o");
-    std::stringstream list(Scalar("SELECT string_agg(p.pay_no::text, ' ' ORDER BY p.pay_no) FROM xc_pay_record p "
-                                  "JOIN xc_orders o ON o.id = p.order_id WHERE o.out_business_id LIKE '" +
-                                  prefix + "-%'"));
-    std::vector<int64_t> pay_nos;
-    for (int64_t pay_no; list >> pay_no;) pay_nos.push_back(pay_no);
-    EXPECT_EQ(pay_nos.size(), static_cast<size_t>(count));
-    return pay_nos;
-  }
-};
+class IntakeGroupIt : public OrderServiceIt {};
 
 // 200 notifications over 16 connections: 150 payments, 30 repeats of one of them, 10 second
 // charges (another trade_no for a payment also notified with its own), 10 unknown payNos.

@@ -180,6 +180,21 @@ int64_t OrderServiceIt::CreateOrder(OrderService& service, const std::string& ou
   return nlohmann::json::parse(result->body).at("payNo").get<int64_t>();
 }
 
+std::vector<int64_t> OrderServiceIt::CreateOrders(const std::string& prefix, int count) {
+  Exec("WITH o AS (INSERT INTO xc_orders (total_price, user_id, order_type, order_name, out_business_id) "
+       "SELECT 12.30, 'user-it', '60201', 'Course', '" + prefix + "-' || g FROM generate_series(1, " +
+       std::to_string(count) + ") g ORDER BY g RETURNING id) "
+       "INSERT INTO xc_pay_record (pay_no, order_id, order_name, total_price, user_id) "
+       "SELECT nextval('xc_pay_no_seq'), id, 'Course', 12.30, 'user-it' FROM o ORDER BY id");
+  std::stringstream list(Scalar("SELECT string_agg(p.pay_no::text, ' ' ORDER BY p.pay_no) FROM xc_pay_record p "
+                                "JOIN xc_orders o ON o.id = p.order_id WHERE o.out_business_id LIKE '" +
+                                prefix + "-%'"));
+  std::vector<int64_t> pay_nos;
+  for (int64_t pay_no; list >> pay_no;) pay_nos.push_back(pay_no);
+  EXPECT_EQ(pay_nos.size(), static_cast<size_t>(count));
+  return pay_nos;
+}
+
 httplib::Client OrderServiceIt::ApiClient(OrderService& service) {
   httplib::Client client("127.0.0.1", service.InternalPort());
   client.set_bearer_token_auth(kTestApiToken);

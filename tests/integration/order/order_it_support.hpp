@@ -41,6 +41,10 @@ class OrderServiceIt : public ::testing::Test {
   /// POST /orders; returns the payNo.
   int64_t CreateOrder(OrderService& service, const std::string& out_business_id,
                       const std::string& price = "12.30");
+  /// `count` orders with their pay records created in SQL, as POST /orders would (12.30 each,
+  /// user-it, order type 60201, out_business_id `prefix`-1 .. -count); returns the pay_nos in
+  /// ascending order, which is the order of the out_business_ids.
+  std::vector<int64_t> CreateOrders(const std::string& prefix, int count);
   /// A notification form for `pay_no`, signed with the test key pair (unless `sign` false).
   FormFields Notification(int64_t pay_no, const std::string& amount = "12.30",
                           const std::string& trade_no = "T-1") const;

@@ -6,7 +6,6 @@
 #include <pqxx/pqxx>
 
 #include <future>
-#include <sstream>
 #include <thread>
 
 #include "order-service/intake/pg_order_store.hpp"
@@ -22,22 +21,6 @@ using paynotify::testing::PgConnString;
 
 class PayStoreIt : public OrderServiceIt {
  protected:
-  // `count` orders (12.30 each, out_business_id prefix-1..count, order type 60201) with their
-  // pay records; returns the pay_nos in ascending order (= prefix-1, prefix-2, ...).
-  std::vector<int64_t> CreateOrders(const std::string& prefix, int count) {
-    Exec("WITH o AS (INSERT INTO xc_orders (total_price, user_id, order_type, order_name, out_business_id) "
-         "SELECT 12.30, 'user-it', '60201', 'Course', '" + prefix + "-' || g FROM generate_series(1, " +
-         std::to_string(count) + ") g ORDER BY g RETURNING id) "
-         "INSERT INTO xc_pay_record (pay_no, order_id, order_name, total_price, user_id) "
-         "SELECT nextval('xc_pay_no_seq'), id, 'Course', 12.30, 'user-it' FROM o ORDER BY id");
-    std::stringstream list(Scalar("SELECT string_agg(p.pay_no::text, ' ' ORDER BY p.pay_no) FROM xc_pay_record p "
-                                  "JOIN xc_orders o ON o.id = p.order_id WHERE o.out_business_id LIKE '" +
-                                  prefix + "-%'"));
-    std::vector<int64_t> pay_nos;
-    for (int64_t pay_no; list >> pay_no;) pay_nos.push_back(pay_no);
-    EXPECT_EQ(pay_nos.size(), static_cast<size_t>(count));
-    return pay_nos;
-  }
   std::string Status(int64_t pay_no) {
     return Scalar("SELECT p.status || '/' || o.status || '/' || coalesce(p.out_pay_no, '-') FROM xc_pay_record p "
                   "JOIN xc_orders o ON o.id = p.order_id WHERE p.pay_no = " + std::to_string(pay_no));
@@ -165,6 +148,28 @@ TEST_F(PayStoreIt, ABrokenUniqueTradeNoFailsTheWholeStatementAsAConflict) {
   }
   EXPECT_EQ(Status(pay[0]), "601001/600001/-");
   EXPECT_EQ(Scalar("SELECT count(*) FROM mq_message"), "0");
+}
+
+// An order with two pay records (a payment re-created for it), both notified in one group:
+// each record is paid with its own outbox row, as two notifications alone would be; the
+// order is marked paid once.
+TEST_F(PayStoreIt, TwoPayRecordsOfOneOrderInOneStatementAreEachPaidOnce) {
+  PgOrderStore store(MakeConfig().database, 1, channel_);
+  const std::vector<int64_t> pay = CreateOrders("cs-two", 1);
+  const std::string second = Scalar(
+      "INSERT INTO xc_pay_record (pay_no, order_id, order_name, total_price, user_id) "
+      "SELECT nextval('xc_pay_no_seq'), order_id, 'Course', 12.30, 'user-it' FROM xc_pay_record WHERE pay_no = " +
+      std::to_string(pay[0]) + " RETURNING pay_no");
+  const std::vector<PayOutcome> outcomes =
+      store.PayIfPayable({Attempt(pay[0], "T-a"), Attempt(std::stoll(second), "T-b")}, "payresult_notify");
+  ASSERT_EQ(outcomes.size(), 2u);
+  ASSERT_TRUE(outcomes[0].paid);
+  ASSERT_TRUE(outcomes[1].paid);
+  EXPECT_EQ(outcomes[0].paid->order_id, outcomes[1].paid->order_id);
+  EXPECT_EQ(Status(pay[0]), "601002/600002/T-a");
+  EXPECT_EQ(Status(std::stoll(second)), "601002/600002/T-b");
+  EXPECT_EQ(Scalar("SELECT count(*) || ' ' || count(DISTINCT message_id) || ' ' || min(business_key1) FROM mq_message"),
+            "2 2 cs-two-1");
 }
 
 }  // namespace
