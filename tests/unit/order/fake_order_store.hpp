@@ -76,13 +76,7 @@ class FakeOrderStore : public OrderStore {
         }
       }
       ++store_.commits;
-      for (const PaidItem& u : updates_) {
-        PaymentRow& row = store_.payments.at(u.update.pay_no);
-        row.status = std::string(kPayPaid);
-        row.order_status = std::string(kOrderPaid);
-        row.out_pay_no = u.update.trade_no;
-        store_.outbox.push_back(u.message);
-      }
+      for (const PaidItem& u : updates_) store_.Pay(u.update.pay_no, u.update.trade_no, u.message);
       for (const PayConflict& c : conflicts_) {
         auto [it, inserted] = store_.conflicts.try_emplace({c.pay_no, c.trade_no}, c, 0);
         ++it->second.second;
@@ -94,6 +88,16 @@ class FakeOrderStore : public OrderStore {
     std::vector<PaidItem> updates_;
     std::vector<PayConflict> conflicts_;
   };
+
+  // What a committed payment leaves: the record and its order paid, the outbox row (the
+  // caller holds `mutex`).
+  void Pay(int64_t pay_no, const std::string& trade_no, OutboxInsert message) {
+    PaymentRow& row = payments.at(pay_no);
+    row.status = std::string(kPayPaid);
+    row.order_status = std::string(kOrderPaid);
+    row.out_pay_no = trade_no;
+    outbox.push_back(std::move(message));
+  }
 
   bool TradeNoTaken(const std::string& trade_no) const {
     std::lock_guard lock(mutex);
@@ -139,11 +143,9 @@ class FakeOrderStore : public OrderStore {
     }
     for (size_t i = 0; i < attempts.size(); ++i) {
       if (!outcomes[i].paid) continue;
-      PaymentRow& row = payments.at(attempts[i].pay_no);
-      row.status = std::string(kPayPaid);
-      row.order_status = std::string(kOrderPaid);
-      row.out_pay_no = attempts[i].trade_no;
-      outbox.push_back(OutboxInsert{std::string(message_type), row.out_business_id, row.order_type, std::nullopt});
+      const PaymentRow& row = payments.at(attempts[i].pay_no);
+      Pay(row.pay_no, attempts[i].trade_no,
+          OutboxInsert{std::string(message_type), row.out_business_id, row.order_type, std::nullopt});
     }
     if (paid_count > 0) ++commits;
     if (lose_answer_after_commit) throw StoreError(StoreError::Kind::kUnavailable, "connection lost");
