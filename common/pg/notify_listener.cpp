@@ -120,4 +120,20 @@ bool NotifyListener::Wait(milliseconds timeout) {
   }
 }
 
+bool NotifyListener::Pending() {
+  if (conn_ == nullptr) return false;
+  const long before = receiver_->received;
+  try {
+    conn_->get_notifs();
+    if (!conn_->is_open() || conn_->backendpid() != backend_pid_) {
+      Drop(nullptr);
+      return false;
+    }
+  } catch (const std::exception& error) {
+    Drop(&error);
+    return false;
+  }
+  return receiver_->received != before;
+}
+
 }  // namespace paynotify::pg

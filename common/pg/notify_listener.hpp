@@ -38,6 +38,11 @@ class NotifyListener {
   /// begun may take up to settings.connect_timeout_s. Never throws for connection problems.
   bool Wait(std::chrono::milliseconds timeout);
 
+  /// Whether a notification has already arrived: reads what the server sent without
+  /// blocking, and consumes the notifications as Wait() does. Never connects (false while
+  /// the connection is down: Wait() reconnects) and never throws.
+  bool Pending();
+
   /// True while the LISTEN connection is up (as of the last Wait()). Owner thread.
   bool IsConnected() const noexcept;
 

@@ -61,6 +61,14 @@ class ClaimedBatch {
  public:
   virtual ~ClaimedBatch() = default;
   virtual const std::vector<OutboxRecord>& Records() const = 0;
+  /// Extends the batch in its own transaction: claims up to `limit` more due rows by
+  /// OutboxStore::Claim's rules, taking only rows with a higher id than every row claimed so
+  /// far, and appends them to Records() (earlier elements stay where they are). The batch's
+  /// own rows are still in the table, so they hold back the later rows of their keys. A row
+  /// with a lower id that became due meanwhile is left to the next Claim(). Returns how many
+  /// were added (0 is fine). Throws like Claim(); the transaction is then lost, and the whole
+  /// batch rolls back when it is destroyed.
+  virtual size_t ClaimMore(size_t limit) = 0;
   /// In the claim's own transaction: deletes `confirmed` in one statement (or moves them to
   /// mq_message_history when the store keeps history); for each retry increments
   /// execute_num and records reason and failure date, and then either next_attempt_at

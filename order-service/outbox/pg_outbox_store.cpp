@@ -15,18 +15,25 @@ namespace {
 // left, whether that one backs off or another relay holds it (the subquery reads without
 // locking, so a row locked elsewhere still holds its key back). A parked row does not hold
 // its key back (see outbox_store.hpp). Both filters are served by partial indexes (003).
-constexpr std::string_view kClaim = R"(
+constexpr std::string_view kClaimWhere = R"(
   SELECT id, message_id::text, message_type, business_key1, business_key2, business_key3,
          execute_num
   FROM mq_message m
   WHERE m.parked_at IS NULL
-    AND m.next_attempt_at <= now()
+    AND m.next_attempt_at <= statement_timestamp()
     AND NOT EXISTS (SELECT 1 FROM mq_message e
                     WHERE e.business_key1 = m.business_key1 AND e.id < m.id
-                      AND e.parked_at IS NULL)
+                      AND e.parked_at IS NULL))";
+constexpr std::string_view kClaimOrder = R"(
   ORDER BY m.id
   LIMIT $1
   FOR UPDATE OF m SKIP LOCKED)";
+// ClaimedBatch::ClaimMore, in the claim's transaction: only rows above the batch's highest id
+// ($2), because FOR UPDATE returns the rows this transaction already holds (SKIP LOCKED skips
+// only other transactions' locks). Due is statement_timestamp(), not now(): now() is when the
+// claim's transaction began, and a row inserted since is due from its own (later) now().
+constexpr std::string_view kClaimAbove = R"(
+    AND m.id > $2)";
 constexpr std::string_view kDeleteConfirmed = R"(
   DELETE FROM mq_message WHERE id = ANY($1::bigint[]))";
 constexpr std::string_view kMoveConfirmedToHistory = R"(
@@ -68,7 +75,9 @@ constexpr std::string_view kStats = R"(
   FROM mq_message)";
 
 void Prepare(pqxx::connection& conn) {
-  conn.prepare("outbox_claim", std::string(kClaim));
+  conn.prepare("outbox_claim", std::string(kClaimWhere) + std::string(kClaimOrder));
+  conn.prepare("outbox_claim_above",
+               std::string(kClaimWhere) + std::string(kClaimAbove) + std::string(kClaimOrder));
   conn.prepare("outbox_delete_confirmed", std::string(kDeleteConfirmed));
   conn.prepare("outbox_move_confirmed", std::string(kMoveConfirmedToHistory));
   conn.prepare("outbox_schedule_retry", std::string(kScheduleRetry));
@@ -92,6 +101,21 @@ std::optional<std::string> OptionalText(const pqxx::field& field) {
   return field.as<std::string>();
 }
 
+void AppendRecords(const pqxx::result& rows, std::vector<OutboxRecord>& records) {
+  records.reserve(records.size() + rows.size());
+  for (const auto& row : rows) {
+    OutboxRecord r;
+    r.id = row[0].as<int64_t>();
+    r.message_id = row[1].as<std::string>();
+    r.message_type = row[2].as<std::string>();
+    r.business_key1 = OptionalText(row[3]);
+    r.business_key2 = OptionalText(row[4]);
+    r.business_key3 = OptionalText(row[5]);
+    r.execute_num = row[6].as<int>();
+    records.push_back(std::move(r));
+  }
+}
+
 class PgClaimedBatch final : public ClaimedBatch {
  public:
   PgClaimedBatch(pg::ConnectionHolder& holder, std::unique_ptr<pqxx::work> work,
@@ -101,6 +125,20 @@ class PgClaimedBatch final : public ClaimedBatch {
   ~PgClaimedBatch() override { work_.reset(); }  // not completed: rollback releases the claim
 
   const std::vector<OutboxRecord>& Records() const override { return records_; }
+
+  size_t ClaimMore(size_t limit) override {
+    if (!work_) throw std::logic_error("ClaimedBatch::ClaimMore after Complete");
+    if (limit == 0 || records_.empty()) return 0;
+    const size_t before = records_.size();
+    try {
+      AppendRecords(work_->exec_prepared("outbox_claim_above", static_cast<int64_t>(limit), records_.back().id),
+                    records_);
+    } catch (const std::exception& e) {
+      work_.reset();
+      Rethrow(e, holder_);
+    }
+    return records_.size() - before;
+  }
 
   void Complete(const std::vector<int64_t>& confirmed, const std::vector<OutboxRetry>& retries) override {
     if (!work_) throw std::logic_error("ClaimedBatch::Complete called twice");
@@ -143,18 +181,7 @@ std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {
     work = std::make_unique<pqxx::work>(holder_.Get(), "paynotify_relay_claim");
     const pqxx::result rows = work->exec_prepared("outbox_claim", static_cast<int64_t>(limit));
     std::vector<OutboxRecord> records;
-    records.reserve(rows.size());
-    for (const auto& row : rows) {
-      OutboxRecord r;
-      r.id = row[0].as<int64_t>();
-      r.message_id = row[1].as<std::string>();
-      r.message_type = row[2].as<std::string>();
-      r.business_key1 = OptionalText(row[3]);
-      r.business_key2 = OptionalText(row[4]);
-      r.business_key3 = OptionalText(row[5]);
-      r.execute_num = row[6].as<int>();
-      records.push_back(std::move(r));
-    }
+    AppendRecords(rows, records);
     if (records.empty()) {
       work->commit();  // nothing claimed: end the transaction now rather than hold it open
       work.reset();

@@ -15,6 +15,14 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
+// The bounds of one batch's rounds (see RunOnce): no round starts after kExtendAtMost, so a
+// steady flow still completes a batch about that often (plus its last round: a publish and
+// its confirms). That bounds what is published again when the relay dies, how long the
+// claim's row locks are held, and how long a later row of a key the batch holds waits: it
+// cannot join the batch (its key is held), and is claimed right after it (BatchResult::woken).
+constexpr int kMaxRounds = 16;
+constexpr milliseconds kExtendAtMost{50};
+
 std::string FormatDelay(milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
   return std::to_string(d.count()) + "ms";
@@ -87,7 +95,9 @@ Relay::Relay(RelaySettings settings, OutboxStore& store, Publisher& publisher, W
           "paynotify_relay_confirm_latency_seconds",
           "Time from publishing a batch to its last confirm (or timeout)",
           {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
-      batch_size_(registry.GetHistogram("paynotify_relay_batch_size", "Rows claimed per relay batch",
+      extended_(registry.GetCounter("paynotify_relay_batch_extensions_total",
+                                    "Rounds added to an open relay batch for rows that arrived while it published")),
+      batch_size_(registry.GetHistogram("paynotify_relay_batch_size", "Rows claimed per relay batch (all its rounds)",
                                         {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})),
       pending_(registry.GetGauge("paynotify_outbox_pending",
                                  "Unparked rows waiting in the outbox (mq_message), due or backing off")),
@@ -142,32 +152,23 @@ OutboxRetry Relay::Failed(const OutboxRecord& record, std::string reason) const 
   return OutboxRetry{record.id, std::move(reason), delay, false};
 }
 
-BatchResult Relay::RunOnce() {
-  auto logger = log::Get(settings_.log_name);
-  std::unique_ptr<ClaimedBatch> batch = StoreCall([&] { return store_.Claim(settings_.batch_size); });
-  const std::vector<OutboxRecord>& records = batch->Records();
-  BatchResult result;
-  result.claimed = records.size();
-  if (records.empty()) return result;
-  batch_size_.Observe(static_cast<double>(records.size()));
-
-  std::vector<int64_t> confirmed;
-  std::vector<OutboxRetry> retries;
-  std::vector<const OutboxRecord*> failed;  // records for retries[i]
+bool Relay::PublishRound(const std::vector<OutboxRecord>& records, size_t from, Settlement& settled) {
   std::vector<amqp::OutgoingMessage> messages;
-  std::vector<const OutboxRecord*> sent;  // records[i] for messages[i]
-  messages.reserve(records.size());
-  sent.reserve(records.size());
-  for (const auto& record : records) {
+  std::vector<size_t> sent;  // index in `records` of messages[i]
+  messages.reserve(records.size() - from);
+  sent.reserve(records.size() - from);
+  for (size_t index = from; index < records.size(); ++index) {
+    const OutboxRecord& record = records[index];
     try {
       messages.push_back(ToMessage(record));
-      sent.push_back(&record);
+      sent.push_back(index);
     } catch (const std::exception& e) {
       // A row we cannot encode (e.g. invalid UTF-8 in a business key) will not encode on a
       // retry either: it is parked at once, so it neither spins nor holds back the later rows
       // of its key; an operator fixes the row and puts it back.
-      retries.push_back(OutboxRetry{record.id, std::string("unencodable: ") + e.what(), milliseconds(0), true});
-      failed.push_back(&record);
+      settled.retries.push_back(
+          OutboxRetry{record.id, std::string("unencodable: ") + e.what(), milliseconds(0), true});
+      settled.failed.push_back(index);
     }
   }
 
@@ -177,9 +178,7 @@ BatchResult Relay::RunOnce() {
     try {
       outcomes = publisher_.PublishBatch(messages, settings_.confirm_timeout);
     } catch (...) {
-      // Nothing reached the broker: `batch` rolls back on the way out and the rows keep
-      // their state (no attempt is counted against them; the relay as a whole backs off).
-      broker_up_ = false;
+      broker_up_ = false;  // nothing of this round reached the broker
       throw;
     }
     confirm_latency_.Observe(std::chrono::duration<double>(clock_.Now() - started).count());
@@ -188,13 +187,14 @@ BatchResult Relay::RunOnce() {
   // Defensive: a short answer means the rest were never confirmed.
   outcomes.resize(messages.size(), PublishResult{amqp::PublishOutcome::kUnknown, "no outcome reported"});
 
+  bool all_confirmed = true;
   bool lost_connection = false;
   for (size_t i = 0; i < messages.size(); ++i) {
-    const OutboxRecord& record = *sent[i];
+    const OutboxRecord& record = records[sent[i]];
     const PublishResult& outcome = outcomes[i];
     switch (outcome.outcome) {
       case amqp::PublishOutcome::kConfirmed:
-        confirmed.push_back(record.id);
+        settled.confirmed.push_back(record.id);
         confirmed_.Inc();
         continue;
       case amqp::PublishOutcome::kNacked:
@@ -208,29 +208,83 @@ BatchResult Relay::RunOnce() {
         lost_connection = true;
         break;
     }
-    retries.push_back(Failed(record, RetryReason(outcome)));
-    failed.push_back(&record);
+    all_confirmed = false;
+    settled.retries.push_back(Failed(record, RetryReason(outcome)));
+    settled.failed.push_back(sent[i]);
   }
   broker_up_ = !lost_connection;
-  StoreCall([&] { batch->Complete(confirmed, retries); });
-  result.confirmed = confirmed.size();
-  rows_confirmed_ += confirmed.size();
+  return all_confirmed;
+}
+
+BatchResult Relay::RunOnce() {
+  auto logger = log::Get(settings_.log_name);
+  std::unique_ptr<ClaimedBatch> batch = StoreCall([&] { return store_.Claim(settings_.batch_size); });
+  const std::vector<OutboxRecord>& records = batch->Records();  // grows with each round
+  BatchResult result;
+  if (records.empty()) return result;
+  const auto claimed_at = clock_.Now();
+
+  // Rounds: publish what is claimed; then, while rows keep arriving (a NOTIFY came during the
+  // round) and the broker confirmed everything, claim them into this same transaction and
+  // publish them at once, instead of first deleting this batch and committing (a WAL flush,
+  // ~1.2 ms at 400/s, during which a new row would wait: bench/RESULTS.md 15). The batch then
+  // completes once, for all its rounds. Bounded, so a steady flow still commits regularly:
+  // every confirmed row of an open batch is published again if the relay dies.
+  Settlement settled;
+  size_t from = 0;
+  for (int round = 1;; ++round) {
+    bool all_confirmed = false;
+    try {
+      all_confirmed = PublishRound(records, from, settled);
+    } catch (const PublisherUnavailable&) {
+      if (round == 1) throw;  // nothing published: the batch rolls back on the way out
+      // This round reached nothing; the earlier ones were confirmed: keep them. (A broker
+      // lost between rounds: the round's PublishBatch reconnects, within this transaction.)
+      batch_size_.Observe(static_cast<double>(from));
+      Complete(*batch, settled, result);
+      throw;
+    }
+    from = records.size();
+    if (!all_confirmed || records.size() >= settings_.batch_size || round >= kMaxRounds ||
+        clock_.Now() - claimed_at >= kExtendAtMost || !wake_.Pending()) {
+      break;
+    }
+    // The wake-up is taken here. A row it announced that ClaimMore cannot take (a lower id
+    // committed late, a later row of a key this batch holds) is claimed right after this
+    // batch completes, as if the wake-up had come then (Run does not wait).
+    result.woken = true;
+    const size_t added = StoreCall([&] { return batch->ClaimMore(settings_.batch_size - records.size()); });
+    if (added == 0) break;
+    extended_.Inc();
+  }
+  batch_size_.Observe(static_cast<double>(records.size()));
+  Complete(*batch, settled, result);
+  logger->debug("batch done claimed={} confirmed={} retried={} parked={}", result.claimed,
+                result.confirmed, result.retried, result.parked);
+  return result;
+}
+
+void Relay::Complete(ClaimedBatch& batch, const Settlement& settled, BatchResult& result) {
+  StoreCall([&] { batch.Complete(settled.confirmed, settled.retries); });
+  const std::vector<OutboxRecord>& records = batch.Records();
+  result.claimed = records.size();
+  result.confirmed = settled.confirmed.size();
+  rows_confirmed_ += settled.confirmed.size();
   // Announced once parked for real (committed): a failed Complete leaves the rows as they were.
-  for (size_t i = 0; i < retries.size(); ++i) {
-    if (!retries[i].park) {
+  for (size_t i = 0; i < settled.retries.size(); ++i) {
+    if (!settled.retries[i].park) {
       ++result.retried;
       continue;
     }
     ++result.parked;
     parked_.Inc();
-    logger->warn("outbox row parked outbox_id={} message_id={} attempts={} last_error={}; no further "
-                 "attempts until an operator puts it back",
-                 failed[i]->id, text::Printable(failed[i]->message_id), failed[i]->execute_num + 1,
-                 text::Printable(retries[i].reason));
+    const OutboxRecord& record = records[settled.failed[i]];
+    log::Get(settings_.log_name)
+        ->warn("outbox row parked outbox_id={} message_id={} attempts={} last_error={}; no further "
+               "attempts until an operator puts it back",
+               record.id, text::Printable(record.message_id), record.execute_num + 1,
+               text::Printable(settled.retries[i].reason));
   }
-  logger->debug("batch done claimed={} confirmed={} retried={} parked={}", result.claimed,
-                result.confirmed, result.retried, result.parked);
-  return result;
 }
 
 void Relay::RefreshStats() {
@@ -297,6 +351,7 @@ void Relay::Run(std::stop_token stop) {
       continue;
     }
     bool batch_full = false;
+    bool claim_again = false;
     try {
       if (!publisher_.Maintain()) {
         // Connect (and declare the topology) before claiming: readiness is true before the
@@ -309,6 +364,7 @@ void Relay::Run(std::stop_token stop) {
       broker_up_ = true;
       const BatchResult result = RunOnce();
       batch_full = result.claimed >= settings_.batch_size;
+      claim_again = result.woken;
       if (lead) role_.team->SetBacklog(batch_full);
       if (broker_backoff.Attempts() > 0 || database_backoff.Attempts() > 0) {
         logger->info("recovered; publishing again");
@@ -336,6 +392,10 @@ void Relay::Run(std::stop_token stop) {
       continue;
     }
     if (batch_full || stop.stop_requested()) continue;
+    if (claim_again) {
+      wake_notify_.Inc();
+      continue;
+    }
     if (helper) {
       // Its batch was not full: the backlog is nearly gone. Claim again only when the lead
       // reports another full batch (not on a report that is merely not yet updated).

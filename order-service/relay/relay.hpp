@@ -22,6 +22,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "common/metrics/registry.hpp"
 #include "common/runtime/backoff.hpp"
@@ -38,6 +39,10 @@ class WakeSource {
   /// Blocks up to `timeout`; true if a notification arrived (false = the poll interval
   /// elapsed). Must not throw for a lost connection (the adapter reconnects).
   virtual bool Wait(std::chrono::milliseconds timeout) = 0;
+  /// Whether a notification has already arrived (consumed as by Wait), without blocking and
+  /// without reconnecting. The relay asks between the rounds of a batch (see RunOnce). A
+  /// source that never answers true (the default) keeps every batch to one claim.
+  virtual bool Pending() { return false; }
 };
 
 /// The relay's settings. The defaults here are THE defaults of the relay.* keys: the config
@@ -77,6 +82,10 @@ struct BatchResult {
   size_t confirmed = 0;
   size_t retried = 0;  ///< scheduled for another attempt
   size_t parked = 0;   ///< attempts used up (or unencodable): parked
+  /// The batch took a wake-up (WakeSource::Pending) to claim more rows: Run claims again at
+  /// once instead of waiting for the next one, for any row that wake-up announced and the
+  /// batch could not take.
+  bool woken = false;
 };
 
 /// The outbox gauges' values as last read from the table, and when (the relay's Clock).
@@ -143,6 +152,15 @@ class Relay {
   /// One batch: claim, publish, complete. Throws PublisherUnavailable (nothing published,
   /// claim rolled back) or the store's exception, OutboxUnavailable or other (claim rolled
   /// back; if it happened after publishing, those rows are published again later).
+  ///
+  /// A batch may have several rounds: when everything published so far was confirmed and the
+  /// WakeSource says rows arrived meanwhile (Pending), they are claimed into the same
+  /// transaction (ClaimedBatch::ClaimMore) and published at once; the batch completes (one
+  /// delete, one commit) when a round brings nothing new, fails to confirm, fills the batch,
+  /// or the rounds' bounds are reached (relay.cpp). So a row that arrives while the relay
+  /// waits for confirms no longer waits for the batch's commit as well. A broker that cannot
+  /// be reached in a later round ends the batch with the earlier rounds completed, and
+  /// throws PublisherUnavailable.
   BatchResult RunOnce();
 
   /// Loops until `stop`: RunOnce, again at once while batches are full, otherwise wait for
@@ -179,6 +197,17 @@ class Relay {
   /// A failed publish of `record`: park it when its attempts are used up, otherwise back off
   /// (logged here; a park is announced once committed).
   OutboxRetry Failed(const OutboxRecord& record, std::string reason) const;
+  /// What a batch's rounds decided, for its one Complete.
+  struct Settlement {
+    std::vector<int64_t> confirmed;
+    std::vector<OutboxRetry> retries;
+    std::vector<size_t> failed;  // index in the batch's Records() of retries[i]
+  };
+  /// Publishes records[from..] and settles each one in `settled`. True when every one was
+  /// confirmed. Throws PublisherUnavailable (nothing of the round was published).
+  bool PublishRound(const std::vector<OutboxRecord>& records, size_t from, Settlement& settled);
+  /// Completes `batch` with `settled`, fills `result` and announces the parked rows.
+  void Complete(ClaimedBatch& batch, const Settlement& settled, BatchResult& result);
   /// Runs a store call, keeping database_up_ true to its name.
   template <class F>
   auto StoreCall(F&& call) -> decltype(call());
@@ -207,6 +236,7 @@ class Relay {
   metrics::Counter& database_errors_;
   metrics::Counter& internal_errors_;
   metrics::Histogram& confirm_latency_;
+  metrics::Counter& extended_;
   metrics::Histogram& batch_size_;
   metrics::Gauge& pending_;
   metrics::Gauge& oldest_age_;

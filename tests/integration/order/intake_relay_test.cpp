@@ -19,6 +19,8 @@ namespace paynotify::order::testing {
 namespace {
 
 using namespace std::chrono_literals;
+using paynotify::testing::OrdersDb;
+using paynotify::testing::PgConnString;
 using paynotify::testing::WaitFor;
 
 class OrderIntakeRelayIt : public OrderServiceIt {};
@@ -254,6 +256,53 @@ TEST_F(OrderIntakeRelayIt, RelayHelpersStayIdleWithoutABacklog) {
   EXPECT_EQ(service.Metrics().GetHistogram("paynotify_relay_batch_size", "", {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})
                 .Count(),
             1u);
+}
+
+// Rows committed one by one, each with its NOTIFY, while the relay publishes: the real LISTEN
+// connection reports them between rounds (NotifyListener::Pending) and the relay claims them
+// into its open batch. Every row goes out once, each key in id order, and the outbox empties.
+TEST_F(OrderIntakeRelayIt, RowsArrivingWhileABatchPublishesJoinItEachOnceInKeyOrder) {
+  BindQueue();
+  OrderServiceConfig config = MakeConfig();
+  config.relay.workers = 1;
+  config.relay.core.poll_interval = 1s;  // NOTIFY (or a round) moves the rows, not the poll
+  OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+  constexpr int kKeys = 7;
+  const auto extensions = [&] {
+    return service.Metrics().GetCounter("paynotify_relay_batch_extensions_total", "").Value();
+  };
+  // At least 400 rows, and on until a batch has taken one (a NOTIFY that lands while the relay
+  // waits for confirms): on a loaded machine that may take more rows, never unboundedly many.
+  int rows = 0;
+  {
+    pqxx::connection writer(PgConnString(OrdersDb()));  // as Exec() connects
+    while (rows < 400 || (extensions() == 0 && rows < 20000)) {
+      pqxx::work tx(writer);
+      tx.exec_params0("INSERT INTO mq_message (message_type, business_key1, business_key2) "
+                      "VALUES ('payresult_notify', $1, '60201')",
+                      "cs-round-" + std::to_string(rows % kKeys));
+      tx.exec_params1("SELECT pg_notify($1, '')", config.relay.notify_channel);
+      tx.commit();
+      ++rows;
+      std::this_thread::sleep_for(500us);
+    }
+  }
+  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
+  const auto messages = Drain(rows, 20s, 1000ms);
+  ASSERT_EQ(messages.size(), static_cast<size_t>(rows));
+  std::set<std::string> ids;
+  std::map<std::string, int64_t> last_id_of_key;
+  for (const auto& m : messages) {
+    ids.insert(m.message_id.value_or(""));
+    const auto body = nlohmann::json::parse(m.body);
+    const std::string key = body["businessKey1"].get<std::string>();
+    const int64_t id = body["id"].get<int64_t>();
+    EXPECT_LT(last_id_of_key[key], id) << "key " << key << " out of id order";
+    last_id_of_key[key] = id;
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(rows));  // none twice
+  EXPECT_GT(extensions(), 0) << "no batch took a row that arrived while it published, in " << rows << " rows";
+  EXPECT_EQ(service.Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value(), rows);
 }
 
 TEST_F(OrderIntakeRelayIt, KeepHistoryMovesConfirmedRows) {

@@ -86,6 +86,46 @@ TEST_F(OutboxParkingIt, ClaimSkipsParkedRowsAndKeepsEachKeyInOrder) {
   EXPECT_EQ(stats.parked, 2);   // 2, 3
 }
 
+// A batch's later round (ClaimedBatch::ClaimMore, in the claim's transaction): only rows
+// above the batch's highest id, by the claim's rules; the batch's own rows hold back their
+// keys; rows another relay holds are skipped; one Complete deletes every round's rows, and a
+// batch dropped without it releases them all.
+TEST_F(OutboxParkingIt, ALaterRoundClaimsOnlyNewerRowsByTheClaimsRules) {
+  Row(1, "'cs-a'");
+  Row(2, "'cs-b'");
+  PgOutboxStore store(MakeConfig().database, false);
+  PgOutboxStore other(MakeConfig().database, false);
+  std::unique_ptr<ClaimedBatch> batch = store.Claim(1);
+  ASSERT_EQ(Ids(*batch), (std::vector<int64_t>{1}));
+  std::unique_ptr<ClaimedBatch> held = other.Claim(1);
+  ASSERT_EQ(Ids(*held), (std::vector<int64_t>{2}));
+
+  EXPECT_EQ(batch->ClaimMore(100), 0u) << "2 is another relay's, nothing newer";
+  Row(3, "'cs-a'");  // behind 1, which this batch holds
+  Row(4, "'cs-c'");
+  Row(5, "'cs-d'", ", next_attempt_at", ", now() + interval '1 hour'");  // not due
+  Row(6, "'cs-e'");
+  Row(7, "'cs-f'");
+  EXPECT_EQ(batch->ClaimMore(1), 1u) << "the limit";
+  EXPECT_EQ(Ids(*batch), (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(batch->ClaimMore(100), 2u);
+  EXPECT_EQ(Ids(*batch), (std::vector<int64_t>{1, 4, 6, 7}));
+  PgOutboxStore third(MakeConfig().database, false);
+  EXPECT_TRUE(Ids(*third.Claim(100)).empty()) << "3 behind 1, 5 not due, the rest held";
+
+  // Dropped without Complete (the relay died, or a round failed): every round's rows are due
+  // again.
+  batch.reset();
+  batch = store.Claim(100);
+  EXPECT_EQ(Ids(*batch), (std::vector<int64_t>{1, 4, 6, 7}));
+  Row(8, "'cs-g'");
+  EXPECT_EQ(batch->ClaimMore(100), 1u);
+  batch->Complete({1, 4, 6, 7, 8}, {});
+  held->Complete({2}, {});
+  EXPECT_EQ(Scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM mq_message"), "3,5");
+  EXPECT_THROW(batch->ClaimMore(100), std::logic_error);
+}
+
 // The broker nacks every publish (a queue that rejects publishes once full, with room for
 // none): the real relay retries with back-off and parks the row at relay.max-attempts; the
 // row keeps its error and attempts; counter and gauge say so; nothing moves to history.

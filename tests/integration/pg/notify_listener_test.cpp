@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <thread>
 
 #include <pqxx/pqxx>
 
@@ -94,6 +95,35 @@ TEST(NotifyListener, ReconnectsAfterItsBackendIsTerminatedAndListensAgain) {
 
   // Quiet again, and LISTEN was re-issued on the new connection.
   EXPECT_FALSE(listener.Wait(200ms));
+  Notify(channel);
+  EXPECT_TRUE(listener.Wait(10s));
+}
+
+// Pending() (the relay asks it between a batch's rounds) reads what has arrived without
+// waiting: false when nothing did, true once for a notification, which it consumes. With its
+// backend gone it answers false and does not reconnect: Wait() does that.
+TEST(NotifyListener, PendingTellsWhatArrivedWithoutWaitingOrReconnecting) {
+  const std::string app = UniqueName("pg-listener");
+  const std::string channel = UniqueName("pg.notify");
+  NotifyListener listener(testing::OrdersSettings(app), channel);
+  ASSERT_TRUE(listener.IsConnected());
+  EXPECT_FALSE(listener.Pending());
+  Notify(channel);  // committed: delivered to the listener's socket shortly after
+  bool seen = false;
+  for (const auto deadline = Clock::now() + 10s; !seen && Clock::now() < deadline;) {
+    seen = listener.Pending();
+    if (!seen) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_FALSE(listener.Pending()) << "consumed by the call that saw it";
+  EXPECT_FALSE(listener.Wait(100ms)) << "consumed for Wait() too";
+
+  const std::vector<int> before = testing::BackendsOf(app);
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(testing::TerminateBackend(before[0]));
+  EXPECT_FALSE(listener.Pending());
+  EXPECT_TRUE(testing::BackendsOf(app).empty()) << "Pending() reconnected";
+  EXPECT_TRUE(listener.Wait(10s));  // reconnected: re-poll
   Notify(channel);
   EXPECT_TRUE(listener.Wait(10s));
 }

@@ -13,6 +13,8 @@
 #include <stop_token>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/messages/mq_message.hpp"
 
 namespace paynotify::order {
@@ -59,6 +61,8 @@ class InMemoryOutboxStore : public OutboxStore {
     return rows_.size();
   }
   bool fail_complete = false;
+  bool fail_claim_more = false;
+  int completes = 0;  // Complete() calls that committed
   /// Called at every Claim() with its 1-based number, before claiming; may throw.
   std::function<void(int call)> on_claim;
   std::atomic<int> claims{0};
@@ -76,10 +80,19 @@ class InMemoryOutboxStore : public OutboxStore {
       }
     }
     const std::vector<OutboxRecord>& Records() const override { return records_; }
+    size_t ClaimMore(size_t limit) override {
+      std::lock_guard lock(store_.mutex_);
+      if (store_.fail_claim_more) throw OutboxUnavailable("connection to database lost");
+      if (records_.empty()) return 0;
+      std::vector<OutboxRecord> more = store_.ClaimLocked(limit, records_.back().id);
+      records_.insert(records_.end(), more.begin(), more.end());
+      return more.size();
+    }
     void Complete(const std::vector<int64_t>& confirmed,
                   const std::vector<OutboxRetry>& retries) override {
       std::lock_guard lock(store_.mutex_);
       if (store_.fail_complete) throw OutboxUnavailable("connection to database lost");
+      ++store_.completes;
       for (int64_t id : confirmed) store_.deletes += static_cast<int>(store_.rows_.erase(id));
       for (const auto& retry : retries) {
         Row& row = store_.rows_.at(retry.id);
@@ -106,17 +119,7 @@ class InMemoryOutboxStore : public OutboxStore {
     }
     if (on_claim) on_claim(number);
     std::lock_guard lock(mutex_);
-    std::vector<OutboxRecord> records;
-    std::set<std::string> keys_seen;  // keys with an earlier unparked row
-    for (auto& [id, row] : rows_) {  // std::map: id order
-      if (records.size() >= limit) break;
-      if (row.parked_at) continue;
-      const bool held_back = row.record.business_key1 && !keys_seen.insert(*row.record.business_key1).second;
-      if (held_back || row.locked || row.next_attempt_at > clock_.WallNow()) continue;
-      row.locked = true;
-      records.push_back(row.record);
-    }
-    return std::make_unique<Batch>(*this, std::move(records));
+    return std::make_unique<Batch>(*this, ClaimLocked(limit, 0));
   }
   std::atomic<int> stats_calls{0};  // Stats() calls, by any thread
   OutboxStats Stats() override {
@@ -128,6 +131,22 @@ class InMemoryOutboxStore : public OutboxStore {
   }
 
  private:
+  // Claim's rules, for rows with an id above `above` (ClaimMore: the batch's own rows, still
+  // in the table, hold back their keys). Caller holds mutex_.
+  std::vector<OutboxRecord> ClaimLocked(size_t limit, int64_t above) {
+    std::vector<OutboxRecord> records;
+    std::set<std::string> keys_seen;  // keys with an earlier unparked row
+    for (auto& [id, row] : rows_) {  // std::map: id order
+      if (records.size() >= limit) break;
+      if (row.parked_at) continue;
+      const bool held_back = row.record.business_key1 && !keys_seen.insert(*row.record.business_key1).second;
+      if (held_back || row.locked || id <= above || row.next_attempt_at > clock_.WallNow()) continue;
+      row.locked = true;
+      records.push_back(row.record);
+    }
+    return records;
+  }
+
   const runtime::Clock& clock_;
   std::mutex mutex_;
   std::map<int64_t, Row> rows_;
@@ -772,6 +791,204 @@ TEST(RelayTeamTest, AWaitingHelperIsWokenByAFullBatchAndByAStop) {
   }
   EXPECT_TRUE(returned);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+// ---- a batch's rounds: rows that arrive while it publishes join it ----------------------
+
+/// A WakeSource whose wake-ups the test raises: Wait() and Pending() each take them all.
+class RaisedWakes : public WakeSource {
+ public:
+  std::atomic<int> raised{0};
+  std::atomic<int> pending_calls{0};
+  std::atomic<int> wait_calls{0};
+  bool Wait(milliseconds timeout) override {
+    ++wait_calls;
+    if (raised.exchange(0) > 0) return true;
+    std::this_thread::sleep_for(std::min(timeout, milliseconds(5)));
+    return false;
+  }
+  bool Pending() override {
+    ++pending_calls;
+    return raised.exchange(0) > 0;
+  }
+};
+
+class RelayRoundsTest : public RelayTest {
+ protected:
+  RelayRoundsTest() : rounds_relay_(RoundSettings(), store_, publisher_, wakes_, clock_, registry_) {}
+  static RelaySettings RoundSettings() {
+    RelaySettings s = Settings();
+    s.batch_size = 100;
+    return s;
+  }
+  /// While round `round` (1-based) is published, `arrive` runs (adds rows, raises a wake-up);
+  /// every message is confirmed.
+  void DuringRound(std::function<void(int round)> arrive) {
+    publisher_.behavior = [this, arrive = std::move(arrive)](auto msgs) {
+      arrive(++rounds_seen_);
+      return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kConfirmed));
+    };
+  }
+  std::vector<int64_t> PublishedIds() {
+    std::vector<int64_t> ids;
+    for (const auto& m : publisher_.published) ids.push_back(BodyId(m.body));
+    return ids;
+  }
+  static int64_t BodyId(const std::string& body) { return nlohmann::json::parse(body).at("id").get<int64_t>(); }
+
+  RaisedWakes wakes_;
+  Relay rounds_relay_;
+  int rounds_seen_ = 0;
+};
+
+TEST_F(RelayRoundsTest, ARowThatArrivesWhileTheBatchPublishesJoinsItAndOneCommitCoversBoth) {
+  const int64_t a = store_.Add();
+  int64_t b = 0;
+  DuringRound([&](int round) {
+    if (round != 1) return;
+    b = store_.Add();
+    ++wakes_.raised;
+  });
+  const BatchResult result = rounds_relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 2u);
+  EXPECT_EQ(result.confirmed, 2u);
+  EXPECT_TRUE(result.woken);
+  EXPECT_EQ(store_.Size(), 0u);
+  EXPECT_EQ(store_.completes, 1) << "one delete and commit for both rounds";
+  EXPECT_EQ(rounds_seen_, 2);
+  EXPECT_EQ(PublishedIds(), (std::vector<int64_t>{a, b}));
+  EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 1);
+}
+
+TEST_F(RelayRoundsTest, WithoutAWakeUpTheBatchCompletesAfterItsFirstRound) {
+  store_.Add();
+  DuringRound([&](int) { store_.Add(); });  // arrives, but its NOTIFY has not come yet
+  const BatchResult result = rounds_relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 1u);
+  EXPECT_FALSE(result.woken);
+  EXPECT_EQ(store_.Size(), 1u);
+  EXPECT_EQ(wakes_.pending_calls, 1);
+  EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 0);
+}
+
+TEST_F(RelayRoundsTest, ARoundNotFullyConfirmedEndsTheBatch) {
+  const int64_t a = store_.Add();
+  publisher_.behavior = [&](auto msgs) {
+    store_.Add();
+    ++wakes_.raised;
+    return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kNacked));
+  };
+  const BatchResult result = rounds_relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 1u);
+  EXPECT_EQ(result.retried, 1u);
+  EXPECT_EQ(wakes_.pending_calls, 0) << "the wake-up is left for Run";
+  EXPECT_EQ(store_.Get(a)->record.execute_num, 1);
+  EXPECT_EQ(store_.Size(), 2u);
+}
+
+TEST_F(RelayRoundsTest, RoundsStopAtTheBatchSize) {
+  RelaySettings settings = RoundSettings();
+  settings.batch_size = 5;
+  Relay relay(settings, store_, publisher_, wakes_, clock_, registry_);
+  store_.Add();
+  DuringRound([&](int) {
+    store_.Add();
+    store_.Add();
+    ++wakes_.raised;
+  });
+  const BatchResult result = relay.RunOnce();
+  EXPECT_EQ(result.claimed, 5u);  // 1, then 2, then 2 of the 2 that came: full
+  EXPECT_EQ(rounds_seen_, 3);
+  EXPECT_EQ(store_.completes, 1);
+  EXPECT_EQ(store_.Size(), 2u);
+}
+
+TEST_F(RelayRoundsTest, RoundsStopAtTheirBoundsUnderASteadyFlow) {
+  store_.Add();
+  DuringRound([&](int) {
+    store_.Add();
+    ++wakes_.raised;
+  });
+  EXPECT_EQ(rounds_relay_.RunOnce().claimed, 16u);  // the round bound
+  EXPECT_EQ(store_.completes, 1);
+  rounds_seen_ = 0;
+  DuringRound([&](int) {
+    store_.Add();
+    ++wakes_.raised;
+    clock_.Advance(20ms);  // each round takes 20 ms: the 50 ms bound ends it after three
+  });
+  EXPECT_EQ(rounds_relay_.RunOnce().claimed, 3u);
+  EXPECT_EQ(store_.completes, 2);
+}
+
+// The batch holds a row of key K, so a later row of K is not claimable until that row is
+// deleted: the batch completes without it, and Run claims it at once rather than waiting for
+// a wake-up that this batch already took.
+TEST_F(RelayRoundsTest, ALaterRowOfAKeyTheBatchHoldsIsClaimedRightAfterTheBatch) {
+  const int64_t a = store_.Add("cs-7");
+  int64_t b = 0;
+  DuringRound([&](int round) {
+    if (round != 1) return;
+    b = store_.Add("cs-7");
+    ++wakes_.raised;
+  });
+  const BatchResult result = rounds_relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 1u);
+  EXPECT_TRUE(result.woken);
+  EXPECT_TRUE(store_.Get(b));
+  EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 0);
+
+  // Run: b and c go out together, d (behind c) arrives with a wake-up the batch takes; d
+  // must be claimed before Run ever waits.
+  const int64_t c = store_.Add("cs-8");
+  int64_t d = 0;
+  std::vector<int> waits_at_round;
+  rounds_seen_ = 0;
+  DuringRound([&](int round) {
+    waits_at_round.push_back(wakes_.wait_calls);
+    if (round != 1) return;
+    d = store_.Add("cs-8");
+    ++wakes_.raised;
+  });
+  {
+    std::jthread worker([&](std::stop_token stop) { rounds_relay_.Run(stop); });
+    EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
+  }
+  EXPECT_EQ(PublishedIds(), (std::vector<int64_t>{a, b, c, d}));
+  EXPECT_EQ(waits_at_round, (std::vector<int>{0, 0})) << "Run waited for a wake-up the batch had taken";
+}
+
+TEST_F(RelayRoundsTest, ABrokerLostInALaterRoundKeepsTheEarlierRoundsConfirmed) {
+  const int64_t a = store_.Add();
+  int64_t b = 0;
+  DuringRound([&](int) {
+    b = store_.Add();
+    ++wakes_.raised;
+    publisher_.unavailable = true;  // the next round cannot connect
+  });
+  EXPECT_THROW(rounds_relay_.RunOnce(), PublisherUnavailable);
+  EXPECT_FALSE(store_.Get(a)) << "confirmed in round 1: deleted";
+  ASSERT_TRUE(store_.Get(b));
+  EXPECT_EQ(store_.Get(b)->record.execute_num, 0) << "never published: no attempt counted";
+  EXPECT_EQ(store_.completes, 1);
+  EXPECT_FALSE(rounds_relay_.BrokerUp());
+}
+
+TEST_F(RelayRoundsTest, AFailedClaimInALaterRoundRollsTheWholeBatchBack) {
+  const int64_t a = store_.Add();
+  DuringRound([&](int) {
+    store_.Add();
+    ++wakes_.raised;
+    store_.fail_claim_more = true;
+  });
+  EXPECT_THROW(rounds_relay_.RunOnce(), OutboxUnavailable);
+  EXPECT_TRUE(store_.Get(a)) << "its delete was never committed: published again later";
+  EXPECT_EQ(store_.completes, 0);
+  EXPECT_FALSE(rounds_relay_.DatabaseUp());
+  store_.fail_claim_more = false;
+  publisher_.behavior = nullptr;
+  EXPECT_EQ(rounds_relay_.RunOnce().confirmed, 2u);
+  EXPECT_EQ(store_.Size(), 0u);
 }
 
 }  // namespace
