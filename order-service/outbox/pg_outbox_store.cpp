@@ -1,8 +1,11 @@
 #include "order-service/outbox/pg_outbox_store.hpp"
 
+#include <string>
+
 #include <pqxx/pqxx>
 
 #include "common/pg/array_literal.hpp"
+#include "common/pg/errors.hpp"
 #include "common/pg/failure.hpp"
 
 namespace paynotify::order {
@@ -74,7 +77,8 @@ constexpr std::string_view kStats = R"(
          count(*) FILTER (WHERE parked_at IS NOT NULL)
   FROM mq_message)";
 
-void Prepare(pqxx::connection& conn) {
+void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout) {
+  pqxx::nontransaction(conn).exec0("SET statement_timeout = " + std::to_string(statement_timeout.count()));
   conn.prepare("outbox_claim", std::string(kClaimWhere) + std::string(kClaimOrder));
   conn.prepare("outbox_claim_above",
                std::string(kClaimWhere) + std::string(kClaimAbove) + std::string(kClaimOrder));
@@ -89,6 +93,18 @@ void Prepare(pqxx::connection& conn) {
 // in-doubt commit is an outage (OutboxUnavailable: the relay backs off, unconfirmed rows are
 // published again); anything else is rethrown as it is, a failure retrying will not fix.
 [[noreturn]] void Rethrow(const std::exception& error, pg::ConnectionHolder& holder) {
+  if (pg::SqlState(error) == "57014") {  // query_canceled: our statement_timeout
+    // The transaction is already rolled back; the connection is fine. A statement of ours
+    // that ran this long had a plan made for statistics that no longer fit the table (see
+    // the constructor): refresh them, so the retry is planned for the table as it is.
+    std::string refreshed = "statistics refreshed (ANALYZE mq_message)";
+    try {
+      pqxx::nontransaction(holder.Get()).exec0("ANALYZE mq_message");
+    } catch (const std::exception& analyze_error) {
+      refreshed = "ANALYZE mq_message failed too: " + pg::Translate(analyze_error, holder).detail;
+    }
+    throw OutboxUnavailable(pg::Translate(error, holder).detail + "; " + refreshed);
+  }
   const pg::Failure failure = pg::Translate(error, holder);
   if (failure.kind == pg::ErrorKind::kTransient || failure.kind == pg::ErrorKind::kInDoubt) {
     throw OutboxUnavailable(failure.detail);
@@ -172,8 +188,11 @@ class PgClaimedBatch final : public ClaimedBatch {
 
 }  // namespace
 
-PgOutboxStore::PgOutboxStore(pg::PgSettings settings, bool keep_history)
-    : holder_(std::move(settings), Prepare), keep_history_(keep_history) {}
+PgOutboxStore::PgOutboxStore(pg::PgSettings settings, bool keep_history,
+                             std::chrono::milliseconds statement_timeout)
+    : holder_(std::move(settings),
+              [statement_timeout](pqxx::connection& conn) { Prepare(conn, statement_timeout); }),
+      keep_history_(keep_history) {}
 
 std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {
   std::unique_ptr<pqxx::work> work;

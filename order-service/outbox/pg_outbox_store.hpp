@@ -1,4 +1,6 @@
 #pragma once
+
+#include <chrono>
 /// OutboxStore over PostgreSQL: claims due mq_message rows with FOR UPDATE SKIP LOCKED in
 /// a transaction that stays open while the batch is published, then deletes the confirmed
 /// rows (one statement) and reschedules or parks the others in that same transaction.
@@ -18,8 +20,18 @@ namespace paynotify::order {
 /// the next Claim() or Stats().
 class PgOutboxStore final : public OutboxStore {
  public:
+  /// Every statement on this store's connection is cancelled after this long: the relay's
+  /// statements take milliseconds; one that takes this long has a plan gone wrong.
+  static constexpr std::chrono::milliseconds kStatementTimeout{30000};
+
   /// `keep_history`: move confirmed rows to mq_message_history instead of deleting them.
-  PgOutboxStore(pg::PgSettings settings, bool keep_history);
+  /// `statement_timeout`: see kStatementTimeout (tests shorten it). A statement cancelled by
+  /// it refreshes the table's statistics (ANALYZE mq_message) and throws OutboxUnavailable,
+  /// so the relay backs off and its next claim is planned for the table as it is: a queue
+  /// table ANALYZEd while empty otherwise gives a sudden backlog a claim plan that is
+  /// quadratic in its size (bench/RESULTS.md 15).
+  PgOutboxStore(pg::PgSettings settings, bool keep_history,
+                std::chrono::milliseconds statement_timeout = kStatementTimeout);
 
   std::unique_ptr<ClaimedBatch> Claim(size_t limit) override;
   OutboxStats Stats() override;

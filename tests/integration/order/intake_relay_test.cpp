@@ -23,7 +23,28 @@ using paynotify::testing::OrdersDb;
 using paynotify::testing::PgConnString;
 using paynotify::testing::WaitFor;
 
-class OrderIntakeRelayIt : public OrderServiceIt {};
+class OrderIntakeRelayIt : public OrderServiceIt {
+ protected:
+  /// Once the outbox is empty: reads `rows` messages from the test queue and checks that no
+  /// message_id came twice and each businessKey1 came in id order. Returns the keys seen.
+  size_t ExpectEachOnceInKeyOrder(int rows) {
+    EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
+    const auto messages = Drain(rows, 20s, 1000ms);
+    EXPECT_EQ(messages.size(), static_cast<size_t>(rows));
+    std::set<std::string> ids;
+    std::map<std::string, int64_t> last_id_of_key;
+    for (const auto& m : messages) {
+      ids.insert(m.message_id.value_or(""));
+      const auto body = nlohmann::json::parse(m.body);
+      const std::string key = body["businessKey1"].get<std::string>();
+      const int64_t id = body["id"].get<int64_t>();
+      EXPECT_LT(last_id_of_key[key], id) << "key " << key << " out of id order";
+      last_id_of_key[key] = id;
+    }
+    EXPECT_EQ(ids.size(), static_cast<size_t>(rows));  // none twice
+    return last_id_of_key.size();
+  }
+};
 
 TEST_F(OrderIntakeRelayIt, SignedNotificationPublishesExactlyOneMessageAndDeletesTheRow) {
   BindQueue();
@@ -212,21 +233,7 @@ TEST_F(OrderIntakeRelayIt, RelayWorkersDrainABacklogTogetherEveryRowOnceInKeyOrd
   OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
   ASSERT_EQ(service.relay_workers(), 3u);
 
-  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
-  const auto messages = Drain(kRows, 20s, 1000ms);
-  ASSERT_EQ(messages.size(), static_cast<size_t>(kRows));
-  std::set<std::string> ids;
-  std::map<std::string, int64_t> last_id_of_key;
-  for (const auto& m : messages) {
-    ids.insert(m.message_id.value_or(""));
-    const auto body = nlohmann::json::parse(m.body);
-    const std::string key = body["businessKey1"].get<std::string>();
-    const int64_t id = body["id"].get<int64_t>();
-    EXPECT_LT(last_id_of_key[key], id) << "key " << key << " out of id order";
-    last_id_of_key[key] = id;
-  }
-  EXPECT_EQ(ids.size(), static_cast<size_t>(kRows));  // none twice
-  EXPECT_EQ(last_id_of_key.size(), static_cast<size_t>(kKeys));
+  EXPECT_EQ(ExpectEachOnceInKeyOrder(kRows), static_cast<size_t>(kKeys));
   EXPECT_EQ(service.Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value(), kRows);
   uint64_t confirmed = 0;
   for (size_t i = 0; i < 3; ++i) {
@@ -287,20 +294,7 @@ TEST_F(OrderIntakeRelayIt, RowsArrivingWhileABatchPublishesJoinItEachOnceInKeyOr
       std::this_thread::sleep_for(500us);
     }
   }
-  EXPECT_TRUE(WaitFor([&] { return Scalar("SELECT count(*) FROM mq_message") == "0"; }, 30s));
-  const auto messages = Drain(rows, 20s, 1000ms);
-  ASSERT_EQ(messages.size(), static_cast<size_t>(rows));
-  std::set<std::string> ids;
-  std::map<std::string, int64_t> last_id_of_key;
-  for (const auto& m : messages) {
-    ids.insert(m.message_id.value_or(""));
-    const auto body = nlohmann::json::parse(m.body);
-    const std::string key = body["businessKey1"].get<std::string>();
-    const int64_t id = body["id"].get<int64_t>();
-    EXPECT_LT(last_id_of_key[key], id) << "key " << key << " out of id order";
-    last_id_of_key[key] = id;
-  }
-  EXPECT_EQ(ids.size(), static_cast<size_t>(rows));  // none twice
+  EXPECT_EQ(ExpectEachOnceInKeyOrder(rows), static_cast<size_t>(kKeys));
   EXPECT_GT(extensions(), 0) << "no batch took a row that arrived while it published, in " << rows << " rows";
   EXPECT_EQ(service.Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value(), rows);
 }
