@@ -1,5 +1,6 @@
 #include "order-service/outbox/pg_outbox_store.hpp"
 
+#include <stdexcept>
 #include <string>
 
 #include <pqxx/pqxx>
@@ -50,6 +51,19 @@ constexpr std::string_view kMoveConfirmedToHistory = R"(
          clock_timestamp(), next_attempt_at, created_at
   FROM moved
   ON CONFLICT DO NOTHING)";
+constexpr std::string_view kNoTimeout = "SET LOCAL statement_timeout = 0";
+
+// `sql` with its one parameter, $1::bigint[], replaced by `quoted_array` (for a simple query).
+std::string WithArray(std::string_view sql, const std::string& quoted_array) {
+  constexpr std::string_view kParam = "$1::bigint[]";
+  std::string out(sql);
+  const size_t at = out.find(kParam);
+  if (at == std::string::npos || out.find(kParam, at + 1) != std::string::npos) {
+    throw std::logic_error("WithArray: the statement must use $1::bigint[] exactly once");
+  }
+  return out.replace(at, kParam.size(), quoted_array + "::bigint[]");
+}
+
 // clock_timestamp(), not now(): the back-off counts from the failed attempt, not from the
 // claim (which may be a confirm timeout earlier).
 constexpr std::string_view kScheduleRetry = R"(
@@ -78,12 +92,13 @@ constexpr std::string_view kStats = R"(
   FROM mq_message)";
 
 void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout) {
+  // For the claims (see the constructor). Complete lifts it in its own transaction: a delete
+  // that waits for a lock (a migration) must not be cancelled, or the batch would be
+  // published again every timeout for as long as the lock is held.
   pqxx::nontransaction(conn).exec0("SET statement_timeout = " + std::to_string(statement_timeout.count()));
   conn.prepare("outbox_claim", std::string(kClaimWhere) + std::string(kClaimOrder));
   conn.prepare("outbox_claim_above",
                std::string(kClaimWhere) + std::string(kClaimAbove) + std::string(kClaimOrder));
-  conn.prepare("outbox_delete_confirmed", std::string(kDeleteConfirmed));
-  conn.prepare("outbox_move_confirmed", std::string(kMoveConfirmedToHistory));
   conn.prepare("outbox_schedule_retry", std::string(kScheduleRetry));
   conn.prepare("outbox_park", std::string(kPark));
   conn.prepare("outbox_stats", std::string(kStats));
@@ -93,15 +108,29 @@ void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout
 // in-doubt commit is an outage (OutboxUnavailable: the relay backs off, unconfirmed rows are
 // published again); anything else is rethrown as it is, a failure retrying will not fix.
 [[noreturn]] void Rethrow(const std::exception& error, pg::ConnectionHolder& holder) {
-  if (pg::SqlState(error) == "57014") {  // query_canceled: our statement_timeout
-    // The transaction is already rolled back; the connection is fine. A statement of ours
-    // that ran this long had a plan made for statistics that no longer fit the table (see
-    // the constructor): refresh them, so the retry is planned for the table as it is.
-    std::string refreshed = "statistics refreshed (ANALYZE mq_message)";
-    try {
-      pqxx::nontransaction(holder.Get()).exec0("ANALYZE mq_message");
-    } catch (const std::exception& analyze_error) {
-      refreshed = "ANALYZE mq_message failed too: " + pg::Translate(analyze_error, holder).detail;
+  if (pg::SqlState(error) == "57014") {  // query_canceled: the claim's statement_timeout (or a
+                                          // pg_cancel_backend, for which the ANALYZE is harmless)
+    // The transaction is already rolled back. A claim that ran this long had a plan made for
+    // statistics that no longer fit the table (see the constructor): refresh them, so the
+    // retry is planned for the table as it is. Only the owner (or a superuser) may ANALYZE;
+    // anyone else gets a warning, not an error, so that is checked first.
+    std::string refreshed = "connection lost, statistics not refreshed";
+    if (holder.HasOpenConnection()) {
+      try {
+        pqxx::nontransaction tx(holder.Get());
+        const bool may_analyze = tx.exec1(
+            "SELECT pg_has_role(c.relowner, 'USAGE') OR r.rolsuper FROM pg_class c, pg_roles r "
+            "WHERE c.oid = 'mq_message'::regclass AND r.rolname = current_user")[0].as<bool>();
+        if (may_analyze) {
+          tx.exec0("ANALYZE mq_message");
+          refreshed = "statistics refreshed (ANALYZE mq_message)";
+        } else {
+          refreshed = "statistics NOT refreshed: this role does not own mq_message; run ANALYZE "
+                      "mq_message as its owner, or wait for autovacuum";
+        }
+      } catch (const std::exception& analyze_error) {
+        refreshed = "ANALYZE mq_message failed too: " + pg::Translate(analyze_error, holder).detail;
+      }
     }
     throw OutboxUnavailable(pg::Translate(error, holder).detail + "; " + refreshed);
   }
@@ -159,9 +188,14 @@ class PgClaimedBatch final : public ClaimedBatch {
   void Complete(const std::vector<int64_t>& confirmed, const std::vector<OutboxRetry>& retries) override {
     if (!work_) throw std::logic_error("ClaimedBatch::Complete called twice");
     try {
-      if (!confirmed.empty()) {
-        work_->exec_prepared0(keep_history_ ? "outbox_move_confirmed" : "outbox_delete_confirmed",
-                              pg::ArrayLiteral(confirmed));
+      // No statement_timeout for the completion (see Prepare), sent with the delete as one
+      // simple query: no round trip of its own. The ids are integers, quoted as a literal.
+      if (confirmed.empty()) {
+        work_->exec0(std::string(kNoTimeout));
+      } else {
+        work_->exec0(std::string(kNoTimeout) + ";" +
+                     WithArray(keep_history_ ? kMoveConfirmedToHistory : kDeleteConfirmed,
+                               work_->quote(pg::ArrayLiteral(confirmed))));
       }
       for (const OutboxRetry& retry : retries) {
         if (retry.park) {
@@ -192,7 +226,11 @@ PgOutboxStore::PgOutboxStore(pg::PgSettings settings, bool keep_history,
                              std::chrono::milliseconds statement_timeout)
     : holder_(std::move(settings),
               [statement_timeout](pqxx::connection& conn) { Prepare(conn, statement_timeout); }),
-      keep_history_(keep_history) {}
+      keep_history_(keep_history) {
+  if (statement_timeout <= std::chrono::milliseconds::zero()) {
+    throw std::invalid_argument("PgOutboxStore: statement_timeout must be positive");
+  }
+}
 
 std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {
   std::unique_ptr<pqxx::work> work;

@@ -20,13 +20,15 @@ namespace paynotify::order {
 /// the next Claim() or Stats().
 class PgOutboxStore final : public OutboxStore {
  public:
-  /// Every statement on this store's connection is cancelled after this long: the relay's
-  /// statements take milliseconds; one that takes this long has a plan gone wrong.
+  /// A claim (or the stats query) is cancelled after this long: they take milliseconds, and
+  /// one that takes this long has a plan gone wrong. A completion is never cancelled (it may
+  /// wait for a lock, and its batch must not be published again for that).
   static constexpr std::chrono::milliseconds kStatementTimeout{30000};
 
   /// `keep_history`: move confirmed rows to mq_message_history instead of deleting them.
-  /// `statement_timeout`: see kStatementTimeout (tests shorten it). A statement cancelled by
-  /// it refreshes the table's statistics (ANALYZE mq_message) and throws OutboxUnavailable,
+  /// `statement_timeout`: see kStatementTimeout (tests shorten it; must be positive). A
+  /// statement cancelled by it refreshes the table's statistics (ANALYZE mq_message, when
+  /// this role may) and throws OutboxUnavailable,
   /// so the relay backs off and its next claim is planned for the table as it is: a queue
   /// table ANALYZEd while empty otherwise gives a sudden backlog a claim plan that is
   /// quadratic in its size (bench/RESULTS.md 15).
