@@ -1,5 +1,7 @@
 #include "common/pg/notify_listener.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <thread>
 #include <utility>
 
@@ -13,6 +15,13 @@ namespace paynotify::pg {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+namespace {
+// libpqxx waits in poll() with whole milliseconds, truncated: less than 1 ms left would poll
+// with 0 and return at once, a spin until the deadline. Rounded up, it waits at most 1 ms
+// beyond it instead.
+milliseconds CeilMilliseconds(Clock::duration d) { return std::chrono::ceil<milliseconds>(d); }
+}  // namespace
 
 /// Counts notifications; libpqxx calls it from inside await_notification().
 class NotifyListener::Receiver final : public pqxx::notification_receiver {
@@ -102,9 +111,8 @@ bool NotifyListener::Wait(milliseconds timeout) {
 
     const long before = receiver_->received;
     try {
-      const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
-      const long long us = std::max<long long>(0, left.count());
-      conn_->await_notification(static_cast<long>(us / 1000000), static_cast<long>(us % 1000000));
+      const long long ms = std::max<long long>(0, CeilMilliseconds(deadline - Clock::now()).count());
+      conn_->await_notification(static_cast<long>(ms / 1000), static_cast<long>(ms % 1000) * 1000);
       // A server-side close can surface as a closed connection rather than an exception.
       if (!conn_->is_open() || conn_->backendpid() != backend_pid_) {
         Drop(nullptr);
@@ -120,14 +128,24 @@ bool NotifyListener::Wait(milliseconds timeout) {
   }
 }
 
-bool NotifyListener::Pending() {
+bool NotifyListener::Pending(milliseconds within) {
   if (conn_ == nullptr) return false;
   const long before = receiver_->received;
+  const auto deadline = Clock::now() + within;
   try {
-    conn_->get_notifs();
-    if (!conn_->is_open() || conn_->backendpid() != backend_pid_) {
-      Drop(nullptr);
-      return false;
+    while (true) {
+      const milliseconds left = CeilMilliseconds(deadline - Clock::now());
+      if (left.count() <= 0) {
+        conn_->get_notifs();  // what has arrived, without waiting
+      } else {
+        conn_->await_notification(static_cast<long>(left.count() / 1000), static_cast<long>(left.count() % 1000) * 1000);
+      }
+      if (!conn_->is_open() || conn_->backendpid() != backend_pid_) {
+        Drop(nullptr);
+        return false;
+      }
+      // Woken by other traffic (a notice) before the deadline: wait out the rest.
+      if (receiver_->received != before || left.count() <= 0 || Clock::now() >= deadline) break;
     }
   } catch (const std::exception& error) {
     Drop(&error);

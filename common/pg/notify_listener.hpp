@@ -38,10 +38,11 @@ class NotifyListener {
   /// begun may take up to settings.connect_timeout_s. Never throws for connection problems.
   bool Wait(std::chrono::milliseconds timeout);
 
-  /// Whether a notification has already arrived: reads what the server sent without
-  /// blocking, and consumes the notifications as Wait() does. Never connects (false while
-  /// the connection is down: Wait() reconnects) and never throws.
-  bool Pending();
+  /// Whether a notification arrives within `within` (zero: has already arrived): reads what
+  /// the server sent, waiting at most `within` for it, and consumes the notifications as
+  /// Wait() does. Never connects (false at once while the connection is down: Wait()
+  /// reconnects) and never throws.
+  bool Pending(std::chrono::milliseconds within = std::chrono::milliseconds(0));
 
   /// True while the LISTEN connection is up (as of the last Wait()). Owner thread.
   bool IsConnected() const noexcept;

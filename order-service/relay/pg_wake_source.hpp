@@ -13,7 +13,7 @@ class PgWakeSource final : public WakeSource {
  public:
   PgWakeSource(pg::PgSettings settings, std::string channel) : listener_(std::move(settings), std::move(channel)) {}
   bool Wait(std::chrono::milliseconds timeout) override { return listener_.Wait(timeout); }
-  bool Pending() override { return listener_.Pending(); }
+  bool Pending(std::chrono::milliseconds within) override { return listener_.Pending(within); }
 
  private:
   pg::NotifyListener listener_;

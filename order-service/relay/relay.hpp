@@ -39,10 +39,11 @@ class WakeSource {
   /// Blocks up to `timeout`; true if a notification arrived (false = the poll interval
   /// elapsed). Must not throw for a lost connection (the adapter reconnects).
   virtual bool Wait(std::chrono::milliseconds timeout) = 0;
-  /// Whether a notification has already arrived (consumed as by Wait), without blocking and
-  /// without reconnecting. The relay asks between the rounds of a batch (see RunOnce). A
-  /// source that never answers true (the default) keeps every batch to one claim.
-  virtual bool Pending() { return false; }
+  /// Whether a notification arrives within `within` (zero: has already arrived), consumed as
+  /// by Wait; never reconnects (a source whose connection is down answers false at once). The
+  /// relay asks between the rounds of a batch (see RunOnce). A source that never answers true
+  /// (the default, at once) keeps every batch to one claim.
+  virtual bool Pending(std::chrono::milliseconds /*within*/) { return false; }
 };
 
 /// The relay's settings. The defaults here are THE defaults of the relay.* keys: the config
@@ -154,11 +155,15 @@ class Relay {
   /// back; if it happened after publishing, those rows are published again later).
   ///
   /// A batch may have several rounds: when everything published so far was confirmed and the
-  /// WakeSource says rows arrived meanwhile (Pending), they are claimed into the same
-  /// transaction (ClaimedBatch::ClaimMore) and published at once; the batch completes (one
-  /// delete, one commit) when a round brings nothing new, fails to confirm, fills the batch,
-  /// or the rounds' bounds are reached (relay.cpp). So a row that arrives while the relay
-  /// waits for confirms no longer waits for the batch's commit as well. A broker that cannot
+  /// WakeSource says rows arrived meanwhile or arrive while the batch is open (Pending, for
+  /// the rest of the batch's 50 ms window), they are claimed into the same transaction
+  /// (ClaimedBatch::ClaimMore) and published at once; the batch completes (one delete, one
+  /// commit) when its window passes without a new row, a round brings nothing new, fails to
+  /// confirm, fills the batch, or the rounds' bounds are reached (relay.cpp). So a row that
+  /// arrives while the relay waits for confirms, or after, no longer waits for the batch's
+  /// commit as well (unless it cannot join the batch: a later row of a key the batch holds,
+  /// a lower id committed late; see relay.cpp); a confirmed row's delete waits up to the
+  /// window. A broker that cannot
   /// be reached in a later round ends the batch with the earlier rounds completed, and
   /// throws PublisherUnavailable.
   BatchResult RunOnce();

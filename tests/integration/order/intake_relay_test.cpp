@@ -299,6 +299,37 @@ TEST_F(OrderIntakeRelayIt, RowsArrivingWhileABatchPublishesJoinItEachOnceInKeyOr
   EXPECT_EQ(service.Metrics().GetCounter("paynotify_relay_confirmed_total", "").Value(), rows);
 }
 
+// A batch stays open for new rows for its 50 ms window after its last round: rows committed
+// 10 ms apart (far longer than a publish and its confirm on loopback) join the batch of the
+// first instead of each getting a batch and a commit of its own.
+TEST_F(OrderIntakeRelayIt, RowsArrivingAfterARoundWhileTheBatchIsOpenJoinIt) {
+  BindQueue();
+  OrderServiceConfig config = MakeConfig();
+  config.relay.workers = 1;
+  config.relay.core.poll_interval = 1s;
+  OrderService& service = StartService(config, OrderServiceOptions{.run_http = false, .run_relay = true});
+  constexpr int kRows = 4;
+  {
+    pqxx::connection writer(PgConnString(OrdersDb()));
+    for (int row = 0; row < kRows; ++row) {
+      pqxx::work tx(writer);
+      tx.exec_params0("INSERT INTO mq_message (message_type, business_key1, business_key2) "
+                      "VALUES ('payresult_notify', $1, '60201')",
+                      "cs-open-" + std::to_string(row));
+      tx.exec_params1("SELECT pg_notify($1, '')", config.relay.notify_channel);
+      tx.commit();
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  EXPECT_EQ(ExpectEachOnceInKeyOrder(kRows), static_cast<size_t>(kRows));  // and the outbox empty
+  const auto batches =
+      service.Metrics().GetHistogram("paynotify_relay_batch_size", "", {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000}).Count();
+  // One batch when every row came inside the first batch's window; a loaded machine may split
+  // them in two. A batch per row means rows that came after a round completed it.
+  EXPECT_LE(batches, 2u) << kRows << " rows 10 ms apart";
+  EXPECT_GT(service.Metrics().GetCounter("paynotify_relay_batch_extensions_total", "").Value(), 0);
+}
+
 TEST_F(OrderIntakeRelayIt, KeepHistoryMovesConfirmedRows) {
   BindQueue();
   OrderServiceConfig config = MakeConfig();

@@ -128,6 +128,44 @@ TEST(NotifyListener, PendingTellsWhatArrivedWithoutWaitingOrReconnecting) {
   EXPECT_TRUE(listener.Wait(10s));
 }
 
+// Pending(within) (the relay keeps a batch open that long for new rows) waits up to `within`
+// for a notification: true as soon as one arrives, false once the time has passed, and false
+// at once with the connection gone, without reconnecting.
+TEST(NotifyListener, PendingWithinWaitsThatLongForANotificationAndNoLonger) {
+  const std::string app = UniqueName("pg-listener");
+  const std::string channel = UniqueName("pg.notify");
+  NotifyListener listener(testing::OrdersSettings(app), channel);
+  ASSERT_TRUE(listener.IsConnected());
+
+  auto started = Clock::now();
+  EXPECT_FALSE(listener.Pending(150ms));
+  EXPECT_GE(Clock::now() - started, 150ms) << "it did not wait";
+  EXPECT_LT(Clock::now() - started, 5s);
+
+  std::future<void> sent = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(100ms);
+    Notify(channel);
+  });
+  started = Clock::now();
+  EXPECT_TRUE(listener.Pending(20s));
+  EXPECT_LT(Clock::now() - started, 2s) << "it waited out the time after the notification came";
+  sent.get();
+  EXPECT_FALSE(listener.Pending(std::chrono::milliseconds(0))) << "consumed by the call that saw it";
+
+  const std::vector<int> before = testing::BackendsOf(app);
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(testing::TerminateBackend(before[0]));
+  started = Clock::now();
+  // The server's close reaches the socket shortly after the backend ends; from then on the
+  // answer is false at once (the first call may still wait out its time on a live socket).
+  EXPECT_FALSE(listener.Pending(200ms));
+  EXPECT_FALSE(listener.Pending(20s));
+  EXPECT_LT(Clock::now() - started, 2s) << "it waited on a connection that is gone";
+  EXPECT_FALSE(listener.IsConnected());
+  EXPECT_TRUE(testing::BackendsOf(app).empty()) << "Pending() reconnected";
+  EXPECT_TRUE(listener.Wait(10s));  // reconnected: re-poll
+}
+
 TEST(NotifyListener, AnUnreachableServerIsNotAnErrorOnlyATimeout) {
   PgSettings settings = testing::OrdersSettings();
   settings.port = 1;  // nothing listens there: connection refused at once

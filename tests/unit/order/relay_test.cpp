@@ -796,19 +796,25 @@ TEST(RelayTeamTest, AWaitingHelperIsWokenByAFullBatchAndByAStop) {
 // ---- a batch's rounds: rows that arrive while it publishes join it ----------------------
 
 /// A WakeSource whose wake-ups the test raises: Wait() and Pending() each take them all.
+/// Pending() does not wait; it records how long it was asked to, and runs `while_open` first
+/// (a row arriving while the batch is open).
 class RaisedWakes : public WakeSource {
  public:
   std::atomic<int> raised{0};
   std::atomic<int> pending_calls{0};
   std::atomic<int> wait_calls{0};
+  std::vector<milliseconds> pending_within;
+  std::function<void()> while_open;
   bool Wait(milliseconds timeout) override {
     ++wait_calls;
     if (raised.exchange(0) > 0) return true;
     std::this_thread::sleep_for(std::min(timeout, milliseconds(5)));
     return false;
   }
-  bool Pending() override {
+  bool Pending(milliseconds within) override {
     ++pending_calls;
+    pending_within.push_back(within);
+    if (raised.load() == 0 && while_open) while_open();
     return raised.exchange(0) > 0;
   }
 };
@@ -862,13 +868,46 @@ TEST_F(RelayRoundsTest, ARowThatArrivesWhileTheBatchPublishesJoinsItAndOneCommit
 
 TEST_F(RelayRoundsTest, WithoutAWakeUpTheBatchCompletesAfterItsFirstRound) {
   store_.Add();
-  DuringRound([&](int) { store_.Add(); });  // arrives, but its NOTIFY has not come yet
+  DuringRound([&](int) { store_.Add(); });  // arrives, but its NOTIFY never comes
   const BatchResult result = rounds_relay_.RunOnce();
   EXPECT_EQ(result.claimed, 1u);
   EXPECT_FALSE(result.woken);
   EXPECT_EQ(store_.Size(), 1u);
   EXPECT_EQ(wakes_.pending_calls, 1);
   EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 0);
+}
+
+// The batch's commit is not on any message's path, so after its round the batch stays open
+// for the rest of its 50 ms window: a row announced meanwhile is published at once, and the
+// delete waits for the window to pass without a new row.
+TEST_F(RelayRoundsTest, TheBatchStaysOpenForItsWindowAndARowArrivingThenJoinsIt) {
+  const int64_t a = store_.Add();
+  int64_t b = 0;
+  DuringRound([&](int) { clock_.Advance(2ms); });  // each round's publish takes 2 ms
+  wakes_.while_open = [&] {
+    if (b != 0) {
+      clock_.Advance(milliseconds(48 - 4));  // the rest of the window passes: no new row
+      return;
+    }
+    b = store_.Add();
+    ++wakes_.raised;
+  };
+  const BatchResult result = rounds_relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 2u);
+  EXPECT_EQ(result.confirmed, 2u);
+  EXPECT_EQ(store_.completes, 1) << "one delete and commit for both";
+  EXPECT_EQ(PublishedIds(), (std::vector<int64_t>{a, b}));
+  EXPECT_EQ(wakes_.pending_within, (std::vector<milliseconds>{48ms, 46ms}))
+      << "it waits for what is left of the window, no longer";
+  EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 1);
+}
+
+TEST_F(RelayRoundsTest, ABatchWhoseWindowHasPassedCompletesWithoutWaiting) {
+  store_.Add();
+  DuringRound([&](int) { clock_.Advance(50ms); });  // a slow confirm used the whole window
+  EXPECT_EQ(rounds_relay_.RunOnce().confirmed, 1u);
+  EXPECT_EQ(wakes_.pending_calls, 0);
+  EXPECT_EQ(store_.completes, 1);
 }
 
 TEST_F(RelayRoundsTest, ARoundNotFullyConfirmedEndsTheBatch) {
