@@ -95,7 +95,12 @@ void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout
   // For the claims (see the constructor). Complete lifts it in its own transaction: a delete
   // that waits for a lock (a migration) must not be cancelled, or the batch would be
   // published again every timeout for as long as the lock is held.
-  pqxx::nontransaction(conn).exec0("SET statement_timeout = " + std::to_string(statement_timeout.count()));
+  // A claim's transaction is idle while its rows are published and confirmed (up to
+  // relay.confirm-timeout) and while the batch stays open for new rows (the relay's window,
+  // 50 ms): a server-wide idle_in_transaction_session_timeout shorter than that would end
+  // the session under every batch, and every confirmed row would be published again.
+  pqxx::nontransaction(conn).exec0("SET statement_timeout = " + std::to_string(statement_timeout.count()) +
+                                   "; SET idle_in_transaction_session_timeout = 0");
   conn.prepare("outbox_claim", std::string(kClaimWhere) + std::string(kClaimOrder));
   conn.prepare("outbox_claim_above",
                std::string(kClaimWhere) + std::string(kClaimAbove) + std::string(kClaimOrder));
