@@ -265,7 +265,8 @@ BatchResult Relay::RunOnce() {
     if (!wake_.Pending(duration_cast<milliseconds>(kExtendAtMost - open_for))) break;
     // The wake-up is taken here. A row it announced that ClaimMore cannot take (a lower id
     // committed late, a later row of a key this batch holds) is claimed right after this
-    // batch completes, as if the wake-up had come then (Run does not wait).
+    // batch completes (at once if nothing joined; else at the end of its window), as if the
+    // wake-up had come then (Run does not wait).
     result.woken = true;
     const size_t added = StoreCall([&] { return batch->ClaimMore(settings_.batch_size - records.size()); });
     if (added == 0) break;
