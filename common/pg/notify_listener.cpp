@@ -17,10 +17,13 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
-// libpqxx waits in poll() with whole milliseconds, truncated: less than 1 ms left would poll
-// with 0 and return at once, a spin until the deadline. Rounded up, it waits at most 1 ms
-// beyond it instead.
-milliseconds CeilMilliseconds(Clock::duration d) { return std::chrono::ceil<milliseconds>(d); }
+// Waits on `conn` for notifications until `deadline` (at once if it has passed). libpqxx
+// waits in poll() with whole milliseconds, truncated: less than 1 ms left would poll with 0
+// and return at once, a spin until the deadline. Rounded up, it waits at most 1 ms beyond it.
+void AwaitUntil(pqxx::connection& conn, Clock::time_point deadline) {
+  const long long ms = std::max<long long>(0, std::chrono::ceil<milliseconds>(deadline - Clock::now()).count());
+  conn.await_notification(static_cast<long>(ms / 1000), static_cast<long>(ms % 1000) * 1000);
+}
 }  // namespace
 
 /// Counts notifications; libpqxx calls it from inside await_notification().
@@ -111,8 +114,7 @@ bool NotifyListener::Wait(milliseconds timeout) {
 
     const long before = receiver_->received;
     try {
-      const long long ms = std::max<long long>(0, CeilMilliseconds(deadline - Clock::now()).count());
-      conn_->await_notification(static_cast<long>(ms / 1000), static_cast<long>(ms % 1000) * 1000);
+      AwaitUntil(*conn_, deadline);
       // A server-side close can surface as a closed connection rather than an exception.
       if (!conn_->is_open() || conn_->backendpid() != backend_pid_) {
         Drop(nullptr);
@@ -134,18 +136,18 @@ bool NotifyListener::Pending(milliseconds within) {
   const auto deadline = Clock::now() + within;
   try {
     while (true) {
-      const milliseconds left = CeilMilliseconds(deadline - Clock::now());
-      if (left.count() <= 0) {
-        conn_->get_notifs();  // what has arrived, without waiting
+      const bool waited = Clock::now() < deadline;
+      if (waited) {
+        AwaitUntil(*conn_, deadline);
       } else {
-        conn_->await_notification(static_cast<long>(left.count() / 1000), static_cast<long>(left.count() % 1000) * 1000);
+        conn_->get_notifs();  // what has arrived, without waiting
       }
       if (!conn_->is_open() || conn_->backendpid() != backend_pid_) {
         Drop(nullptr);
         return false;
       }
       // Woken by other traffic (a notice) before the deadline: wait out the rest.
-      if (receiver_->received != before || left.count() <= 0 || Clock::now() >= deadline) break;
+      if (receiver_->received != before || !waited || Clock::now() >= deadline) break;
     }
   } catch (const std::exception& error) {
     Drop(&error);
