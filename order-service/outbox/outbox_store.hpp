@@ -66,7 +66,8 @@ class ClaimedBatch {
   /// far, and appends them to Records() (earlier elements stay where they are). The batch's
   /// own rows are still in the table, so they hold back the later rows of their keys. A row
   /// with a lower id that became due meanwhile is left to the next Claim(). Returns how many
-  /// were added (0 is fine). Throws like Claim(); the transaction is then lost, and the whole
+  /// were added (0 is fine; a store may also decline, as PgOutboxStore does after a slow
+  /// claim, so that the next Claim() is planned afresh). Throws like Claim(); the transaction is then lost, and the whole
   /// batch rolls back when it is destroyed.
   virtual size_t ClaimMore(size_t limit) = 0;
   /// In the claim's own transaction: deletes `confirmed` in one statement (or moves them to

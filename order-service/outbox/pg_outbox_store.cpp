@@ -1,13 +1,16 @@
 #include "order-service/outbox/pg_outbox_store.hpp"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include <pqxx/pqxx>
 
+#include "common/log/log.hpp"
 #include "common/pg/array_literal.hpp"
 #include "common/pg/errors.hpp"
 #include "common/pg/failure.hpp"
+#include "common/text/escape.hpp"
 
 namespace paynotify::order {
 
@@ -83,13 +86,22 @@ constexpr std::string_view kPark = R"(
       execute_date = clock_timestamp(),
       parked_at = clock_timestamp()
   WHERE id = $1)";
-// Read from the table, not counted in memory: true across restarts and across relays.
+// Read from the table, not counted in memory: true across restarts and across relays. With
+// what the planner believes about the table (PlannerView) and whether this role may ANALYZE
+// it (only its owner or a superuser may; anyone else gets a warning, not an error).
 constexpr std::string_view kStats = R"(
-  SELECT count(*) FILTER (WHERE parked_at IS NULL),
-         COALESCE((EXTRACT(EPOCH FROM (now() - min(created_at) FILTER (WHERE parked_at IS NULL)))
-                   * 1000)::bigint, 0),
-         count(*) FILTER (WHERE parked_at IS NOT NULL)
-  FROM mq_message)";
+  WITH counted AS (
+    SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,
+           COALESCE((EXTRACT(EPOCH FROM (now() - min(created_at) FILTER (WHERE parked_at IS NULL)))
+                     * 1000)::bigint, 0) AS oldest_ms,
+           count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked
+    FROM mq_message)
+  SELECT counted.pending, counted.oldest_ms, counted.parked,
+         c.reltuples::float8, c.relpages::bigint,
+         pg_relation_size(c.oid) / current_setting('block_size')::bigint,
+         pg_has_role(c.relowner, 'USAGE') OR r.rolsuper
+  FROM counted, pg_class c, pg_roles r
+  WHERE c.oid = 'mq_message'::regclass AND r.rolname = current_user)";
 
 void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout) {
   // For the claims (see the constructor). Complete lifts it in its own transaction: a delete
@@ -109,6 +121,23 @@ void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout
   conn.prepare("outbox_stats", std::string(kStats));
 }
 
+// ANALYZE mq_message, so that the next claim is planned for the table as it is (see
+// planner_statistics.hpp); says what it did, for the log. Only the owner (or a superuser) may
+// ANALYZE; anyone else gets a warning, not an error, so that is checked first. Throws what
+// the statements throw.
+std::string RefreshStatistics(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn, "paynotify_relay_analyze");
+  const bool may_analyze = tx.exec1(
+      "SELECT pg_has_role(c.relowner, 'USAGE') OR r.rolsuper FROM pg_class c, pg_roles r "
+      "WHERE c.oid = 'mq_message'::regclass AND r.rolname = current_user")[0].as<bool>();
+  if (!may_analyze) {
+    return "statistics NOT refreshed: this role does not own mq_message; run ANALYZE mq_message "
+           "as its owner, or wait for autovacuum";
+  }
+  tx.exec0("ANALYZE mq_message");
+  return "statistics refreshed (ANALYZE mq_message)";
+}
+
 // The relay's policy over the one translation (pg::Translate): a transient failure or an
 // in-doubt commit is an outage (OutboxUnavailable: the relay backs off, unconfirmed rows are
 // published again); anything else is rethrown as it is, a failure retrying will not fix.
@@ -117,22 +146,11 @@ void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout
                                           // pg_cancel_backend, for which the ANALYZE is harmless)
     // The transaction is already rolled back. A claim that ran this long had a plan made for
     // statistics that no longer fit the table (see the constructor): refresh them, so the
-    // retry is planned for the table as it is. Only the owner (or a superuser) may ANALYZE;
-    // anyone else gets a warning, not an error, so that is checked first.
+    // retry is planned for the table as it is.
     std::string refreshed = "connection lost, statistics not refreshed";
     if (holder.HasOpenConnection()) {
       try {
-        pqxx::nontransaction tx(holder.Get());
-        const bool may_analyze = tx.exec1(
-            "SELECT pg_has_role(c.relowner, 'USAGE') OR r.rolsuper FROM pg_class c, pg_roles r "
-            "WHERE c.oid = 'mq_message'::regclass AND r.rolname = current_user")[0].as<bool>();
-        if (may_analyze) {
-          tx.exec0("ANALYZE mq_message");
-          refreshed = "statistics refreshed (ANALYZE mq_message)";
-        } else {
-          refreshed = "statistics NOT refreshed: this role does not own mq_message; run ANALYZE "
-                      "mq_message as its owner, or wait for autovacuum";
-        }
+        refreshed = RefreshStatistics(holder.Get());
       } catch (const std::exception& analyze_error) {
         refreshed = "ANALYZE mq_message failed too: " + pg::Translate(analyze_error, holder).detail;
       }
@@ -144,6 +162,24 @@ void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout
     throw OutboxUnavailable(failure.detail);
   }
   throw;
+}
+
+struct StatsRow {
+  OutboxStats stats;
+  PlannerView planner;
+};
+
+StatsRow ReadStats(pqxx::connection& conn) {
+  pqxx::read_transaction tx(conn, "paynotify_relay_stats");
+  const pqxx::row row = tx.exec_prepared1("outbox_stats");
+  StatsRow out;
+  out.stats = OutboxStats{row[0].as<int64_t>(), std::chrono::milliseconds(row[1].as<int64_t>()),
+                          row[2].as<int64_t>()};
+  out.planner = PlannerView{.reltuples = row[3].as<double>(),
+                            .relpages = row[4].as<int64_t>(),
+                            .current_pages = row[5].as<int64_t>(),
+                            .rows = out.stats.pending + out.stats.parked};
+  return out;
 }
 
 std::optional<std::string> OptionalText(const pqxx::field& field) {
@@ -166,11 +202,29 @@ void AppendRecords(const pqxx::result& rows, std::vector<OutboxRecord>& records)
   }
 }
 
+// Runs one claim statement (Claim or ClaimMore). Claims take milliseconds; one that takes
+// `slow_claim` or longer may have been planned over statistics the table has outgrown (it
+// filled faster than the last check saw): it sets `check_statistics`, so that the batch
+// extends no further and the next Claim() checks them first.
+template <typename Statement>
+pqxx::result TimedClaim(bool& check_statistics, std::chrono::milliseconds slow_claim, Statement&& statement) {
+  const auto started = std::chrono::steady_clock::now();
+  pqxx::result rows = statement();
+  if (std::chrono::steady_clock::now() - started >= slow_claim) check_statistics = true;
+  return rows;
+}
+
 class PgClaimedBatch final : public ClaimedBatch {
  public:
   PgClaimedBatch(pg::ConnectionHolder& holder, std::unique_ptr<pqxx::work> work,
-                 std::vector<OutboxRecord> records, bool keep_history)
-      : holder_(holder), work_(std::move(work)), records_(std::move(records)), keep_history_(keep_history) {}
+                 std::vector<OutboxRecord> records, bool keep_history, bool& check_statistics,
+                 std::chrono::milliseconds slow_claim)
+      : holder_(holder),
+        work_(std::move(work)),
+        records_(std::move(records)),
+        keep_history_(keep_history),
+        check_statistics_(check_statistics),
+        slow_claim_(slow_claim) {}
 
   ~PgClaimedBatch() override { work_.reset(); }  // not completed: rollback releases the claim
 
@@ -178,10 +232,17 @@ class PgClaimedBatch final : public ClaimedBatch {
 
   size_t ClaimMore(size_t limit) override {
     if (!work_) throw std::logic_error("ClaimedBatch::ClaimMore after Complete");
-    if (limit == 0 || records_.empty()) return 0;
+    // A claim statement was slow: rather than another one over what may be the same plan
+    // (6 s after a 1 s claim in RESULTS.md 17), the batch completes and the next Claim()
+    // checks the statistics first.
+    if (limit == 0 || records_.empty() || check_statistics_) return 0;
     const size_t before = records_.size();
     try {
-      AppendRecords(work_->exec_prepared("outbox_claim_above", static_cast<int64_t>(limit), records_.back().id),
+      AppendRecords(TimedClaim(check_statistics_, slow_claim_,
+                               [&] {
+                                 return work_->exec_prepared("outbox_claim_above", static_cast<int64_t>(limit),
+                                                             records_.back().id);
+                               }),
                     records_);
     } catch (const std::exception& e) {
       work_.reset();
@@ -223,32 +284,69 @@ class PgClaimedBatch final : public ClaimedBatch {
   std::unique_ptr<pqxx::work> work_;
   std::vector<OutboxRecord> records_;
   bool keep_history_;
+  bool& check_statistics_;  // the store's: see TimedClaim
+  std::chrono::milliseconds slow_claim_;
 };
 
 }  // namespace
 
 PgOutboxStore::PgOutboxStore(pg::PgSettings settings, bool keep_history,
-                             std::chrono::milliseconds statement_timeout)
+                             std::chrono::milliseconds statement_timeout, std::chrono::milliseconds slow_claim)
     : holder_(std::move(settings),
-              [statement_timeout](pqxx::connection& conn) { Prepare(conn, statement_timeout); }),
-      keep_history_(keep_history) {
+              [this, statement_timeout](pqxx::connection& conn) {
+                Prepare(conn, statement_timeout);
+                // A new connection (start-up, or back from an outage) may meet a backlog that
+                // built up meanwhile: its first claim checks the statistics first.
+                check_statistics_ = true;
+              }),
+      keep_history_(keep_history),
+      slow_claim_(slow_claim) {
   if (statement_timeout <= std::chrono::milliseconds::zero()) {
     throw std::invalid_argument("PgOutboxStore: statement_timeout must be positive");
   }
 }
 
+void PgOutboxStore::RefreshStatisticsIfStale(pqxx::connection& conn, const PlannerView& planner) {
+  if (!StatisticsAreStale(planner)) return;
+  const auto now = std::chrono::steady_clock::now();
+  // An ANALYZE fixes them for good unless the table outgrows them again; one that could not
+  // (a role that does not own the table) must not be retried, and logged, at every check.
+  if (last_refresh_ && now - *last_refresh_ < kRefreshAtMostEvery) return;
+  last_refresh_ = now;
+  const std::optional<double> believed = PlannerRowEstimate(planner);
+  std::string outcome;
+  try {
+    outcome = RefreshStatistics(conn);
+  } catch (const std::exception& e) {
+    // Not an outage by itself: the claim that follows reports one if there is one.
+    outcome = "ANALYZE mq_message failed: " + pg::Translate(e, holder_).detail;
+  }
+  log::Get("pg")->warn(
+      "outbox statistics stale application_name={}: the planner sizes mq_message at about {:.0f} "
+      "row(s), it holds {} (statistics taken over {} pages, {} now); {}",
+      text::Printable(holder_.Settings().application_name), believed.value_or(0), planner.rows,
+      planner.relpages, planner.current_pages, outcome);
+}
+
 std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {
   std::unique_ptr<pqxx::work> work;
   try {
-    work = std::make_unique<pqxx::work>(holder_.Get(), "paynotify_relay_claim");
-    const pqxx::result rows = work->exec_prepared("outbox_claim", static_cast<int64_t>(limit));
+    pqxx::connection& conn = holder_.Get();
+    if (check_statistics_) {
+      RefreshStatisticsIfStale(conn, ReadStats(conn).planner);
+      check_statistics_ = false;
+    }
+    work = std::make_unique<pqxx::work>(conn, "paynotify_relay_claim");
     std::vector<OutboxRecord> records;
-    AppendRecords(rows, records);
+    AppendRecords(TimedClaim(check_statistics_, slow_claim_,
+                             [&] { return work->exec_prepared("outbox_claim", static_cast<int64_t>(limit)); }),
+                  records);
     if (records.empty()) {
       work->commit();  // nothing claimed: end the transaction now rather than hold it open
       work.reset();
     }
-    return std::make_unique<PgClaimedBatch>(holder_, std::move(work), std::move(records), keep_history_);
+    return std::make_unique<PgClaimedBatch>(holder_, std::move(work), std::move(records), keep_history_,
+                                            check_statistics_, slow_claim_);
   } catch (const std::exception& e) {
     work.reset();
     Rethrow(e, holder_);
@@ -257,10 +355,10 @@ std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {
 
 OutboxStats PgOutboxStore::Stats() {
   try {
-    pqxx::read_transaction tx(holder_.Get(), "paynotify_relay_stats");
-    const pqxx::row row = tx.exec_prepared1("outbox_stats");
-    return OutboxStats{row[0].as<int64_t>(), std::chrono::milliseconds(row[1].as<int64_t>()),
-                       row[2].as<int64_t>()};
+    pqxx::connection& conn = holder_.Get();
+    const StatsRow row = ReadStats(conn);
+    RefreshStatisticsIfStale(conn, row.planner);
+    return row.stats;
   } catch (const std::exception& e) {
     Rethrow(e, holder_);
   }

@@ -8,11 +8,13 @@
 /// one at a time, and each business_key1 has at most one row claimed at a time. Needs the
 /// parked_at column and partial indexes of sql/orders/003_outbox_parked.sql.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/pg/connection.hpp"
 #include "common/pg/settings.hpp"
 #include "order-service/outbox/outbox_store.hpp"
+#include "order-service/outbox/planner_statistics.hpp"
 
 namespace paynotify::order {
 
@@ -25,15 +27,30 @@ class PgOutboxStore final : public OutboxStore {
   /// wait for a lock, and its batch must not be published again for that).
   static constexpr std::chrono::milliseconds kStatementTimeout{30000};
 
+  /// A claim statement that takes this long (claims take milliseconds: 7 ms for 2,000 rows)
+  /// makes the next claim check the statistics first (see below).
+  static constexpr std::chrono::milliseconds kSlowClaim{100};
+  /// The statistics are refreshed at most this often by the checks below (not by a timeout).
+  static constexpr std::chrono::seconds kRefreshAtMostEvery{10};
+
   /// `keep_history`: move confirmed rows to mq_message_history instead of deleting them.
-  /// `statement_timeout`: see kStatementTimeout (tests shorten it; must be positive). A
-  /// statement cancelled by it refreshes the table's statistics (ANALYZE mq_message, when
-  /// this role may) and throws OutboxUnavailable,
-  /// so the relay backs off and its next claim is planned for the table as it is: a queue
-  /// table ANALYZEd while empty otherwise gives a sudden backlog a claim plan that is
-  /// quadratic in its size (bench/RESULTS.md 15).
+  ///
+  /// A queue table ANALYZEd while it held only dead rows gives a sudden backlog a claim plan
+  /// that is quadratic in its size (bench/RESULTS.md 15 and 17). So the store compares what
+  /// the planner believes with what the table holds (planner_statistics.hpp) and runs ANALYZE
+  /// mq_message (when this role may; a warning in the log either way) when they differ
+  /// more than fourfold: in every Stats(), before the first claim on each connection, and
+  /// before the claim that follows a claim statement (Claim or ClaimMore) that took
+  /// `slow_claim` or longer; the batch of that statement extends no further (ClaimMore
+  /// returns 0). Tests change `slow_claim` (0: every claim counts as slow).
+  ///
+  /// `statement_timeout`: see kStatementTimeout (tests shorten it; must be positive). What
+  /// the checks miss, it bounds: a statement cancelled by it refreshes the statistics too and
+  /// throws OutboxUnavailable, so the relay backs off and its next claim is planned for the
+  /// table as it is.
   PgOutboxStore(pg::PgSettings settings, bool keep_history,
-                std::chrono::milliseconds statement_timeout = kStatementTimeout);
+                std::chrono::milliseconds statement_timeout = kStatementTimeout,
+                std::chrono::milliseconds slow_claim = kSlowClaim);
 
   std::unique_ptr<ClaimedBatch> Claim(size_t limit) override;
   OutboxStats Stats() override;
@@ -43,8 +60,14 @@ class PgOutboxStore final : public OutboxStore {
   void Connect() { pg::ConnectAtStart(holder_); }
 
  private:
+  void RefreshStatisticsIfStale(pqxx::connection& conn, const PlannerView& planner);
+
   pg::ConnectionHolder holder_;
   bool keep_history_;
+  std::chrono::milliseconds slow_claim_;
+  bool check_statistics_ = true;  // before the next claim: set on connecting and by a slow claim
+                                  // statement (its batch then extends no further)
+  std::optional<std::chrono::steady_clock::time_point> last_refresh_;
 };
 
 }  // namespace paynotify::order
