@@ -87,8 +87,7 @@ constexpr std::string_view kPark = R"(
       parked_at = clock_timestamp()
   WHERE id = $1)";
 // Read from the table, not counted in memory: true across restarts and across relays. With
-// what the planner believes about the table (PlannerView) and whether this role may ANALYZE
-// it (only its owner or a superuser may; anyone else gets a warning, not an error).
+// the size its statistics describe (PlannerView).
 constexpr std::string_view kStats = R"(
   WITH counted AS (
     SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,
@@ -313,7 +312,6 @@ void PgOutboxStore::RefreshStatisticsIfStale(pqxx::connection& conn, const Plann
   // (a role that does not own the table) must not be retried, and logged, at every check.
   if (last_refresh_ && now - *last_refresh_ < kRefreshAtMostEvery) return;
   last_refresh_ = now;
-  const std::optional<double> believed = PlannerRowEstimate(planner);
   std::string outcome;
   try {
     outcome = RefreshStatistics(conn);
@@ -322,10 +320,10 @@ void PgOutboxStore::RefreshStatisticsIfStale(pqxx::connection& conn, const Plann
     outcome = "ANALYZE mq_message failed: " + pg::Translate(e, holder_).detail;
   }
   log::Get("pg")->warn(
-      "outbox statistics stale application_name={}: the planner sizes mq_message at about {:.0f} "
-      "row(s), it holds {} (statistics taken over {} pages, {} now); {}",
-      text::Printable(holder_.Settings().application_name), believed.value_or(0), planner.rows,
-      planner.relpages, planner.current_pages, outcome);
+      "outbox statistics stale application_name={}: they describe about {:.0f} row(s) in "
+      "mq_message, it holds {} (reltuples {:.0f} over {} pages, {} pages now); {}",
+      text::Printable(holder_.Settings().application_name), RowsDescribed(planner), planner.rows,
+      planner.reltuples, planner.relpages, planner.current_pages, outcome);
 }
 
 std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {

@@ -36,10 +36,11 @@ class PgOutboxStore final : public OutboxStore {
   /// `keep_history`: move confirmed rows to mq_message_history instead of deleting them.
   ///
   /// A queue table ANALYZEd while it held only dead rows gives a sudden backlog a claim plan
-  /// that is quadratic in its size (bench/RESULTS.md 15 and 17). So the store compares what
-  /// the planner believes with what the table holds (planner_statistics.hpp) and runs ANALYZE
-  /// mq_message (when this role may; a warning in the log either way) when they differ
-  /// more than fourfold: in every Stats(), before the first claim on each connection, and
+  /// that is quadratic in its size; one truncated while empty, a plan that reads all of it
+  /// (bench/RESULTS.md 15 and 17). So the store compares the rows its statistics describe
+  /// with the rows it holds (planner_statistics.hpp) and runs ANALYZE mq_message (when this
+  /// role may; a warning in the log either way) when they differ more than fourfold: in
+  /// every Stats(), before the first claim on each connection, and
   /// before the claim that follows a claim statement (Claim or ClaimMore) that took
   /// `slow_claim` or longer; the batch of that statement extends no further (ClaimMore
   /// returns 0). Tests change `slow_claim` (0: every claim counts as slow).
