@@ -316,7 +316,8 @@ void PgOutboxStore::RefreshStatisticsIfStale(pqxx::connection& conn, const Plann
   try {
     outcome = RefreshStatistics(conn);
   } catch (const std::exception& e) {
-    // Not an outage by itself: the claim that follows reports one if there is one.
+    // Not an outage by itself: the claim that follows reports one if there is one. `conn`
+    // is not used after this (Translate drops a lost connection).
     outcome = "ANALYZE mq_message failed: " + pg::Translate(e, holder_).detail;
   }
   log::Get("pg")->warn(
@@ -329,12 +330,13 @@ void PgOutboxStore::RefreshStatisticsIfStale(pqxx::connection& conn, const Plann
 std::unique_ptr<ClaimedBatch> PgOutboxStore::Claim(size_t limit) {
   std::unique_ptr<pqxx::work> work;
   try {
-    pqxx::connection& conn = holder_.Get();
     if (check_statistics_) {
+      pqxx::connection& conn = holder_.Get();
       RefreshStatisticsIfStale(conn, ReadStats(conn).planner);
       check_statistics_ = false;
     }
-    work = std::make_unique<pqxx::work>(conn, "paynotify_relay_claim");
+    // Get() again: a failed ANALYZE may have dropped a lost connection (pg::Translate).
+    work = std::make_unique<pqxx::work>(holder_.Get(), "paynotify_relay_claim");
     std::vector<OutboxRecord> records;
     AppendRecords(TimedClaim(check_statistics_, slow_claim_,
                              [&] { return work->exec_prepared("outbox_claim", static_cast<int64_t>(limit)); }),
