@@ -42,8 +42,11 @@ class PgOutboxStore final : public OutboxStore {
   /// role may; a warning in the log either way) when they differ more than fourfold: in
   /// every Stats(), before the first claim on each connection, and
   /// before the claim that follows a claim statement (Claim or ClaimMore) that took
-  /// `slow_claim` or longer; the batch of that statement extends no further (ClaimMore
-  /// returns 0). Tests change `slow_claim` (0: every claim counts as slow).
+  /// `slow_claim` or longer; the batch of that statement, if it holds
+  /// kStaleStatisticsMinRows rows or more, extends no further (ClaimMore returns 0). A check
+  /// that fails is logged and the claim goes ahead. Per store, at most every
+  /// kRefreshAtMostEvery: several relays (or replicas) that find the statistics stale at
+  /// once may each run one ANALYZE. Tests change `slow_claim` (0: every claim counts as slow).
   ///
   /// `statement_timeout`: see kStatementTimeout (tests shorten it; must be positive). What
   /// the checks miss, it bounds: a statement cancelled by it refreshes the statistics too and
@@ -62,12 +65,13 @@ class PgOutboxStore final : public OutboxStore {
 
  private:
   void RefreshStatisticsIfStale(pqxx::connection& conn, const PlannerView& planner);
+  void CheckStatisticsBeforeClaim(pqxx::connection& conn) noexcept;
 
   pg::ConnectionHolder holder_;
   bool keep_history_;
   std::chrono::milliseconds slow_claim_;
   bool check_statistics_ = true;  // before the next claim: set on connecting and by a slow claim
-                                  // statement (its batch then extends no further)
+                                  // statement
   std::optional<std::chrono::steady_clock::time_point> last_refresh_;
 };
 
