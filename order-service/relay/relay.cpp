@@ -21,9 +21,12 @@ using std::chrono::milliseconds;
 // That bounds what is published again when the relay dies, how long the claim's row locks
 // are held, and how long a row that cannot join the batch waits: a later row of a key the
 // batch holds, or a lower id committed late (ClaimMore takes only ids above the batch's).
-// When its wake-up brings nothing else, the batch completes at once and the row is claimed
-// right after (BatchResult::woken); when the same wake-up brought rows that joined, it waits
-// for the rest of the window.
+// It waits for the rest of the window: a wake-up that brings no row the batch can take does
+// not end the batch, since it is more often a NOTIFY of a row the batch's own claim took (its
+// transaction committed while the claim ran) than one of a row that cannot join. Ending the
+// batch there would end it as soon as it opened, and the next row's NOTIFY would do the same
+// to the next batch. The row that could not join is claimed right after the batch completes
+// (BatchResult::woken).
 constexpr int kMaxRounds = 16;
 constexpr milliseconds kExtendAtMost{50};
 
@@ -265,12 +268,12 @@ BatchResult Relay::RunOnce() {
     if (!wake_.Pending(duration_cast<milliseconds>(kExtendAtMost - open_for))) break;
     // The wake-up is taken here. A row it announced that ClaimMore cannot take (a lower id
     // committed late, a later row of a key this batch holds) is claimed right after this
-    // batch completes (at once if nothing joined; else at the end of its window), as if the
-    // wake-up had come then (Run does not wait).
+    // batch completes at the end of its window, as if the wake-up had come then (Run does not
+    // wait). When nothing joined, the next round publishes nothing and the batch waits on
+    // (see kExtendAtMost); the round bound bounds how many wake-ups it takes.
     result.woken = true;
     const size_t added = StoreCall([&] { return batch->ClaimMore(settings_.batch_size - records.size()); });
-    if (added == 0) break;
-    extended_.Inc();
+    if (added > 0) extended_.Inc();
   }
   batch_size_.Observe(static_cast<double>(records.size()));
   Complete(*batch, settled, result);

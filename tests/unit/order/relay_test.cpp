@@ -902,6 +902,36 @@ TEST_F(RelayRoundsTest, TheBatchStaysOpenForItsWindowAndARowArrivingThenJoinsIt)
   EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 1);
 }
 
+// A wake-up for a row the batch's own claim already took (its NOTIFY was still on its way)
+// brings nothing the batch can take: the batch stays open, and a row that comes later in the
+// window still joins it.
+TEST_F(RelayRoundsTest, AWakeUpThatBringsNoRowLeavesTheBatchOpenForTheRestOfItsWindow) {
+  const int64_t a = store_.Add();
+  int64_t b = 0;
+  int opened = 0;
+  DuringRound([&](int) { clock_.Advance(2ms); });
+  wakes_.while_open = [&] {
+    switch (++opened) {
+      case 1:  // the NOTIFY of `a`
+        ++wakes_.raised;
+        return;
+      case 2:
+        b = store_.Add();
+        ++wakes_.raised;
+        return;
+      default:
+        clock_.Advance(50ms);  // the rest of the window passes
+    }
+  };
+  const BatchResult result = rounds_relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 2u);
+  EXPECT_EQ(store_.completes, 1);
+  EXPECT_EQ(PublishedIds(), (std::vector<int64_t>{a, b}));
+  EXPECT_EQ(rounds_seen_, 2) << "a round with nothing new publishes nothing";
+  EXPECT_EQ(wakes_.pending_calls, 3);
+  EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 1);
+}
+
 TEST_F(RelayRoundsTest, ABatchWhoseWindowHasPassedCompletesWithoutWaiting) {
   store_.Add();
   DuringRound([&](int) { clock_.Advance(50ms); });  // a slow confirm used the whole window
@@ -961,8 +991,8 @@ TEST_F(RelayRoundsTest, RoundsStopAtTheirBoundsUnderASteadyFlow) {
 }
 
 // The batch holds a row of key K, so a later row of K is not claimable until that row is
-// deleted: the batch completes without it, and Run claims it at once rather than waiting for
-// a wake-up that this batch already took.
+// deleted: the batch completes without it (at the end of its window), and Run claims it at
+// once rather than waiting for a wake-up that this batch already took.
 TEST_F(RelayRoundsTest, ALaterRowOfAKeyTheBatchHoldsIsClaimedRightAfterTheBatch) {
   const int64_t a = store_.Add("cs-7");
   int64_t b = 0;
