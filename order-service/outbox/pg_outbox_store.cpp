@@ -124,8 +124,9 @@ void Prepare(pqxx::connection& conn, std::chrono::milliseconds statement_timeout
 // database's owner or a superuser may ANALYZE; anyone else gets a warning, not an error, so
 // that is checked first. It gives up after kAnalyzeLockTimeout rather than queue for its lock
 // behind a VACUUM, another relay's ANALYZE or a CREATE INDEX CONCURRENTLY (claims do not
-// wait for those), and before deadlock_timeout (1 s by default), at which a waiting ANALYZE
-// would cancel an autovacuum of the table. Throws what the statements throw.
+// wait for those), and before deadlock_timeout (1 s by default; a server that sets it lower
+// lets a waiting ANALYZE cancel an autovacuum of the table, which then runs again later).
+// Throws what the statements throw.
 constexpr std::string_view kAnalyzeLockTimeout = "500ms";
 std::string RefreshStatistics(pqxx::connection& conn) {
   pqxx::work tx(conn, "paynotify_relay_analyze");
@@ -134,8 +135,8 @@ std::string RefreshStatistics(pqxx::connection& conn) {
       "FROM pg_class c, pg_database d, pg_roles r WHERE c.oid = 'mq_message'::regclass "
       "AND d.datname = current_database() AND r.rolname = current_user")[0].as<bool>();
   if (!may_analyze) {
-    return "statistics NOT refreshed: this role does not own mq_message; run ANALYZE mq_message "
-           "as its owner, or wait for autovacuum";
+    return "statistics NOT refreshed: this role may not ANALYZE mq_message (it owns neither the "
+           "table nor the database); run ANALYZE mq_message as its owner, or wait for autovacuum";
   }
   tx.exec0("SET LOCAL lock_timeout = '" + std::string(kAnalyzeLockTimeout) + "'");
   tx.exec0("ANALYZE mq_message");
@@ -210,7 +211,7 @@ void AppendRecords(const pqxx::result& rows, std::vector<OutboxRecord>& records)
 // Runs one claim statement (Claim or ClaimMore). Claims take milliseconds; one that takes
 // `slow_claim` or longer may have been planned over statistics the table has outgrown (it
 // filled faster than the last check saw): it sets `check_statistics`, so that the next
-// Claim() checks them first (and a large batch extends no further).
+// Claim() checks them first (and a large batch takes no more rows).
 template <typename Statement>
 pqxx::result TimedClaim(bool& check_statistics, std::chrono::milliseconds slow_claim, Statement&& statement) {
   const auto started = std::chrono::steady_clock::now();
@@ -240,9 +241,9 @@ class PgClaimedBatch final : public ClaimedBatch {
     if (limit == 0 || records_.empty()) return 0;
     // A claim statement was slow and this batch is a backlog's: rather than another statement
     // over what may be the same plan (6 s after a 1 s claim in RESULTS.md 17), the batch
-    // completes and the next Claim() checks the statistics first. (A small batch extends
-    // still: a stale plan costs with the rows, and a claim of a few can be slow for other
-    // reasons, a busy machine.)
+    // takes no more rows (the relay completes it when its 50 ms window ends) and the next
+    // Claim() checks the statistics first. (A small batch extends still: a stale plan costs
+    // with the rows, and a claim of a few can be slow for other reasons, a busy machine.)
     if (check_statistics_ && records_.size() >= static_cast<size_t>(kStaleStatisticsMinRows)) return 0;
     const size_t before = records_.size();
     try {
@@ -346,6 +347,8 @@ void PgOutboxStore::CheckStatisticsBeforeClaim(pqxx::connection& conn) noexcept 
     log::Get("pg")->warn("outbox statistics not checked application_name={}: {}",
                          text::Printable(holder_.Settings().application_name),
                          text::Printable(pg::Translate(e, holder_).detail));
+  } catch (...) {
+    // Nothing else is thrown here (noexcept): the claim goes ahead.
   }
 }
 

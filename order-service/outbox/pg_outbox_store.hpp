@@ -43,7 +43,7 @@ class PgOutboxStore final : public OutboxStore {
   /// every Stats(), before the first claim on each connection, and
   /// before the claim that follows a claim statement (Claim or ClaimMore) that took
   /// `slow_claim` or longer; the batch of that statement, if it holds
-  /// kStaleStatisticsMinRows rows or more, extends no further (ClaimMore returns 0). A check
+  /// kStaleStatisticsMinRows rows or more, takes no more rows (ClaimMore returns 0). A check
   /// that fails is logged and the claim goes ahead. Per store, at most every
   /// kRefreshAtMostEvery: several relays (or replicas) that find the statistics stale at
   /// once may each run one ANALYZE. Tests change `slow_claim` (0: every claim counts as slow).

@@ -268,9 +268,10 @@ BatchResult Relay::RunOnce() {
     if (!wake_.Pending(duration_cast<milliseconds>(kExtendAtMost - open_for))) break;
     // The wake-up is taken here. A row it announced that ClaimMore cannot take (a lower id
     // committed late, a later row of a key this batch holds) is claimed right after this
-    // batch completes at the end of its window, as if the wake-up had come then (Run does not
-    // wait). When nothing joined, the next round publishes nothing and the batch waits on
-    // (see kExtendAtMost); the round bound bounds how many wake-ups it takes.
+    // batch completes (at the end of its window, or at a bound), as if the wake-up had come
+    // then (Run does not wait). When nothing joined (or the store declined: PgOutboxStore
+    // after a slow claim), the next round publishes nothing and the batch waits on (see
+    // kExtendAtMost); the round bound bounds how many wake-ups it takes.
     result.woken = true;
     const size_t added = StoreCall([&] { return batch->ClaimMore(settings_.batch_size - records.size()); });
     if (added > 0) extended_.Inc();

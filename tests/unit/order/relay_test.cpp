@@ -932,6 +932,23 @@ TEST_F(RelayRoundsTest, AWakeUpThatBringsNoRowLeavesTheBatchOpenForTheRestOfItsW
   EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 1);
 }
 
+// Wake-ups that keep coming and never bring a row the batch can take (rows of a key it holds,
+// NOTIFYs of rows another relay took): the round bound ends the batch; a round with nothing
+// new publishes nothing.
+TEST_F(RelayRoundsTest, WakeUpsThatNeverBringARowEndTheBatchAtTheRoundBound) {
+  store_.Add();
+  wakes_.while_open = [&] { ++wakes_.raised; };
+  const BatchResult result = rounds_relay_.RunOnce();
+  EXPECT_EQ(result.claimed, 1u);
+  EXPECT_EQ(result.confirmed, 1u);
+  EXPECT_TRUE(result.woken);
+  EXPECT_EQ(wakes_.pending_calls, 15) << "one per round after the first, 16 rounds";
+  EXPECT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(store_.completes, 1);
+  EXPECT_EQ(Counter("paynotify_relay_published_total"), 1);
+  EXPECT_EQ(Counter("paynotify_relay_batch_extensions_total"), 0);
+}
+
 TEST_F(RelayRoundsTest, ABatchWhoseWindowHasPassedCompletesWithoutWaiting) {
   store_.Add();
   DuringRound([&](int) { clock_.Advance(50ms); });  // a slow confirm used the whole window
