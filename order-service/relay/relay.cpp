@@ -21,12 +21,13 @@ using std::chrono::milliseconds;
 // That bounds what is published again when the relay dies, how long the claim's row locks
 // are held, and how long a row that cannot join the batch waits: a later row of a key the
 // batch holds, or a lower id committed late (ClaimMore takes only ids above the batch's).
-// It waits for the rest of the window: a wake-up that brings no row the batch can take does
-// not end the batch, since it is more often a NOTIFY of a row the batch's own claim took (its
-// transaction committed while the claim ran) than one of a row that cannot join. Ending the
-// batch there would end it as soon as it opened, and the next row's NOTIFY would do the same
-// to the next batch. The row that could not join is claimed right after the batch completes
-// (BatchResult::woken).
+// When the wake-up brings nothing, the batch completes at once and the row is claimed right
+// after (BatchResult::woken), with one exception: the batch's first wake-up is often the
+// NOTIFY of a row its own claim took (its transaction committed while the claim ran), and
+// ending the batch there would end it as soon as it opened; the next row's NOTIFY could then
+// do the same to the next batch. So a first wake-up that brings nothing leaves the batch open
+// for the rest of its window; a second one ends it (a stream of rows that cannot join, as when
+// the batch holds every key that has rows, must not hold a batch open).
 constexpr int kMaxRounds = 16;
 constexpr milliseconds kExtendAtMost{50};
 
@@ -240,6 +241,7 @@ BatchResult Relay::RunOnce() {
   // again if the relay dies.
   Settlement settled;
   size_t from = 0;
+  bool woken_before = false;  // this batch has taken a wake-up (see kExtendAtMost)
   for (int round = 1;; ++round) {
     bool all_confirmed = false;
     try {
@@ -268,12 +270,14 @@ BatchResult Relay::RunOnce() {
     if (!wake_.Pending(duration_cast<milliseconds>(kExtendAtMost - open_for))) break;
     // The wake-up is taken here. A row it announced that ClaimMore cannot take (a lower id
     // committed late, a later row of a key this batch holds) is claimed right after this
-    // batch completes (at the end of its window, or at a bound), as if the wake-up had come
-    // then (Run does not wait). When nothing joined (or the store declined: PgOutboxStore
-    // after a slow claim), the next round publishes nothing and the batch waits on (see
-    // kExtendAtMost); the round bound bounds how many wake-ups it takes.
+    // batch completes, as if the wake-up had come then (Run does not wait). When the batch's
+    // first wake-up brings nothing (or the store declined: PgOutboxStore after a slow claim),
+    // the next round publishes nothing and the batch waits on (see kExtendAtMost).
     result.woken = true;
+    const bool first_wake = !woken_before;
+    woken_before = true;
     const size_t added = StoreCall([&] { return batch->ClaimMore(settings_.batch_size - records.size()); });
+    if (added == 0 && !first_wake) break;
     if (added > 0) extended_.Inc();
   }
   batch_size_.Observe(static_cast<double>(records.size()));

@@ -158,8 +158,9 @@ class Relay {
   /// WakeSource says rows arrived meanwhile or arrive while the batch is open (Pending, for
   /// the rest of the batch's 50 ms window), they are claimed into the same transaction
   /// (ClaimedBatch::ClaimMore) and published at once; the batch completes (one delete, one
-  /// commit) when its window passes without a new row it can take, a round fails to confirm,
-  /// fills the batch, or the rounds' bounds are reached (relay.cpp). So a row that
+  /// commit) when its window passes without a new row, a wake-up other than its first brings
+  /// nothing it can take, a round fails to confirm, fills the batch, or the rounds' bounds are
+  /// reached (relay.cpp). So a row that
   /// arrives while the relay waits for confirms, or after, no longer waits for the batch's
   /// commit as well (unless it cannot join the batch: a later row of a key the batch holds,
   /// a lower id committed late; see relay.cpp); a confirmed row's delete waits up to the
