@@ -241,7 +241,6 @@ BatchResult Relay::RunOnce() {
   // again if the relay dies.
   Settlement settled;
   size_t from = 0;
-  bool woken_before = false;  // this batch has taken a wake-up (see kExtendAtMost)
   for (int round = 1;; ++round) {
     bool all_confirmed = false;
     try {
@@ -273,9 +272,8 @@ BatchResult Relay::RunOnce() {
     // batch completes, as if the wake-up had come then (Run does not wait). When the batch's
     // first wake-up brings nothing (or the store declined: PgOutboxStore after a slow claim),
     // the next round publishes nothing and the batch waits on (see kExtendAtMost).
+    const bool first_wake = !result.woken;
     result.woken = true;
-    const bool first_wake = !woken_before;
-    woken_before = true;
     const size_t added = StoreCall([&] { return batch->ClaimMore(settings_.batch_size - records.size()); });
     if (added == 0 && !first_wake) break;
     if (added > 0) extended_.Inc();
