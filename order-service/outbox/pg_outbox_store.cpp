@@ -240,11 +240,11 @@ class PgClaimedBatch final : public ClaimedBatch {
     if (!work_) throw std::logic_error("ClaimedBatch::ClaimMore after Complete");
     if (limit == 0 || records_.empty()) return 0;
     // A claim statement was slow and this batch is a backlog's: rather than another statement
-    // over what may be the same plan (6 s after a 1 s claim in RESULTS.md 17), the batch
-    // takes no more rows (the relay completes it at its next wake-up or when its 50 ms window
-    // ends) and the next
-    // Claim() checks the statistics first. (A small batch extends still: a stale plan costs
-    // with the rows, and a claim of a few can be slow for other reasons, a busy machine.)
+    // over what may be the same plan (6 s after a 1 s claim in RESULTS.md 17), the batch takes
+    // no more rows (the relay completes it at its next wake-up or when its 50 ms window ends),
+    // and the next Claim() checks the statistics first. (A small batch extends still: a stale
+    // plan costs with the rows, and a claim of a few can be slow for other reasons, a busy
+    // machine.)
     if (check_statistics_ && records_.size() >= static_cast<size_t>(kStaleStatisticsMinRows)) return 0;
     const size_t before = records_.size();
     try {
