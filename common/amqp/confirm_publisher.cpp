@@ -231,7 +231,8 @@ bool ConfirmPublisher::Pump(Batch& batch, std::chrono::milliseconds wait) {
 }
 
 std::vector<PublishOutcome> ConfirmPublisher::PublishBatch(
-    std::span<const OutgoingMessage> messages, std::chrono::milliseconds confirm_timeout) {
+    std::span<const OutgoingMessage> messages, std::chrono::milliseconds confirm_timeout,
+    const std::function<void()>& all_sent) {
   if (messages.empty()) return {};
   // A connection idle since the last batch may have been closed by the broker (missed
   // heartbeats, an operator): notice it now instead of publishing into a dead socket.
@@ -249,6 +250,7 @@ std::vector<PublishOutcome> ConfirmPublisher::PublishBatch(
         PublishOne(messages[batch.published]);
         ++batch.published;
         ++next_tag_;
+        if (batch.published == total && all_sent) all_sent();
         // Slide the window with whatever confirms already arrived, without blocking.
         while (Pump(batch, std::chrono::milliseconds::zero())) {
         }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -41,8 +42,12 @@ class ConfirmPublisher {
   /// (including those not yet sent), the connection is dropped and LastError() says why;
   /// the next call reconnects. Never throws after the first message was sent.
   /// A mandatory message no queue took is kReturned (basic.return precedes its ack).
+  /// `all_sent`, if set, is called once the last message was written to the socket, before
+  /// the wait for the last confirms (not at all when the batch ends before that); it must
+  /// not throw.
   std::vector<PublishOutcome> PublishBatch(std::span<const OutgoingMessage> messages,
-                                           std::chrono::milliseconds confirm_timeout);
+                                           std::chrono::milliseconds confirm_timeout,
+                                           const std::function<void()>& all_sent = {});
 
   /// Opens the connection (confirm mode) now if not connected. Throws AmqpError.
   /// (Lets a daemon report readiness before the first batch.)

@@ -40,11 +40,12 @@ bool AmqpPublisher::Maintain() noexcept {
 }
 
 std::vector<PublishResult> AmqpPublisher::PublishBatch(std::span<const amqp::OutgoingMessage> messages,
-                                                       std::chrono::milliseconds confirm_timeout) {
+                                                       std::chrono::milliseconds confirm_timeout,
+                                                       const std::function<void()>& all_sent) {
   EnsureConnected();
   std::vector<amqp::PublishOutcome> outcomes;
   try {
-    outcomes = publisher_.PublishBatch(messages, confirm_timeout);
+    outcomes = publisher_.PublishBatch(messages, confirm_timeout, all_sent);
   } catch (const amqp::AmqpError& e) {
     // Thrown only when it could not (re)connect: nothing was sent.
     throw PublisherUnavailable(e.what());

@@ -19,7 +19,8 @@ class AmqpPublisher final : public Publisher {
   ~AmqpPublisher() override;
 
   std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages,
-                                          std::chrono::milliseconds confirm_timeout) override;
+                                          std::chrono::milliseconds confirm_timeout,
+                                          const std::function<void()>& all_sent) override;
   void EnsureConnected() override;
   /// EnsureConnected() for start-up: the amqp::AmqpError itself (with `retryable`, or
   /// amqp::TopologyMismatch), not PublisherUnavailable, so a refusal can be told apart.

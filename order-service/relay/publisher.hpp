@@ -4,6 +4,7 @@
 /// common/amqp/message.hpp (paynotify_amqp_message: no rabbitmq-c), so the relay core links
 /// without rabbitmq-c.
 #include <chrono>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -33,8 +34,11 @@ class Publisher {
   /// Publishes every message, pipelined, and waits (at most confirm_timeout) for their
   /// confirms. Exactly one result per message, in order. Connects (and declares the
   /// topology) first if needed. Throws PublisherUnavailable when it cannot connect.
+  /// Calls `all_sent` (when set) once every message is on its way, before the wait for the
+  /// last confirms; not at all when the batch ends before that. It must not throw.
   virtual std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages,
-                                                  std::chrono::milliseconds confirm_timeout) = 0;
+                                                  std::chrono::milliseconds confirm_timeout,
+                                                  const std::function<void()>& all_sent) = 0;
   /// Connects and declares the topology if not connected. Throws PublisherUnavailable.
   virtual void EnsureConnected() = 0;
   /// Called between batches (at least every poll interval): services heartbeats and

@@ -182,9 +182,13 @@ bool Relay::PublishRound(const std::vector<OutboxRecord>& records, size_t from, 
 
   std::vector<PublishResult> outcomes;
   if (!messages.empty()) {
+    std::unique_lock<std::mutex> turn;  // released once every message is sent, or on the way out
+    if (role_.team != nullptr) turn = std::unique_lock(role_.team->PublishTurn());
     const auto started = clock_.Now();
     try {
-      outcomes = publisher_.PublishBatch(messages, settings_.confirm_timeout);
+      outcomes = publisher_.PublishBatch(messages, settings_.confirm_timeout, [&turn] {
+        if (turn.owns_lock()) turn.unlock();
+      });
     } catch (...) {
       broker_up_ = false;  // nothing of this round reached the broker
       throw;

@@ -102,8 +102,8 @@ struct OutboxSample {
 /// attempt, no error counted) until the lead reports a full batch. So a trickle or a steady
 /// flow is relayed in the lead's batches alone (no smaller batches, no extra claims:
 /// bench/RESULTS.md 12), while a backlog (a burst larger than a batch, rows left by an
-/// outage) is drained by all of them side by side: one claims while another waits for its
-/// confirms. Helpers are a throughput aid, not a fail-over: while the lead cannot relay, they
+/// outage) is drained by all of them side by side: they take turns sending (PublishTurn), and
+/// one claims, completes or waits for its last confirms while another sends. Helpers are a throughput aid, not a fail-over: while the lead cannot relay, they
 /// stay idle (a second daemon is the fail-over). Thread-safe.
 ///
 /// The team is also the helpers' WakeSource: a helper does not LISTEN (every NOTIFY would
@@ -122,8 +122,17 @@ class RelayTeam final : public WakeSource {
   bool WaitForFullBatch(uint64_t seen, std::chrono::milliseconds timeout, std::stop_token stop = {});
   /// WakeSource: WaitForFullBatch(FullBatches(), timeout).
   bool Wait(std::chrono::milliseconds timeout) override;
+  /// The team's publish turn: a worker holds it from the first message of a round until its
+  /// last one is sent, so the workers send one batch at a time, each while the others claim,
+  /// wait for their last confirms or complete. Left to themselves, two workers fall into step:
+  /// they publish side by side, then both wait out their last confirms, complete and claim,
+  /// and no message reaches the broker meanwhile (bench/RESULTS.md 18). A wait for the turn
+  /// lasts as long as another worker's sending, which the broker's pace (or
+  /// relay.confirm-timeout, or a lost connection) bounds.
+  std::mutex& PublishTurn() { return publish_turn_; }
 
  private:
+  std::mutex publish_turn_;
   mutable std::mutex mutex_;
   std::condition_variable_any full_batch_;
   bool backlog_ = false;       // guarded by mutex_

@@ -117,9 +117,11 @@ TEST(AmqpPublisher, LargeBatchIsPipelinedThroughTheWindow) {
   }
   ConfirmPublisher publisher(TestSettings("amqp-test-publisher"), 1000);
   const auto started = std::chrono::steady_clock::now();
-  const auto outcomes = publisher.PublishBatch(batch, 60s);
+  int all_sent = 0;
+  const auto outcomes = publisher.PublishBatch(batch, 60s, [&] { ++all_sent; });
   const auto took = std::chrono::steady_clock::now() - started;
   ASSERT_EQ(outcomes.size(), batch.size());
+  EXPECT_EQ(all_sent, 1);
   EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), PublishOutcome::kConfirmed), 5000);
   // One round trip per message would take far longer than this on loopback with fsyncs.
   EXPECT_LT(took, 30s);
@@ -140,8 +142,10 @@ TEST(AmqpPublisher, TimeoutReportsUnknownDropsConnectionAndNextBatchReconnects) 
 
   ConfirmPublisher publisher(TestSettings("amqp-test-publisher"), 100);
   // A zero timeout expires after the first publish: the rest is never sent.
-  const auto outcomes = publisher.PublishBatch(batch, 0ms);
+  bool all_sent = false;
+  const auto outcomes = publisher.PublishBatch(batch, 0ms, [&] { all_sent = true; });
   ASSERT_EQ(outcomes.size(), batch.size());
+  EXPECT_FALSE(all_sent);
   EXPECT_GT(std::count(outcomes.begin(), outcomes.end(), PublishOutcome::kUnknown), 1000);
   EXPECT_FALSE(publisher.IsConnected());
   EXPECT_NE(publisher.LastError().find("no confirm within 0ms"), std::string::npos)

@@ -163,12 +163,16 @@ class FakePublisher : public Publisher {
   int connects = 0;
   int connect_attempts = 0;
   std::function<void(int attempt)> on_connect;  // called at every EnsureConnected()
+  /// Called while the batch is being sent, before `all_sent` (the relay's publish turn held).
+  std::function<void(std::span<const amqp::OutgoingMessage>, const std::function<void()>& all_sent)> on_sending;
 
-  std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages,
-                                          milliseconds) override {
+  std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages, milliseconds,
+                                          const std::function<void()>& all_sent) override {
     std::lock_guard lock(mutex_);
     if (unavailable) throw PublisherUnavailable("connection refused");
     published.insert(published.end(), messages.begin(), messages.end());
+    if (on_sending) on_sending(messages, all_sent);
+    if (all_sent) all_sent();
     if (behavior) return behavior(messages);
     return std::vector<PublishResult>(messages.size(), PublishResult{PublishOutcome::kConfirmed, {}});
   }
@@ -740,6 +744,50 @@ TEST_F(RelayTest, ALeadAndItsHelperDrainABacklogTogether) {
   EXPECT_GT(lead.RowsConfirmed(), 0u);
   EXPECT_EQ(publisher_.PublishedCount() + helper_publisher.PublishedCount(), 200u);  // none twice
   EXPECT_FALSE(team.Backlog());
+}
+
+// The publish turn (RelayTeam::PublishTurn): the workers of a team never send at the same
+// time, and a worker sends while another waits for its last confirms.
+TEST_F(RelayTest, TeamWorkersSendOneAtATimeAndEachWhileAnotherAwaitsItsConfirms) {
+  for (int i = 0; i < 200; ++i) store_.Add();
+  RelayTeam team;
+  RelaySettings settings = Settings();
+  settings.poll_interval = 10s;
+  FakePublisher helper_publisher;
+  std::atomic<int> sending{0};
+  std::atomic<int> most_sending{0};
+  std::atomic<int> awaiting_confirms{0};
+  std::atomic<int> sent_while_another_awaited{0};
+  const auto send = [&](auto, const std::function<void()>&) {
+    const int now = ++sending;
+    int most = most_sending.load();
+    while (now > most && !most_sending.compare_exchange_weak(most, now)) {
+    }
+    if (awaiting_confirms.load() > 0) ++sent_while_another_awaited;
+    std::this_thread::sleep_for(2ms);  // writing the batch to the socket
+    --sending;
+  };
+  const auto confirm = [&](auto msgs) {  // all sent (the turn released): the confirms' round trip
+    ++awaiting_confirms;
+    std::this_thread::sleep_for(3ms);
+    --awaiting_confirms;
+    return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kConfirmed));
+  };
+  for (FakePublisher* p : {&publisher_, &helper_publisher}) {
+    p->on_sending = send;
+    p->behavior = confirm;
+  }
+  Relay lead(settings, store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
+  Relay helper(settings, store_, helper_publisher, team, clock_, registry_, RelayRole{&team, true});
+  {
+    std::jthread lead_thread([&](std::stop_token stop) { lead.Run(stop); });
+    std::jthread helper_thread([&](std::stop_token stop) { helper.Run(stop); });
+    EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
+  }
+  EXPECT_EQ(lead.RowsConfirmed() + helper.RowsConfirmed(), 200u);
+  EXPECT_GT(helper.RowsConfirmed(), 0u) << "the helper was never woken";
+  EXPECT_EQ(most_sending.load(), 1) << "two workers sent at the same time";
+  EXPECT_GT(sent_while_another_awaited.load(), 0) << "the turn was held through the confirms";
 }
 
 TEST_F(RelayTest, ALeadThatFailsClearsTheBacklogSoHelpersStop) {
