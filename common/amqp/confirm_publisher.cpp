@@ -14,6 +14,17 @@
 namespace paynotify::amqp {
 namespace {
 
+// PublishBatch's hook runs after messages were sent: an exception from it must not pass for
+// a failure to publish them.
+void CallAllSent(const std::function<void()>& all_sent) {
+  try {
+    all_sent();
+  } catch (const std::exception& e) {
+    log::Get("amqp")->error("publisher: all_sent hook threw: {}; ignored", text::Printable(e.what()));
+  } catch (...) {
+    log::Get("amqp")->error("publisher: all_sent hook threw; ignored");
+  }
+}
 }  // namespace
 
 // Book-keeping of one PublishBatch call. Index i of the batch was published with delivery
@@ -250,7 +261,7 @@ std::vector<PublishOutcome> ConfirmPublisher::PublishBatch(
         PublishOne(messages[batch.published]);
         ++batch.published;
         ++next_tag_;
-        if (batch.published == total && all_sent) all_sent();
+        if (batch.published == total && all_sent) CallAllSent(all_sent);
         // Slide the window with whatever confirms already arrived, without blocking.
         while (Pump(batch, std::chrono::milliseconds::zero())) {
         }

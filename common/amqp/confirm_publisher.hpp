@@ -44,7 +44,7 @@ class ConfirmPublisher {
   /// A mandatory message no queue took is kReturned (basic.return precedes its ack).
   /// `all_sent`, if set, is called once the last message was written to the socket, before
   /// the wait for the last confirms (not at all when the batch ends before that); it must
-  /// not throw.
+  /// not throw (an exception from it is logged and dropped: the messages are sent).
   std::vector<PublishOutcome> PublishBatch(std::span<const OutgoingMessage> messages,
                                            std::chrono::milliseconds confirm_timeout,
                                            const std::function<void()>& all_sent = {});

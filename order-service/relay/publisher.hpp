@@ -35,7 +35,8 @@ class Publisher {
   /// confirms. Exactly one result per message, in order. Connects (and declares the
   /// topology) first if needed. Throws PublisherUnavailable when it cannot connect.
   /// Calls `all_sent` (when set) once every message is on its way, before the wait for the
-  /// last confirms; not at all when the batch ends before that. It must not throw.
+  /// last confirms; not at all when the batch ends before that. It must not throw (what it
+  /// throws is logged and dropped: the batch's messages are already sent).
   virtual std::vector<PublishResult> PublishBatch(std::span<const amqp::OutgoingMessage> messages,
                                                   std::chrono::milliseconds confirm_timeout,
                                                   const std::function<void()>& all_sent) = 0;

@@ -182,11 +182,18 @@ bool Relay::PublishRound(const std::vector<OutboxRecord>& records, size_t from, 
 
   std::vector<PublishResult> outcomes;
   if (!messages.empty()) {
-    std::unique_lock<std::mutex> turn;  // released once every message is sent, or on the way out
-    if (role_.team != nullptr) turn = std::unique_lock(role_.team->PublishTurn());
+    std::unique_lock<std::timed_mutex> turn;  // released once every message is sent, or on the way out
     const auto started = clock_.Now();
     try {
-      outcomes = publisher_.PublishBatch(messages, settings_.confirm_timeout, [&turn] {
+      if (role_.team != nullptr) {
+        publisher_.EnsureConnected();  // a (re)connect does not hold the team's turn
+        turn = std::unique_lock(role_.team->PublishTurn(), settings_.confirm_timeout);
+        if (!turn.owns_lock()) {
+          log::Get(settings_.log_name)
+              ->debug("publish turn not free after {}; sending without it", FormatDelay(settings_.confirm_timeout));
+        }
+      }
+      outcomes = publisher_.PublishBatch(messages, settings_.confirm_timeout, [&turn]() noexcept {
         if (turn.owns_lock()) turn.unlock();
       });
     } catch (...) {

@@ -122,17 +122,18 @@ class RelayTeam final : public WakeSource {
   bool WaitForFullBatch(uint64_t seen, std::chrono::milliseconds timeout, std::stop_token stop = {});
   /// WakeSource: WaitForFullBatch(FullBatches(), timeout).
   bool Wait(std::chrono::milliseconds timeout) override;
-  /// The team's publish turn: a worker holds it from the first message of a round until its
-  /// last one is sent, so the workers send one batch at a time, each while the others claim,
-  /// wait for their last confirms or complete. Left to themselves, two workers fall into step:
-  /// they publish side by side, then both wait out their last confirms, complete and claim,
-  /// and no message reaches the broker meanwhile (bench/RESULTS.md 18). A wait for the turn
-  /// lasts as long as another worker's sending, which the broker's pace (or
-  /// relay.confirm-timeout, or a lost connection) bounds.
-  std::mutex& PublishTurn() { return publish_turn_; }
+  /// The team's publish turn: a worker holds it while it sends a round, until the round's last
+  /// message is written (it connects first: a broker that is down holds no turn). So the
+  /// workers send one batch at a time, each while the others claim, wait for their last
+  /// confirms or complete. Left to themselves, two workers fall into step: they publish side
+  /// by side, then both wait out their last confirms, complete and claim, and no message
+  /// reaches the broker meanwhile (bench/RESULTS.md 18). The turn only paces the team; nothing
+  /// depends on it for correctness: a worker that has waited relay.confirm-timeout for it (a
+  /// broker that takes no more messages holds a sender that long) sends without it.
+  std::timed_mutex& PublishTurn() { return publish_turn_; }
 
  private:
-  std::mutex publish_turn_;
+  std::timed_mutex publish_turn_;
   mutable std::mutex mutex_;
   std::condition_variable_any full_batch_;
   bool backlog_ = false;       // guarded by mutex_
@@ -184,7 +185,8 @@ class Relay {
   /// paynotify_relay_errors_total by kind (broker: PublisherUnavailable; database:
   /// OutboxUnavailable; internal: anything else, logged at error), and retried after a
   /// capped back-off (broker_reconnect, database_reconnect) waited on the Clock. On stop,
-  /// the batch in flight completes (bounded by confirm_timeout) and Run returns. Never throws.
+  /// the batch in flight completes (bounded by confirm_timeout, and as much again for each
+  /// of its rounds that waits for the team's publish turn) and Run returns. Never throws.
   void Run(std::stop_token stop);
 
   /// Refreshes the outbox gauges (and LastStats()) now. Throws on database failure.

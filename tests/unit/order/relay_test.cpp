@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -163,6 +164,7 @@ class FakePublisher : public Publisher {
   int connects = 0;
   int connect_attempts = 0;
   std::function<void(int attempt)> on_connect;  // called at every EnsureConnected()
+  bool skip_all_sent = false;  // as a batch that ends before its last message is sent
   /// Called while the batch is being sent, before `all_sent` (the relay's publish turn held).
   std::function<void(std::span<const amqp::OutgoingMessage>, const std::function<void()>& all_sent)> on_sending;
 
@@ -172,7 +174,7 @@ class FakePublisher : public Publisher {
     if (unavailable) throw PublisherUnavailable("connection refused");
     published.insert(published.end(), messages.begin(), messages.end());
     if (on_sending) on_sending(messages, all_sent);
-    if (all_sent) all_sent();
+    if (all_sent && !skip_all_sent) all_sent();
     if (behavior) return behavior(messages);
     return std::vector<PublishResult>(messages.size(), PublishResult{PublishOutcome::kConfirmed, {}});
   }
@@ -754,29 +756,37 @@ TEST_F(RelayTest, TeamWorkersSendOneAtATimeAndEachWhileAnotherAwaitsItsConfirms)
   RelaySettings settings = Settings();
   settings.poll_interval = 10s;
   FakePublisher helper_publisher;
-  std::atomic<int> sending{0};
-  std::atomic<int> most_sending{0};
-  std::atomic<int> awaiting_confirms{0};
-  std::atomic<int> sent_while_another_awaited{0};
-  const auto send = [&](auto, const std::function<void()>&) {
-    const int now = ++sending;
-    int most = most_sending.load();
-    while (now > most && !most_sending.compare_exchange_weak(most, now)) {
-    }
-    if (awaiting_confirms.load() > 0) ++sent_while_another_awaited;
-    std::this_thread::sleep_for(2ms);  // writing the batch to the socket
-    --sending;
+  std::mutex mutex;
+  std::condition_variable changed;
+  int sending = 0;
+  int most_sending = 0;
+  int helper_sends = 0;
+  // Each send lasts until another worker starts sending too, or 20 ms: without the turn the
+  // two overlap as soon as both are busy.
+  const auto sending_for = [&](int& sends) {
+    return [&](auto, const std::function<void()>&) {
+      std::unique_lock lock(mutex);
+      ++sends;
+      most_sending = std::max(most_sending, ++sending);
+      changed.notify_all();
+      changed.wait_for(lock, 20ms, [&] { return sending > 1; });
+      --sending;
+    };
   };
-  const auto confirm = [&](auto msgs) {  // all sent (the turn released): the confirms' round trip
-    ++awaiting_confirms;
-    std::this_thread::sleep_for(3ms);
-    --awaiting_confirms;
+  int lead_sends = 0;
+  publisher_.on_sending = sending_for(lead_sends);
+  helper_publisher.on_sending = sending_for(helper_sends);
+  // The lead's second batch waits for its confirms until the helper (woken by the lead's first
+  // full batch) has sent: it can only if the lead's turn ended with its sending.
+  bool helper_sent_while_lead_awaited = false;
+  publisher_.behavior = [&](auto msgs) {
+    if (lead_sends == 2) {
+      std::unique_lock lock(mutex);
+      const int before = helper_sends;
+      helper_sent_while_lead_awaited = changed.wait_for(lock, 5s, [&] { return helper_sends > before; });
+    }
     return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kConfirmed));
   };
-  for (FakePublisher* p : {&publisher_, &helper_publisher}) {
-    p->on_sending = send;
-    p->behavior = confirm;
-  }
   Relay lead(settings, store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
   Relay helper(settings, store_, helper_publisher, team, clock_, registry_, RelayRole{&team, true});
   {
@@ -786,8 +796,61 @@ TEST_F(RelayTest, TeamWorkersSendOneAtATimeAndEachWhileAnotherAwaitsItsConfirms)
   }
   EXPECT_EQ(lead.RowsConfirmed() + helper.RowsConfirmed(), 200u);
   EXPECT_GT(helper.RowsConfirmed(), 0u) << "the helper was never woken";
-  EXPECT_EQ(most_sending.load(), 1) << "two workers sent at the same time";
-  EXPECT_GT(sent_while_another_awaited.load(), 0) << "the turn was held through the confirms";
+  EXPECT_EQ(most_sending, 1) << "two workers sent at the same time";
+  EXPECT_TRUE(helper_sent_while_lead_awaited) << "the turn was held through the confirms";
+}
+
+// A round that ends before its last message is sent (no confirm in time, a lost broker) does
+// not keep the turn: the next worker sends at once.
+TEST_F(RelayTest, ARoundThatEndsUnsentOrThrowsLeavesTheTurnFree) {
+  RelayTeam team;
+  RelaySettings settings = Settings();
+  settings.confirm_timeout = 10s;  // a kept turn would hold the other worker this long
+  FakePublisher other_publisher;
+  Relay first(settings, store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
+  Relay second(settings, store_, other_publisher, team, clock_, registry_, RelayRole{&team, true});
+  const auto quickly = [&](Relay& relay) {
+    const auto started = std::chrono::steady_clock::now();
+    relay.RunOnce();
+    return std::chrono::steady_clock::now() - started < 5s;
+  };
+
+  store_.Add();
+  publisher_.skip_all_sent = true;  // as a batch that timed out before it sent everything
+  publisher_.behavior = [](auto msgs) {
+    return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kUnknown, "no confirm"));
+  };
+  EXPECT_TRUE(quickly(first));
+  clock_.Advance(2s);  // the row's back-off
+  EXPECT_TRUE(quickly(second));
+  EXPECT_EQ(other_publisher.PublishedCount(), 1u);
+
+  store_.Add();
+  // The connection found dead as the round starts, and no new one: a throw with the turn held.
+  other_publisher.on_sending = [](auto, const std::function<void()>&) {
+    throw PublisherUnavailable("connection refused");
+  };
+  EXPECT_THROW(second.RunOnce(), PublisherUnavailable);
+  publisher_.skip_all_sent = false;
+  publisher_.behavior = nullptr;
+  EXPECT_TRUE(quickly(first));
+  EXPECT_EQ(store_.Size(), 0u);
+}
+
+// The turn only paces the team: a worker that cannot have it within relay.confirm-timeout
+// (another worker's sender stuck on a broker that takes nothing) sends without it.
+TEST_F(RelayTest, AWorkerSendsWithoutTheTurnAfterWaitingTheConfirmTimeout) {
+  RelayTeam team;
+  RelaySettings settings = Settings();
+  settings.confirm_timeout = 50ms;
+  Relay worker(settings, store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
+  store_.Add();
+  std::unique_lock held(team.PublishTurn());  // another worker's send that never ends
+  const auto started = std::chrono::steady_clock::now();
+  const BatchResult result = worker.RunOnce();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 50ms);
+  EXPECT_EQ(result.confirmed, 1u);
+  EXPECT_EQ(store_.Size(), 0u);
 }
 
 TEST_F(RelayTest, ALeadThatFailsClearsTheBacklogSoHelpersStop) {
