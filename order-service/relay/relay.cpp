@@ -183,7 +183,7 @@ bool Relay::PublishRound(const std::vector<OutboxRecord>& records, size_t from, 
   std::vector<PublishResult> outcomes;
   if (!messages.empty()) {
     std::unique_lock<std::timed_mutex> turn;  // released once every message is sent, or on the way out
-    const auto started = clock_.Now();
+    auto started = clock_.Now();
     try {
       if (role_.team != nullptr) {
         publisher_.EnsureConnected();  // a (re)connect does not hold the team's turn
@@ -192,6 +192,7 @@ bool Relay::PublishRound(const std::vector<OutboxRecord>& records, size_t from, 
           log::Get(settings_.log_name)
               ->debug("publish turn not free after {}; sending without it", FormatDelay(settings_.confirm_timeout));
         }
+        started = clock_.Now();  // the confirm latency does not count the wait for the turn
       }
       outcomes = publisher_.PublishBatch(messages, settings_.confirm_timeout, [&turn]() noexcept {
         if (turn.owns_lock()) turn.unlock();
