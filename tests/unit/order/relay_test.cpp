@@ -211,6 +211,17 @@ class NeverWakes : public WakeSource {
 
 PublishResult Outcome(PublishOutcome o, std::string detail = {}) { return PublishResult{o, std::move(detail)}; }
 
+/// Polls `done` every 5 ms for up to 10 s (the relay runs on a thread of its own).
+template <class Pred>
+bool Eventually(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
 class RelayTest : public ::testing::Test {
  protected:
   RelayTest() : store_(clock_), relay_(Settings(), store_, publisher_, wake_, clock_, registry_) {}
@@ -224,6 +235,26 @@ class RelayTest : public ::testing::Test {
   }
   double Counter(const std::string& name, metrics::Labels labels = {}) {
     return registry_.GetCounter(name, "", std::move(labels)).Value();
+  }
+  struct Confirmed {
+    uint64_t by_lead;
+    uint64_t by_helper;
+  };
+  /// A lead (publishing through publisher_) and a helper (through `helper_publisher`) of
+  /// `team` on one store, each on its own thread as OrderService wires them, until the store
+  /// is empty. The helper is woken by the lead's first full batch (its own poll interval is
+  /// far too long to matter).
+  Confirmed DrainAsLeadAndHelper(RelayTeam& team, FakePublisher& helper_publisher) {
+    RelaySettings settings = Settings();
+    settings.poll_interval = 10s;
+    Relay lead(settings, store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
+    Relay helper(settings, store_, helper_publisher, team, clock_, registry_, RelayRole{&team, true});
+    {
+      std::jthread lead_thread([&](std::stop_token stop) { lead.Run(stop); });
+      std::jthread helper_thread([&](std::stop_token stop) { helper.Run(stop); });
+      EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
+    }
+    return Confirmed{lead.RowsConfirmed(), helper.RowsConfirmed()};
   }
 
   runtime::ManualClock clock_;
@@ -668,17 +699,6 @@ TEST_F(RelayRunTest, RefreshesTheOutboxStatsWhileTheBrokerIsDown) {
 
 // ---- relay.workers: a lead and its helpers (RelayTeam) ------------------------------------
 
-/// Polls `done` every 5 ms for up to 10 s (the relay runs on a thread of its own).
-template <class Pred>
-bool Eventually(Pred done) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 TEST_F(RelayTest, TheLeadRecordsWhetherItsBatchesComeBackFull) {
   for (int i = 0; i < 25; ++i) store_.Add();  // batches of 10: full, full, 5
   RelayTeam team;
@@ -720,13 +740,11 @@ TEST_F(RelayTest, AHelperDoesNothingUntilItsLeadReportsABacklog) {
   EXPECT_EQ(store_.stats_calls, 0);  // the gauges are the lead's to keep
 }
 
-// A lead and a helper on one store, as OrderService wires them: the helper is woken by the
-// lead's first full batch (its own poll interval is far too long to matter) and takes part.
+// A lead and a helper on one store: the helper is woken by the lead's first full batch and
+// takes part.
 TEST_F(RelayTest, ALeadAndItsHelperDrainABacklogTogether) {
   for (int i = 0; i < 200; ++i) store_.Add();
   RelayTeam team;
-  RelaySettings settings = Settings();
-  settings.poll_interval = 10s;
   FakePublisher helper_publisher;
   const auto slow = [](auto msgs) {  // ~2 ms per batch, as a confirm round trip
     std::this_thread::sleep_for(2ms);
@@ -734,16 +752,10 @@ TEST_F(RelayTest, ALeadAndItsHelperDrainABacklogTogether) {
   };
   publisher_.behavior = slow;
   helper_publisher.behavior = slow;
-  Relay lead(settings, store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
-  Relay helper(settings, store_, helper_publisher, team, clock_, registry_, RelayRole{&team, true});
-  {
-    std::jthread lead_thread([&](std::stop_token stop) { lead.Run(stop); });
-    std::jthread helper_thread([&](std::stop_token stop) { helper.Run(stop); });
-    EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
-  }
-  EXPECT_EQ(lead.RowsConfirmed() + helper.RowsConfirmed(), 200u);
-  EXPECT_GT(helper.RowsConfirmed(), 0u) << "the helper was never woken";
-  EXPECT_GT(lead.RowsConfirmed(), 0u);
+  const Confirmed confirmed = DrainAsLeadAndHelper(team, helper_publisher);
+  EXPECT_EQ(confirmed.by_lead + confirmed.by_helper, 200u);
+  EXPECT_GT(confirmed.by_helper, 0u) << "the helper was never woken";
+  EXPECT_GT(confirmed.by_lead, 0u);
   EXPECT_EQ(publisher_.PublishedCount() + helper_publisher.PublishedCount(), 200u);  // none twice
   EXPECT_FALSE(team.Backlog());
 }
@@ -753,8 +765,6 @@ TEST_F(RelayTest, ALeadAndItsHelperDrainABacklogTogether) {
 TEST_F(RelayTest, TeamWorkersSendOneAtATimeAndEachWhileAnotherAwaitsItsConfirms) {
   for (int i = 0; i < 200; ++i) store_.Add();
   RelayTeam team;
-  RelaySettings settings = Settings();
-  settings.poll_interval = 10s;
   FakePublisher helper_publisher;
   std::mutex mutex;
   std::condition_variable changed;
@@ -787,15 +797,9 @@ TEST_F(RelayTest, TeamWorkersSendOneAtATimeAndEachWhileAnotherAwaitsItsConfirms)
     }
     return std::vector<PublishResult>(msgs.size(), Outcome(PublishOutcome::kConfirmed));
   };
-  Relay lead(settings, store_, publisher_, wake_, clock_, registry_, RelayRole{&team, false});
-  Relay helper(settings, store_, helper_publisher, team, clock_, registry_, RelayRole{&team, true});
-  {
-    std::jthread lead_thread([&](std::stop_token stop) { lead.Run(stop); });
-    std::jthread helper_thread([&](std::stop_token stop) { helper.Run(stop); });
-    EXPECT_TRUE(Eventually([&] { return store_.Size() == 0; }));
-  }
-  EXPECT_EQ(lead.RowsConfirmed() + helper.RowsConfirmed(), 200u);
-  EXPECT_GT(helper.RowsConfirmed(), 0u) << "the helper was never woken";
+  const Confirmed confirmed = DrainAsLeadAndHelper(team, helper_publisher);
+  EXPECT_EQ(confirmed.by_lead + confirmed.by_helper, 200u);
+  EXPECT_GT(confirmed.by_helper, 0u) << "the helper was never woken";
   EXPECT_EQ(most_sending, 1) << "two workers sent at the same time";
   EXPECT_TRUE(helper_sent_while_lead_awaited) << "the turn was held through the confirms";
 }
