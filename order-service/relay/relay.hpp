@@ -103,8 +103,9 @@ struct OutboxSample {
 /// flow is relayed in the lead's batches alone (no smaller batches, no extra claims:
 /// bench/RESULTS.md 12), while a backlog (a burst larger than a batch, rows left by an
 /// outage) is drained by all of them side by side: they take turns sending (PublishTurn), and
-/// one claims, completes or waits for its last confirms while another sends. Helpers are a throughput aid, not a fail-over: while the lead cannot relay, they
-/// stay idle (a second daemon is the fail-over). Thread-safe.
+/// one claims, completes or waits for its last confirms while another sends. Helpers are a
+/// throughput aid, not a fail-over: while the lead cannot relay, they stay idle (a second
+/// daemon is the fail-over). Thread-safe.
 ///
 /// The team is also the helpers' WakeSource: a helper does not LISTEN (every NOTIFY would
 /// wake it for nothing); it sleeps until its lead reports a full batch.
