@@ -3,7 +3,8 @@
 # relay-linger/more.sh), alternated pairs of e2e at 400/s (N = 20,000) and unpaced e2e
 # (N = 20,000). OLD = the build before this pass (5667a1a), NEW = the pass's final build.
 # PACED= and UNPACED= the pair numbers (empty: none). DRAIN= pair numbers of relay drains
-# (relay --k 100000), named DRAIN_NAME-{old,new}-N (default relay; none by default).
+# (relay --k 100000 DRAIN_ARGS), named DRAIN_NAME-{old,new}-N (default relay; none by default).
+# The servers are those of `scripts/infra env` (PAYNOTIFY_STATE_DIR= for another setup).
 cd "$(dirname "$0")" && cd "$(git rev-parse --show-toplevel)"; eval "$(scripts/infra env)"
 B=build-bench/bench/paynotify-bench; R=${R:-$PWD/bench/results/stale-statistics}
 OLD=${OLD:-/work/bin/order-service-head}; NEW=${NEW:-/work/bin/order-service-final2}
@@ -23,6 +24,6 @@ pair() { # kind number args...
 }
 for p in ${PACED//,/ }; do pair paced400 $p e2e --n 20000 --rate 400; done
 for p in ${UNPACED//,/ }; do pair unpaced $p e2e --n 20000; done
-for p in ${DRAIN//,/ }; do pair "$DRAIN_NAME" $p relay --k 100000; done
+for p in ${DRAIN//,/ }; do pair "$DRAIN_NAME" $p relay --k 100000 ${DRAIN_ARGS:-}; done
 cp "$NEW" build-bench/order-service/order-service
 echo done >> $R/uptime.log
